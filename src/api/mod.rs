@@ -1,0 +1,1 @@
+//! OneLogin REST client: no UI in here.

@@ -1,0 +1,4 @@
+//! mfadesk: a terminal console for managing users' MFA factors in OneLogin.
+
+pub mod api;
+pub mod sim;

@@ -1,0 +1,3 @@
+//! The mfadesk command line.
+
+fn main() {}

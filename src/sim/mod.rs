@@ -1,0 +1,1 @@
+//! The demo tenant: an axum server on loopback that behaves like OneLogin.
