@@ -1,0 +1,369 @@
+//! Dialog state: one struct per dialog, each with the fields in Tab order.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{Event, KeyEvent};
+use tui_input::Input;
+use tui_input::backend::crossterm::to_input_request;
+
+use crate::api::{ApiError, AuthFactor, MfaToken, OtpDevice, Secret, UserId};
+use crate::worker::RequestId;
+
+/// Feeds a key to a text input; true when the input used it.
+pub fn edit(input: &mut Input, key: &KeyEvent) -> bool {
+    match to_input_request(&Event::Key(*key)) {
+        Some(req) => {
+            input.handle(req);
+            true
+        }
+        None => false,
+    }
+}
+
+/// How a device is verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// A text message with a code (needs a trigger).
+    Sms,
+    /// A phone call that reads a code (needs a trigger).
+    Voice,
+    /// A push the user approves (needs a trigger, then polling).
+    Push,
+    /// A code the user reads from an app or key (no trigger).
+    Code,
+}
+
+impl DeviceKind {
+    /// Classifies a device by `needs_trigger` first; names only tell SMS from voice.
+    pub fn of(device: &OtpDevice) -> Self {
+        if !device.needs_trigger {
+            return Self::Code;
+        }
+        let name = device.auth_factor_name.to_ascii_lowercase();
+        if device.phone_number.is_none() && !name.contains("sms") && !name.contains("voice") {
+            Self::Push
+        } else if name.contains("voice") {
+            Self::Voice
+        } else {
+            Self::Sms
+        }
+    }
+}
+
+/// Who and what a dialog acts on, for its text and the audit trail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The user id.
+    pub user_id: UserId,
+    /// The user's name, for the dialog text.
+    pub user_label: String,
+    /// The user's email, for the audit trail.
+    pub user_email: Option<String>,
+}
+
+/// The enroll dialog's fields, in Tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrollField {
+    /// Which factor.
+    Factor,
+    /// The device's name.
+    Name,
+    /// The phone number.
+    Phone,
+    /// "Already verified".
+    Verified,
+}
+
+/// Enroll a phone: factor, name, number, verified.
+#[derive(Clone, Debug)]
+pub struct EnrollDialog {
+    /// Whose device.
+    pub target: Target,
+    /// Factors that can be enrolled.
+    pub factors: Vec<AuthFactor>,
+    /// The chosen factor.
+    pub factor: usize,
+    /// The device's name.
+    pub name: Input,
+    /// The phone number.
+    pub phone: Input,
+    /// Pre-verified number: the device is active at once.
+    pub verified: bool,
+    /// The focused field.
+    pub field: EnrollField,
+    /// A problem to show under the form.
+    pub error: Option<String>,
+    /// The enroll (or the follow-up device check) in flight.
+    pub busy: Option<RequestId>,
+}
+
+impl EnrollDialog {
+    /// The field order for Tab.
+    pub const FIELDS: [EnrollField; 4] = [
+        EnrollField::Factor,
+        EnrollField::Name,
+        EnrollField::Phone,
+        EnrollField::Verified,
+    ];
+}
+
+/// The trigger dialog's fields, in Tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriggerField {
+    /// state_token_expires_in.
+    ExpiresIn,
+    /// numeric_sms_otp.
+    Numeric,
+    /// sms_message.
+    Template,
+}
+
+/// Trigger options that a re-send reuses.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TriggerOptions {
+    /// Seconds the state token lives.
+    pub expires_in: Option<u32>,
+    /// Numeric SMS code.
+    pub numeric: Option<bool>,
+    /// SMS template.
+    pub sms_message: Option<String>,
+}
+
+/// Send an SMS, call or push with options.
+#[derive(Clone, Debug)]
+pub struct TriggerDialog {
+    /// Whose device.
+    pub target: Target,
+    /// The device.
+    pub device: OtpDevice,
+    /// Seconds the code stays valid (120–900).
+    pub expires_in: Input,
+    /// Six-digit numeric code.
+    pub numeric: bool,
+    /// Optional SMS template.
+    pub template: Input,
+    /// The focused field.
+    pub field: TriggerField,
+    /// A problem to show.
+    pub error: Option<String>,
+    /// The trigger in flight.
+    pub busy: Option<RequestId>,
+}
+
+impl TriggerDialog {
+    /// The fields this device offers, in Tab order (SMS options only for SMS).
+    pub fn fields(&self) -> Vec<TriggerField> {
+        if DeviceKind::of(&self.device) == DeviceKind::Sms {
+            vec![
+                TriggerField::ExpiresIn,
+                TriggerField::Numeric,
+                TriggerField::Template,
+            ]
+        } else {
+            vec![TriggerField::ExpiresIn]
+        }
+    }
+}
+
+/// Where a verification stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifyStage {
+    /// Sending the SMS, call or push.
+    Sending,
+    /// Waiting for the code to be typed.
+    EnterCode,
+    /// Waiting for the push to be approved; the next poll is due at this time.
+    AwaitPush {
+        /// When to poll next.
+        next_poll: DateTime<Utc>,
+    },
+    /// The state token expired: Enter sends a new one.
+    Expired,
+    /// The push was denied or stopped: Enter sends a new one.
+    Stopped,
+}
+
+/// Check a code, or wait for a push.
+#[derive(Clone, Debug)]
+pub struct VerifyDialog {
+    /// Whose device.
+    pub target: Target,
+    /// The device.
+    pub device: OtpDevice,
+    /// How it verifies.
+    pub kind: DeviceKind,
+    /// The state token from the trigger (None for code devices).
+    pub state_token: Option<Secret>,
+    /// When the state token expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The code the user reads out.
+    pub code: Input,
+    /// Where it stands.
+    pub stage: VerifyStage,
+    /// A problem to show (the typed code is kept).
+    pub error: Option<String>,
+    /// The trigger or verify in flight.
+    pub busy: Option<RequestId>,
+    /// Options for sending again.
+    pub options: TriggerOptions,
+    /// Part of a guided enrollment.
+    pub guided: bool,
+}
+
+/// The two buttons of the remove dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoveButton {
+    /// Keep the device (focused first).
+    Cancel,
+    /// Remove it.
+    Remove,
+}
+
+/// Confirm removing a device.
+#[derive(Clone, Debug)]
+pub struct RemoveDialog {
+    /// Whose device.
+    pub target: Target,
+    /// The device.
+    pub device: OtpDevice,
+    /// It is the user's last device.
+    pub last: bool,
+    /// The focused button.
+    pub button: RemoveButton,
+    /// A reason or ticket, when the profile asks for one.
+    pub reason: Option<Input>,
+    /// A problem to show.
+    pub error: Option<String>,
+    /// The removal in flight.
+    pub busy: Option<RequestId>,
+}
+
+/// Lifetimes offered for temporary tokens: (label, seconds).
+pub const TOKEN_PRESETS: &[(&str, u32)] = &[
+    ("10 minutes", 600),
+    ("1 hour", 3_600),
+    ("8 hours", 28_800),
+    ("24 hours", 86_400),
+    ("72 hours (maximum)", 259_200),
+];
+
+/// The token dialog's fields, in Tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenField {
+    /// expires_in.
+    ExpiresIn,
+    /// reusable.
+    Reusable,
+    /// The reason, when asked for.
+    Reason,
+}
+
+/// Issue a temporary MFA token, then show it once.
+#[derive(Clone, Debug)]
+pub struct TokenDialog {
+    /// For whom.
+    pub target: Target,
+    /// Index into [`TOKEN_PRESETS`].
+    pub preset: usize,
+    /// Usable more than once.
+    pub reusable: bool,
+    /// The focused field.
+    pub field: TokenField,
+    /// A reason or ticket, when the profile asks for one.
+    pub reason: Option<Input>,
+    /// A problem to show.
+    pub error: Option<String>,
+    /// The request in flight.
+    pub busy: Option<RequestId>,
+    /// The token, once issued: shown in this dialog only, dropped when it closes.
+    pub issued: Option<MfaToken>,
+    /// The token was copied to the clipboard.
+    pub copied: bool,
+}
+
+impl TokenDialog {
+    /// The fields in Tab order.
+    pub fn fields(&self) -> Vec<TokenField> {
+        let mut f = vec![TokenField::ExpiresIn, TokenField::Reusable];
+        if self.reason.is_some() {
+            f.push(TokenField::Reason);
+        }
+        f
+    }
+}
+
+/// A failed call: what was being done, status, message, request id.
+#[derive(Clone, Debug)]
+pub struct ErrorDialog {
+    /// What was being done ("Removing the device").
+    pub context: String,
+    /// The error.
+    pub error: ApiError,
+    /// An extra hint line.
+    pub hint: Option<String>,
+}
+
+/// A message that needs acknowledging.
+#[derive(Clone, Debug)]
+pub struct InfoDialog {
+    /// Title.
+    pub title: String,
+    /// Lines of text.
+    pub lines: Vec<String>,
+}
+
+/// Offer to switch to read-only mode after a permission refusal.
+#[derive(Clone, Debug)]
+pub struct SwitchReadOnlyDialog {
+    /// What was refused.
+    pub context: String,
+}
+
+/// The dialogs, one at a time on a stack; the top one takes every key.
+#[derive(Clone, Debug)]
+pub enum Dialog {
+    /// Enroll a phone.
+    Enroll(EnrollDialog),
+    /// Trigger with options.
+    Trigger(TriggerDialog),
+    /// Verify a code or push.
+    Verify(VerifyDialog),
+    /// Remove a device.
+    Remove(RemoveDialog),
+    /// Temporary MFA token.
+    Token(TokenDialog),
+    /// A failed call.
+    Error(ErrorDialog),
+    /// A message.
+    Info(InfoDialog),
+    /// Offer read-only mode.
+    SwitchReadOnly(SwitchReadOnlyDialog),
+    /// Key help.
+    Help,
+    /// This session's audit trail.
+    Audit {
+        /// First row shown.
+        scroll: usize,
+    },
+}
+
+impl Dialog {
+    /// The request this dialog waits for, if any.
+    pub fn busy(&self) -> Option<RequestId> {
+        match self {
+            Dialog::Enroll(d) => d.busy,
+            Dialog::Trigger(d) => d.busy,
+            Dialog::Verify(d) => d.busy,
+            Dialog::Remove(d) => d.busy,
+            Dialog::Token(d) => d.busy,
+            _ => None,
+        }
+    }
+}
+
+/// Moves to the next (or previous) item of a field list.
+pub fn cycle<T: PartialEq + Copy>(fields: &[T], current: T, back: bool) -> T {
+    let i = fields.iter().position(|f| *f == current).unwrap_or(0);
+    let n = fields.len().max(1);
+    let j = if back { (i + n - 1) % n } else { (i + 1) % n };
+    fields.get(j).copied().unwrap_or(current)
+}

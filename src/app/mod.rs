@@ -1,0 +1,392 @@
+//! Console state and its update function: keys and API results in, commands out.
+
+pub mod dialogs;
+pub mod keymap;
+pub mod phone;
+pub mod query;
+mod update;
+pub mod validate;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+use tui_input::Input;
+
+use crate::api::{AuthFactor, DeviceId, OtpDevice, RateLimit, Secret, User, UserId, UserQuery};
+use crate::worker::{ApiEvent, ApiRequest, RequestId};
+use dialogs::Dialog;
+use keymap::Action;
+use phone::{PhoneCmd, PhoneSnapshot};
+
+pub use update::update;
+
+/// Everything that can happen to the console.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// A key press.
+    Key(KeyEvent),
+    /// The terminal was resized.
+    Resize(u16, u16),
+    /// Time passed (only while a spinner, countdown or push wait is on screen).
+    Tick,
+    /// An API call finished.
+    Api(Box<ApiEvent>),
+    /// The demo phone's contents.
+    Phone(PhoneSnapshot),
+}
+
+/// Everything the console asks the outside world to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cmd {
+    /// Start an API call.
+    Request(RequestId, ApiRequest),
+    /// Abandon an API call.
+    Cancel(RequestId),
+    /// Copy to the clipboard (OSC 52).
+    Copy(Secret),
+    /// Ask the demo phone something.
+    Phone(PhoneCmd),
+    /// Write an audit line.
+    Audit(AuditNote),
+    /// Leave.
+    Quit,
+}
+
+/// The action an audit line records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditKind {
+    /// Enroll a device.
+    Enroll,
+    /// Trigger a device.
+    Trigger,
+    /// Verify a device.
+    Verify,
+    /// Remove a device.
+    Remove,
+    /// Issue a temporary MFA token.
+    MfaToken,
+}
+
+/// How a mutating action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditResult {
+    /// Sent, outcome not yet known.
+    Attempt,
+    /// Done.
+    Success,
+    /// Push still waiting.
+    Pending,
+    /// Failed.
+    Failure,
+    /// Refused before sending (read-only mode).
+    Refused,
+}
+
+/// One audit record, as the console knows it (no secret ever goes in here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditNote {
+    /// When.
+    pub time: DateTime<Utc>,
+    /// What.
+    pub action: AuditKind,
+    /// How it ended.
+    pub outcome: AuditResult,
+    /// The user.
+    pub user_id: UserId,
+    /// The user's email.
+    pub user_email: Option<String>,
+    /// The device.
+    pub device_id: Option<String>,
+    /// The factor name.
+    pub factor: Option<String>,
+    /// HTTP status of the answer.
+    pub http_status: Option<u16>,
+    /// X-Request-Id of the answer.
+    pub request_id: Option<String>,
+    /// The reason or ticket the agent gave.
+    pub reason: Option<String>,
+    /// An error message (never a secret).
+    pub message: Option<String>,
+}
+
+/// Which pane has the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The search box.
+    Search,
+    /// The result list.
+    Users,
+    /// The open user's enrolled devices.
+    Devices,
+    /// The open user's available factors.
+    Factors,
+}
+
+/// What the console knows about the tenant it talks to.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TenantInfo {
+    /// A short name (subdomain or "demo").
+    pub name: String,
+    /// The base URL.
+    pub base_url: String,
+    /// Running against the built-in demo tenant.
+    pub demo: bool,
+    /// Writes are refused.
+    pub read_only: bool,
+    /// The profile in use.
+    pub profile: Option<String>,
+    /// A label for the header ("PRODUCTION").
+    pub label: Option<String>,
+    /// The label's colour name.
+    pub color: Option<String>,
+    /// Ask for a reason before remove or temporary token.
+    pub require_reason: bool,
+}
+
+/// The users pane: search box and results.
+#[derive(Clone, Debug, Default)]
+pub struct SearchState {
+    /// The search box.
+    pub input: Input,
+    /// The query the results are for.
+    pub query: String,
+    /// Results, de-duplicated.
+    pub results: Vec<User>,
+    /// The selected row.
+    pub selected: usize,
+    /// Queries for the next page.
+    pub next: Vec<UserQuery>,
+    /// Total matches, when the API said.
+    pub total: Option<u64>,
+    /// A problem with the query or the call.
+    pub message: Option<String>,
+    /// The search in flight.
+    pub request: Option<RequestId>,
+    /// The next-page fetch in flight.
+    pub more: Option<RequestId>,
+    /// A search has completed at least once.
+    pub searched: bool,
+}
+
+/// The open user: details, devices and factors.
+#[derive(Clone, Debug)]
+pub struct UserView {
+    /// The user.
+    pub user: User,
+    /// Enrolled devices (None until loaded).
+    pub devices: Option<Vec<OtpDevice>>,
+    /// Available factors (None until loaded).
+    pub factors: Option<Vec<AuthFactor>>,
+    /// Why devices could not be loaded.
+    pub devices_error: Option<String>,
+    /// Why factors could not be loaded.
+    pub factors_error: Option<String>,
+    /// Selected device row.
+    pub device_sel: usize,
+    /// Selected factor row.
+    pub factor_sel: usize,
+}
+
+impl UserView {
+    /// The selected device.
+    pub fn selected_device(&self) -> Option<&OtpDevice> {
+        self.devices.as_ref()?.get(self.device_sel)
+    }
+}
+
+/// Severity of the status line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusKind {
+    /// Neutral.
+    Info,
+    /// Something worked.
+    Success,
+    /// Something was refused or needs attention.
+    Warning,
+}
+
+/// The one-line status under the panes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The text.
+    pub text: String,
+    /// Severity.
+    pub kind: StatusKind,
+}
+
+/// What a request in flight is for; results whose id is not here are stale and dropped.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Purpose {
+    Search,
+    SearchMore,
+    User(UserId),
+    Devices(UserId),
+    Factors(UserId),
+    Enroll,
+    EnrollCheck {
+        display_name: String,
+        number: String,
+    },
+    Trigger,
+    Verify,
+    Remove,
+    MfaToken,
+    RateLimit,
+}
+
+/// A state token kept so `v` can verify again without a new SMS.
+#[derive(Clone, Debug)]
+pub struct LiveToken {
+    /// The token.
+    pub token: Secret,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+    /// Trigger options it was made with.
+    pub options: dialogs::TriggerOptions,
+}
+
+/// The whole console state.
+#[derive(Debug)]
+pub struct App {
+    /// The current time (set by the runtime before each message; tests set it by hand).
+    pub now: DateTime<Utc>,
+    /// The tenant.
+    pub tenant: TenantInfo,
+    /// Who has the keyboard.
+    pub focus: Focus,
+    /// The users pane.
+    pub search: SearchState,
+    /// The open user.
+    pub user: Option<UserView>,
+    /// Dialogs, top last.
+    pub dialogs: Vec<Dialog>,
+    /// The API budget.
+    pub rate_limit: Option<RateLimit>,
+    /// The status line.
+    pub status: Option<Status>,
+    /// Spinner frame.
+    pub spinner: usize,
+    /// Demo phone panel shown.
+    pub phone_visible: bool,
+    /// Demo phone contents.
+    pub phone: PhoneSnapshot,
+    /// Terminal size.
+    pub size: (u16, u16),
+    /// This session's audit records.
+    pub audit: Vec<AuditNote>,
+    /// The console should exit.
+    pub quit: bool,
+    /// Ctrl-C was pressed once while a change was in flight.
+    pub quit_armed: bool,
+    pub(crate) pending: HashMap<RequestId, Purpose>,
+    pub(crate) tokens: HashMap<DeviceId, LiveToken>,
+    next_id: RequestId,
+}
+
+impl App {
+    /// A fresh console for a tenant.
+    pub fn new(tenant: TenantInfo, now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            tenant,
+            focus: Focus::Search,
+            search: SearchState::default(),
+            user: None,
+            dialogs: Vec::new(),
+            rate_limit: None,
+            status: None,
+            spinner: 0,
+            phone_visible: false,
+            phone: PhoneSnapshot::default(),
+            size: (80, 24),
+            audit: Vec::new(),
+            quit: false,
+            quit_armed: false,
+            pending: HashMap::new(),
+            tokens: HashMap::new(),
+            next_id: 1,
+        }
+    }
+
+    /// Commands to run when the console opens: read the API budget for the header.
+    pub fn startup(&mut self) -> Vec<Cmd> {
+        let (_, cmd) = self.request(Purpose::RateLimit, ApiRequest::RateLimit);
+        vec![cmd]
+    }
+
+    /// True while any API call is in flight (the spinner shows).
+    pub fn busy(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// True when the runtime should send ticks: spinner, countdown, push wait or phone panel.
+    pub fn needs_tick(&self) -> bool {
+        self.busy()
+            || self.phone_visible
+            || self.dialogs.iter().any(|d| {
+                matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
+                    || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
+            })
+    }
+
+    /// Whether an action makes sense right now (drives the footer and help).
+    pub fn available(&self, action: Action) -> bool {
+        if action.is_mutating() && self.tenant.read_only {
+            return false;
+        }
+        let device = self.user.as_ref().and_then(|u| u.selected_device());
+        match action {
+            Action::Enroll | Action::Token | Action::Refresh => self.user.is_some(),
+            Action::Trigger => device.is_some_and(|d| d.needs_trigger),
+            Action::Verify | Action::Remove => device.is_some(),
+            Action::Open => match self.focus {
+                Focus::Users => !self.search.results.is_empty(),
+                Focus::Factors => !self.tenant.read_only && self.user.is_some(),
+                _ => false,
+            },
+            Action::Phone => self.tenant.demo,
+            Action::ApprovePush | Action::DenyPush => {
+                self.tenant.demo && self.phone_visible && !self.phone.pushes.is_empty()
+            }
+            Action::Quit => self.dialogs.is_empty(),
+            _ => true,
+        }
+    }
+
+    pub(crate) fn request(&mut self, purpose: Purpose, request: ApiRequest) -> (RequestId, Cmd) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending.insert(id, purpose);
+        (id, Cmd::Request(id, request))
+    }
+
+    pub(crate) fn cancel(&mut self, id: Option<RequestId>, cmds: &mut Vec<Cmd>) {
+        if let Some(id) = id
+            && self.pending.remove(&id).is_some()
+        {
+            cmds.push(Cmd::Cancel(id));
+        }
+    }
+
+    /// True while a change (enroll, trigger, verify, remove, token) is in flight.
+    pub fn change_in_flight(&self) -> bool {
+        self.pending.values().any(|p| {
+            matches!(
+                p,
+                Purpose::Enroll
+                    | Purpose::Trigger
+                    | Purpose::Verify
+                    | Purpose::Remove
+                    | Purpose::MfaToken
+            )
+        })
+    }
+
+    pub(crate) fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            kind,
+        });
+    }
+}

@@ -1,0 +1,306 @@
+//! The background task that owns the API client: requests in, results out, over channels.
+
+use std::collections::HashMap;
+
+use futures::future::join_all;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::api::{
+    ApiError, AuthFactor, Client, DeviceId, MfaToken, OtpDevice, RateLimit, Secret, TriggerResult,
+    User, UserId, UserQuery, VerifyOutcome,
+};
+
+/// Tags a request so its result can be matched (and dropped when stale).
+pub type RequestId = u64;
+
+/// A call the console asks the worker to make.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiRequest {
+    /// Run several user queries, merge and de-duplicate the results.
+    Search(Vec<UserQuery>),
+    /// Fetch one user.
+    GetUser(UserId),
+    /// Fetch a user's enrolled devices.
+    GetDevices(UserId),
+    /// Fetch the factors a user can still enroll.
+    GetFactors(UserId),
+    /// Enroll an SMS or voice device.
+    Enroll {
+        /// The user.
+        user_id: UserId,
+        /// The factor to enroll.
+        factor_id: i64,
+        /// The user's name for the device.
+        display_name: String,
+        /// E.164 phone number.
+        number: String,
+        /// True when the number is already verified.
+        verified: bool,
+    },
+    /// Trigger an SMS, call or push.
+    Trigger {
+        /// The user.
+        user_id: UserId,
+        /// The device.
+        device_id: DeviceId,
+        /// Seconds the state token lives (120–900).
+        expires_in: Option<u32>,
+        /// Six-digit numeric SMS code instead of alphanumeric.
+        numeric: Option<bool>,
+        /// SMS template.
+        sms_message: Option<String>,
+    },
+    /// Verify a code, or poll a push when `otp` is None.
+    Verify {
+        /// The user.
+        user_id: UserId,
+        /// The device.
+        device_id: DeviceId,
+        /// The state token from the trigger.
+        state_token: Option<Secret>,
+        /// The code the user read out.
+        otp: Option<Secret>,
+    },
+    /// Remove a device.
+    Remove {
+        /// The user.
+        user_id: UserId,
+        /// The device.
+        device_id: DeviceId,
+    },
+    /// Issue a temporary MFA token.
+    MfaToken {
+        /// The user.
+        user_id: UserId,
+        /// Lifetime in seconds.
+        expires_in: u32,
+        /// Usable more than once.
+        reusable: bool,
+    },
+    /// Read the API budget.
+    RateLimit,
+}
+
+/// Merged results of a multi-query search, with the queries that have more pages.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SearchResult {
+    /// Users, de-duplicated by id, in first-seen order.
+    pub users: Vec<User>,
+    /// The queries to run for the next page (each carrying its After-Cursor).
+    pub next: Vec<UserQuery>,
+    /// The largest Total-Count any query reported.
+    pub total: Option<u64>,
+}
+
+/// The result of one request.
+#[derive(Clone, Debug)]
+pub enum ApiResponse {
+    /// Search results.
+    Search(Result<SearchResult, ApiError>),
+    /// One user.
+    User(Result<User, ApiError>),
+    /// Enrolled devices.
+    Devices(Result<Vec<OtpDevice>, ApiError>),
+    /// Available factors.
+    Factors(Result<Vec<AuthFactor>, ApiError>),
+    /// The enrolled device.
+    Enrolled(Result<OtpDevice, ApiError>),
+    /// A trigger's state token.
+    Triggered(Result<TriggerResult, ApiError>),
+    /// A verify outcome.
+    Verified(Result<VerifyOutcome, ApiError>),
+    /// A removal.
+    Removed(Result<(), ApiError>),
+    /// A temporary token.
+    MfaToken(Result<MfaToken, ApiError>),
+    /// The API budget.
+    RateLimit(Result<RateLimit, ApiError>),
+}
+
+impl ApiResponse {
+    /// The error, when the call failed.
+    pub fn error(&self) -> Option<&ApiError> {
+        match self {
+            Self::Search(r) => r.as_ref().err(),
+            Self::User(r) => r.as_ref().err(),
+            Self::Devices(r) => r.as_ref().err(),
+            Self::Factors(r) => r.as_ref().err(),
+            Self::Enrolled(r) => r.as_ref().err(),
+            Self::Triggered(r) => r.as_ref().err(),
+            Self::Verified(r) => r.as_ref().err(),
+            Self::Removed(r) => r.as_ref().err(),
+            Self::MfaToken(r) => r.as_ref().err(),
+            Self::RateLimit(r) => r.as_ref().err(),
+        }
+    }
+}
+
+/// A finished request, with the budget the API reported after it.
+#[derive(Clone, Debug)]
+pub struct ApiEvent {
+    /// The request's tag.
+    pub id: RequestId,
+    /// What came back.
+    pub response: ApiResponse,
+    /// The latest X-RateLimit-* headers.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// What the console sends the worker.
+#[derive(Clone, Debug)]
+pub enum WorkerMsg {
+    /// Start a request.
+    Request(RequestId, ApiRequest),
+    /// Abandon a request: its call is dropped and no event comes back.
+    Cancel(RequestId),
+}
+
+/// Starts the worker on the current tokio runtime; it stops when the sender is dropped.
+pub fn spawn(
+    client: Client,
+) -> (
+    mpsc::UnboundedSender<WorkerMsg>,
+    mpsc::UnboundedReceiver<ApiEvent>,
+) {
+    let (req_tx, req_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(client, req_rx, ev_tx));
+    (req_tx, ev_rx)
+}
+
+async fn run(
+    client: Client,
+    mut requests: mpsc::UnboundedReceiver<WorkerMsg>,
+    events: mpsc::UnboundedSender<ApiEvent>,
+) {
+    let mut in_flight: HashMap<RequestId, AbortHandle> = HashMap::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<RequestId>();
+    loop {
+        tokio::select! {
+            msg = requests.recv() => match msg {
+                Some(WorkerMsg::Request(id, request)) => {
+                    let client = client.clone();
+                    let events = events.clone();
+                    let done = done_tx.clone();
+                    let task = tokio::spawn(async move {
+                        let response = execute(&client, request).await;
+                        let rate_limit = client.rate_limit();
+                        // The console may have quit; nothing to do then.
+                        let _ = events.send(ApiEvent { id, response, rate_limit });
+                        let _ = done.send(id);
+                    });
+                    in_flight.insert(id, task.abort_handle());
+                }
+                Some(WorkerMsg::Cancel(id)) => {
+                    if let Some(handle) = in_flight.remove(&id) {
+                        handle.abort();
+                    }
+                }
+                None => break,
+            },
+            Some(id) = done_rx.recv() => {
+                in_flight.remove(&id);
+            }
+        }
+    }
+    for handle in in_flight.values() {
+        handle.abort();
+    }
+}
+
+/// Runs one request against the client.
+pub async fn execute(client: &Client, request: ApiRequest) -> ApiResponse {
+    match request {
+        ApiRequest::Search(queries) => ApiResponse::Search(search(client, &queries).await),
+        ApiRequest::GetUser(id) => ApiResponse::User(client.get_user(id).await),
+        ApiRequest::GetDevices(id) => ApiResponse::Devices(client.get_enrolled_factors(id).await),
+        ApiRequest::GetFactors(id) => ApiResponse::Factors(client.get_mfa_factors(id).await),
+        ApiRequest::Enroll {
+            user_id,
+            factor_id,
+            display_name,
+            number,
+            verified,
+        } => ApiResponse::Enrolled(
+            client
+                .enroll_mfa_factor(user_id, factor_id, &display_name, &number, verified)
+                .await,
+        ),
+        ApiRequest::Trigger {
+            user_id,
+            device_id,
+            expires_in,
+            numeric,
+            sms_message,
+        } => ApiResponse::Triggered(
+            client
+                .activate_mfa_factors(
+                    user_id,
+                    &device_id,
+                    expires_in,
+                    numeric,
+                    sms_message.as_deref(),
+                )
+                .await,
+        ),
+        ApiRequest::Verify {
+            user_id,
+            device_id,
+            state_token,
+            otp,
+        } => ApiResponse::Verified(
+            client
+                .verify_mfa_factor(user_id, &device_id, state_token.as_ref(), otp.as_ref())
+                .await,
+        ),
+        ApiRequest::Remove { user_id, device_id } => {
+            ApiResponse::Removed(client.remove_mfa_factors(user_id, &device_id).await)
+        }
+        ApiRequest::MfaToken {
+            user_id,
+            expires_in,
+            reusable,
+        } => ApiResponse::MfaToken(
+            client
+                .generate_mfa_token(user_id, Some(expires_in), reusable)
+                .await,
+        ),
+        ApiRequest::RateLimit => ApiResponse::RateLimit(client.get_rate_limit().await),
+    }
+}
+
+/// Runs every query at once and merges the pages, de-duplicated by user id.
+async fn search(client: &Client, queries: &[UserQuery]) -> Result<SearchResult, ApiError> {
+    let pages = join_all(queries.iter().map(|q| client.search_users(q))).await;
+    let mut result = SearchResult::default();
+    let mut first_error = None;
+    let mut any_ok = false;
+    for (query, page) in queries.iter().zip(pages) {
+        match page {
+            Ok(page) => {
+                any_ok = true;
+                result.total = result.total.max(page.total_count);
+                for user in page.users {
+                    if !result.users.iter().any(|u| u.id == user.id) {
+                        result.users.push(user);
+                    }
+                }
+                if let Some(cursor) = page.after_cursor {
+                    result.next.push(UserQuery {
+                        cursor: Some(cursor),
+                        ..query.clone()
+                    });
+                }
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    // One failed query fails the search: a partial list would look complete.
+    match first_error {
+        Some(e) if !any_ok || e.kind != crate::api::ErrorKind::NotFound => Err(e),
+        _ => Ok(result),
+    }
+}
