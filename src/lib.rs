@@ -2,5 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod runtime;
 pub mod sim;
+pub mod ui;
 pub mod worker;

@@ -275,6 +275,8 @@ pub struct App {
     pub size: (u16, u16),
     /// This session's audit records.
     pub audit: Vec<AuditNote>,
+    /// Draw with colours (false under NO_COLOR).
+    pub colors: bool,
     /// The console should exit.
     pub quit: bool,
     /// Ctrl-C was pressed once while a change was in flight.
@@ -301,6 +303,7 @@ impl App {
             phone: PhoneSnapshot::default(),
             size: (80, 24),
             audit: Vec::new(),
+            colors: true,
             quit: false,
             quit_armed: false,
             pending: HashMap::new(),

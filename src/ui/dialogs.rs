@@ -1,0 +1,572 @@
+//! Dialogs drawn over the panes: enroll, trigger, verify, remove, token, error, help, audit.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use tui_input::Input;
+
+use super::text::{clean, fit, relative, stamp};
+use super::theme::Theme;
+use crate::api::OtpDevice;
+use crate::app::dialogs::*;
+use crate::app::keymap::{BINDINGS, DIALOG_KEYS};
+use crate::app::validate::{self, countdown, mask_phone};
+use crate::app::{App, AuditResult};
+
+const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
+
+/// The keys a dialog takes, for the footer.
+pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
+    match dialog {
+        Dialog::Enroll(_) | Dialog::Trigger(_) => &[
+            ("Tab", "next field"),
+            ("Space", "toggle/choose"),
+            ("⏎", "submit"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Token(d) if d.issued.is_some() => {
+            &[("c", "copy"), ("⏎", "close"), ("Esc", "close")]
+        }
+        Dialog::Token(_) => &[
+            ("Tab", "next field"),
+            ("←/→", "lifetime"),
+            ("Space", "toggle"),
+            ("⏎", "issue"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Verify(_) => &[
+            ("⏎", "submit / send again"),
+            ("Esc", "close (stops waiting)"),
+        ],
+        Dialog::Remove(_) => &[
+            ("y", "remove"),
+            ("n", "keep"),
+            ("Tab", "switch button"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
+        Dialog::Audit { .. } => &[("j/k", "scroll"), ("Esc", "close")],
+        _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
+    }
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn device_text(d: &OtpDevice) -> String {
+    let mut s = clean(&d.auth_factor_name);
+    if let Some(n) = d
+        .user_display_name
+        .as_deref()
+        .filter(|n| *n != d.auth_factor_name)
+    {
+        s.push_str(&format!(" \"{}\"", clean(n)));
+    }
+    if let Some(p) = &d.phone_number {
+        s.push_str(&format!(" {}", mask_phone(p)));
+    }
+    s
+}
+
+/// A dialog being laid out: lines, plus where the text cursor goes.
+struct Form<'a> {
+    lines: Vec<Line<'a>>,
+    cursor: Option<(u16, u16)>,
+    width: usize,
+    theme: Theme,
+}
+
+impl<'a> Form<'a> {
+    fn new(width: usize, theme: &Theme) -> Self {
+        Self {
+            lines: Vec::new(),
+            cursor: None,
+            width,
+            theme: *theme,
+        }
+    }
+
+    fn text(&mut self, s: impl Into<String>) {
+        self.lines.push(Line::raw(s.into()));
+    }
+
+    fn styled(&mut self, s: impl Into<String>, style: Style) {
+        self.lines.push(Line::styled(s.into(), style));
+    }
+
+    fn blank(&mut self) {
+        self.lines.push(Line::raw(""));
+    }
+
+    fn label(&self, name: &str, focused: bool) -> Vec<Span<'a>> {
+        let mark = if focused { "> " } else { "  " };
+        let style = if focused {
+            self.theme.title()
+        } else {
+            self.theme.text()
+        };
+        vec![Span::styled(format!("{mark}{name:<14}"), style)]
+    }
+
+    fn input(&mut self, name: &str, input: &Input, focused: bool, hint: Option<(String, Style)>) {
+        let mut spans = self.label(name, focused);
+        let width = self.width.saturating_sub(18).max(4);
+        let scroll = input.visual_scroll(width);
+        let shown: String = input.value().chars().skip(scroll).collect();
+        let style = if focused {
+            self.theme.selected()
+        } else {
+            self.theme.text()
+        };
+        spans.push(Span::styled(
+            format!("{:<width$}", fit(&shown, width)),
+            style,
+        ));
+        if focused {
+            let x = 16 + input.visual_cursor().saturating_sub(scroll) as u16;
+            self.cursor = Some((x, self.lines.len() as u16));
+        }
+        self.lines.push(Line::from(spans));
+        if let Some((h, s)) = hint {
+            self.lines
+                .push(Line::styled(format!("{:16}{}", "", fit(&h, width)), s));
+        }
+    }
+
+    fn toggle(&mut self, name: &str, on: bool, focused: bool, words: (&str, &str)) {
+        let mut spans = self.label(name, focused);
+        let mark = if on { "[x] " } else { "[ ] " };
+        let style = if focused {
+            self.theme.selected()
+        } else {
+            self.theme.text()
+        };
+        spans.push(Span::styled(
+            format!("{mark}{}", if on { words.0 } else { words.1 }),
+            style,
+        ));
+        self.lines.push(Line::from(spans));
+    }
+
+    fn choice(&mut self, name: &str, value: &str, focused: bool) {
+        let mut spans = self.label(name, focused);
+        let style = if focused {
+            self.theme.selected()
+        } else {
+            self.theme.text()
+        };
+        spans.push(Span::styled(
+            format!("◂ {} ▸", fit(value, self.width.saturating_sub(22))),
+            style,
+        ));
+        self.lines.push(Line::from(spans));
+    }
+
+    fn error(&mut self, error: &Option<String>) {
+        if let Some(e) = error {
+            self.blank();
+            self.styled(format!("! {e}"), self.theme.danger());
+        }
+    }
+
+    fn busy(&mut self, busy: bool, spinner: usize, what: &str) {
+        if busy {
+            self.blank();
+            self.styled(
+                format!("{} {what}", SPINNER[spinner % SPINNER.len()]),
+                self.theme.dim(),
+            );
+        }
+    }
+}
+
+/// Draws the top dialog.
+pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let width = area.width.saturating_sub(4).min(72);
+    let inner_w = width.saturating_sub(2) as usize;
+    let mut f = Form::new(inner_w, theme);
+    let (title, danger) = match dialog {
+        Dialog::Enroll(d) => {
+            f.text(fit(
+                &format!("Enroll a phone for {}", d.target.user_label),
+                inner_w,
+            ));
+            f.blank();
+            let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
+            f.choice("Factor", factor, d.field == EnrollField::Factor);
+            f.input("Display name", &d.name, d.field == EnrollField::Name, None);
+            let hint = match validate::e164(d.phone.value()) {
+                Ok(()) => ("✓ valid E.164 number".to_owned(), theme.ok()),
+                Err(e) if d.phone.value().is_empty() => (e, theme.dim()),
+                Err(e) => (format!("✗ {e}"), theme.danger()),
+            };
+            f.input(
+                "Phone number",
+                &d.phone,
+                d.field == EnrollField::Phone,
+                Some(hint),
+            );
+            f.toggle(
+                "Verified",
+                d.verified,
+                d.field == EnrollField::Verified,
+                (
+                    "already verified: active at once",
+                    "no: send a code and verify now",
+                ),
+            );
+            f.error(&d.error);
+            f.busy(d.busy.is_some(), app.spinner, "Enrolling…");
+            (" Enroll ", false)
+        }
+        Dialog::Trigger(d) => {
+            f.text(fit(
+                &format!(
+                    "Send to {} of {}",
+                    device_text(&d.device),
+                    d.target.user_label
+                ),
+                inner_w,
+            ));
+            f.blank();
+            f.input(
+                "Valid for (s)",
+                &d.expires_in,
+                d.field == TriggerField::ExpiresIn,
+                Some(("120–900 seconds".into(), theme.dim())),
+            );
+            if d.fields().len() > 1 {
+                f.toggle(
+                    "Numeric code",
+                    d.numeric,
+                    d.field == TriggerField::Numeric,
+                    ("6 digits", "letters and digits (default)"),
+                );
+                let secs = validate::state_token_expires_in(d.expires_in.value()).unwrap_or(120);
+                let len = validate::sms_length(d.template.value(), d.numeric, secs);
+                let hint = if d.template.value().is_empty() {
+                    (
+                        "default text · {{otp_code}} {{expiration}}".to_owned(),
+                        theme.dim(),
+                    )
+                } else if len > validate::SMS_MAX {
+                    (
+                        format!("{len}/{} characters — too long", validate::SMS_MAX),
+                        theme.danger(),
+                    )
+                } else {
+                    (
+                        format!("{len}/{} characters", validate::SMS_MAX),
+                        theme.dim(),
+                    )
+                };
+                f.input(
+                    "SMS text",
+                    &d.template,
+                    d.field == TriggerField::Template,
+                    Some(hint),
+                );
+            }
+            f.error(&d.error);
+            f.busy(d.busy.is_some(), app.spinner, "Sending…");
+            (" Trigger ", false)
+        }
+        Dialog::Verify(d) => {
+            f.text(fit(
+                &format!(
+                    "Verify {} of {}",
+                    device_text(&d.device),
+                    d.target.user_label
+                ),
+                inner_w,
+            ));
+            f.blank();
+            let left = d.expires_at.map(|t| (t - app.now).num_seconds());
+            match &d.stage {
+                VerifyStage::Sending => f.styled(
+                    format!(
+                        "{} Sending {}…",
+                        SPINNER[app.spinner % SPINNER.len()],
+                        match d.kind {
+                            DeviceKind::Voice => "the call",
+                            DeviceKind::Push => "the push",
+                            _ => "the code",
+                        }
+                    ),
+                    theme.dim(),
+                ),
+                VerifyStage::EnterCode => {
+                    f.input("Code", &d.code, d.busy.is_none(), None);
+                    if let Some(left) = left {
+                        f.styled(
+                            format!("{:16}expires in {}", "", countdown(left)),
+                            if left < 30 { theme.warn() } else { theme.dim() },
+                        );
+                    }
+                }
+                VerifyStage::AwaitPush { .. } => {
+                    f.styled(
+                        format!(
+                            "{} Waiting for the user to approve the push…",
+                            SPINNER[app.spinner % SPINNER.len()]
+                        ),
+                        theme.warn(),
+                    );
+                    if let Some(left) = left {
+                        f.styled(
+                            format!("expires in {} · Esc stops waiting", countdown(left)),
+                            theme.dim(),
+                        );
+                    }
+                }
+                VerifyStage::Expired => {
+                    f.styled("The code has expired. Enter sends a new one.", theme.warn())
+                }
+                VerifyStage::Stopped => f.styled("Stopped. Enter sends again.", theme.warn()),
+            }
+            f.error(&d.error);
+            if d.stage == VerifyStage::EnterCode {
+                f.busy(d.busy.is_some(), app.spinner, "Checking…");
+            }
+            (
+                if d.guided {
+                    " Enroll · verify "
+                } else {
+                    " Verify "
+                },
+                false,
+            )
+        }
+        Dialog::Remove(d) => {
+            f.text(fit(&format!("Remove {}", device_text(&d.device)), inner_w));
+            f.text(fit(
+                &format!("from {} (id {})?", d.target.user_label, d.target.user_id),
+                inner_w,
+            ));
+            if d.last {
+                f.blank();
+                f.styled(
+                    "! This is the user's last device: they will have no MFA factor left.",
+                    theme.danger(),
+                );
+            }
+            if d.device.default {
+                f.styled("! This is the user's default device.", theme.danger());
+            }
+            if let Some(r) = &d.reason {
+                f.blank();
+                f.input("Ticket/reason", r, true, None);
+            }
+            f.blank();
+            let (c, r) = match d.button {
+                RemoveButton::Cancel => (theme.selected(), theme.danger()),
+                RemoveButton::Remove => (theme.text(), theme.danger().patch(theme.selected())),
+            };
+            let cm = if d.button == RemoveButton::Cancel {
+                ">"
+            } else {
+                " "
+            };
+            let rm = if d.button == RemoveButton::Remove {
+                ">"
+            } else {
+                " "
+            };
+            f.lines.push(Line::from(vec![
+                Span::raw("   "),
+                Span::styled(format!("{cm}[ Cancel (n) ]"), c),
+                Span::raw("   "),
+                Span::styled(format!("{rm}[ Remove (y) ]"), r),
+            ]));
+            f.error(&d.error);
+            f.busy(d.busy.is_some(), app.spinner, "Removing…");
+            (" Remove device ", true)
+        }
+        Dialog::Token(d) => {
+            match &d.issued {
+                Some(t) => {
+                    f.text(fit(
+                        &format!("Temporary MFA token for {}", d.target.user_label),
+                        inner_w,
+                    ));
+                    f.blank();
+                    f.styled(
+                        format!("    {}", clean(t.mfa_token.expose())),
+                        theme.title().patch(theme.ok()),
+                    );
+                    f.blank();
+                    if let Some(exp) = t.expires_at {
+                        f.text(format!(
+                            "Expires {} ({})",
+                            stamp(exp),
+                            relative(exp, app.now)
+                        ));
+                    }
+                    f.text(if t.reusable {
+                        "Reusable until it expires."
+                    } else {
+                        "Single use."
+                    });
+                    f.blank();
+                    f.styled(
+                        "Shown once: it is not logged and will not be shown again.",
+                        theme.warn(),
+                    );
+                    if d.copied {
+                        f.styled("✓ Copied to the clipboard.", theme.ok());
+                    }
+                }
+                None => {
+                    f.text(fit(
+                        &format!("Issue a temporary MFA token for {}", d.target.user_label),
+                        inner_w,
+                    ));
+                    f.blank();
+                    let preset = TOKEN_PRESETS.get(d.preset).map_or("—", |p| p.0);
+                    f.choice("Valid for", preset, d.field == TokenField::ExpiresIn);
+                    f.toggle(
+                        "Reusable",
+                        d.reusable,
+                        d.field == TokenField::Reusable,
+                        ("yes, until it expires", "no, single use"),
+                    );
+                    if let Some(r) = &d.reason {
+                        f.input("Ticket/reason", r, d.field == TokenField::Reason, None);
+                    }
+                    f.error(&d.error);
+                    f.busy(d.busy.is_some(), app.spinner, "Issuing…");
+                }
+            }
+            (" Temporary MFA token ", false)
+        }
+        Dialog::Error(d) => {
+            f.styled(fit(&d.context, inner_w), theme.title());
+            f.blank();
+            let mut meta = Vec::new();
+            if let Some(s) = d.error.status {
+                meta.push(format!("HTTP {s}"));
+            }
+            if let Some(id) = &d.error.request_id {
+                meta.push(format!("request id {}", clean(id)));
+            }
+            if !meta.is_empty() {
+                f.text(meta.join(" · "));
+            }
+            f.styled(clean(&d.error.message), theme.danger());
+            if let Some(h) = &d.hint {
+                f.blank();
+                f.text(h.clone());
+            }
+            f.blank();
+            f.styled("Enter or Esc to dismiss.", theme.dim());
+            (d.error.title(), true)
+        }
+        Dialog::Info(d) => {
+            for l in &d.lines {
+                f.text(clean(l));
+            }
+            f.blank();
+            f.styled("Enter or Esc to dismiss.", theme.dim());
+            (d.title.as_str(), false)
+        }
+        Dialog::SwitchReadOnly(d) => {
+            f.text(format!(
+                "{} was refused: Insufficient Permission.",
+                d.context
+            ));
+            f.text("This API credential can only read users.");
+            f.blank();
+            f.text("Switch this session to read-only mode? (y / n)");
+            (" Read-only credential ", false)
+        }
+        Dialog::Help => {
+            for b in BINDINGS {
+                let avail = app.available(b.action) || !b.action.is_mutating();
+                let style = if avail { theme.text() } else { theme.dim() };
+                let note = if b.action.is_mutating() && app.tenant.read_only {
+                    " (read-only)"
+                } else {
+                    ""
+                };
+                f.lines.push(Line::from(vec![
+                    Span::styled(format!("  {:<7}", b.label), theme.key()),
+                    Span::styled(
+                        fit(&format!("{}{note}", b.help), inner_w.saturating_sub(9)),
+                        style,
+                    ),
+                ]));
+            }
+            f.styled("In dialogs", theme.title());
+            for (k, v) in DIALOG_KEYS {
+                f.lines.push(Line::from(vec![
+                    Span::styled(format!("  {k:<12}"), theme.key()),
+                    Span::raw(fit(v, inner_w.saturating_sub(14))),
+                ]));
+            }
+            (" Help ", false)
+        }
+        Dialog::Audit { scroll } => {
+            if app.audit.is_empty() {
+                f.styled("No changes made in this session yet.", theme.dim());
+            }
+            for n in app.audit.iter().skip(*scroll) {
+                let outcome = match n.outcome {
+                    AuditResult::Attempt => "attempt",
+                    AuditResult::Success => "success",
+                    AuditResult::Pending => "pending",
+                    AuditResult::Failure => "FAILED",
+                    AuditResult::Refused => "refused",
+                };
+                let status = n.http_status.map_or(String::new(), |s| format!(" {s}"));
+                f.text(fit(
+                    &format!(
+                        "{} {:<9} {:<8}{status} user {} {}",
+                        n.time.format("%H:%M:%S"),
+                        format!("{:?}", n.action).to_lowercase(),
+                        outcome,
+                        n.user_id,
+                        n.factor.as_deref().unwrap_or("")
+                    ),
+                    inner_w,
+                ));
+            }
+            (" Audit trail (this session) ", false)
+        }
+    };
+    let height = (f.lines.len() as u16 + 2).min(area.height);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let border = if danger {
+        theme.danger()
+    } else {
+        theme.focus_border()
+    };
+    let block = Block::bordered()
+        .border_style(border)
+        .title(Span::styled(title.to_owned(), theme.title()));
+    let inner = block.inner(rect);
+    frame.render_widget(
+        Paragraph::new(f.lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+    if let Some((x, y)) = f.cursor
+        && y < inner.height
+    {
+        frame.set_cursor_position(Position::new(
+            inner.x + x.min(inner.width.saturating_sub(1)),
+            inner.y + y,
+        ));
+    }
+}

@@ -1,0 +1,197 @@
+//! Pure rendering of the console state into a ratatui frame.
+
+mod dialogs;
+mod panes;
+mod phone;
+pub mod text;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::app::keymap::BINDINGS;
+use crate::app::{App, StatusKind};
+use text::fit;
+use theme::Theme;
+
+/// The smallest terminal the layout works in.
+pub const MIN_SIZE: (u16, u16) = (60, 16);
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// Draws the whole console.
+pub fn view(app: &App, frame: &mut Frame) {
+    let theme = Theme { color: app.colors };
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        too_small(frame, area, &theme);
+        return;
+    }
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(8),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(app, frame, header, &theme);
+    let body = if app.phone_visible && app.tenant.demo {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
+        phone::draw(app, frame, bottom, &theme);
+        top
+    } else {
+        body
+    };
+    let users_width = (body.width * 2 / 5).clamp(30, 48);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(users_width), Constraint::Min(20)]).areas(body);
+    panes::draw_users(app, frame, left, &theme);
+    panes::draw_user(app, frame, right, &theme);
+    draw_status(app, frame, status, &theme);
+    draw_footer(app, frame, footer, &theme);
+    if let Some(top) = app.dialogs.last() {
+        dialogs::draw(app, top, frame, body, &theme);
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let lines = vec![
+        Line::styled("Terminal too small", theme.title()),
+        Line::raw(format!(
+            "mfadesk needs at least {}×{}; this one is {}×{}.",
+            MIN_SIZE.0, MIN_SIZE.1, area.width, area.height
+        )),
+        Line::raw("Enlarge the window, or press Ctrl-C to exit."),
+    ];
+    let top = area.height.saturating_sub(lines.len() as u16) / 2;
+    let rect = Rect {
+        y: area.y + top,
+        height: area.height - top,
+        ..area
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn draw_header(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let t = &app.tenant;
+    let mut right = String::new();
+    if let Some(rl) = app.rate_limit
+        && let (Some(rem), Some(lim)) = (rl.remaining, rl.limit)
+    {
+        right.push_str(&format!("API {}/{}", group(rem), group(lim)));
+    }
+    right.push(' ');
+    right.push_str(if app.busy() {
+        SPINNER[app.spinner % SPINNER.len()]
+    } else {
+        " "
+    });
+    right.push(' ');
+    let mut spans = vec![
+        Span::styled(" mfadesk", theme.title()),
+        Span::raw(format!(
+            " · {} ({})",
+            fit(&t.name, 24),
+            fit(&t.base_url, 40)
+        )),
+    ];
+    if let Some(p) = &t.profile {
+        spans.push(Span::raw(format!(" · profile {}", fit(p, 16))));
+    }
+    let mut badges = Vec::new();
+    if t.demo {
+        badges.push(("DEMO".to_owned(), Some("yellow")));
+    }
+    if t.read_only {
+        badges.push(("READ-ONLY".to_owned(), Some("blue")));
+    }
+    if let Some(label) = &t.label {
+        badges.push((fit(label, 20), t.color.as_deref()));
+    }
+    for (b, c) in &badges {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!(" {b} "), theme.badge(*c)));
+    }
+    let left_width: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(left_width + right.chars().count());
+    if pad == 0 {
+        // Too narrow for everything: the base URL goes first.
+        spans[1] = Span::raw(format!(" · {}", fit(&t.name, 16)));
+    }
+    let left_width: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(left_width + right.chars().count());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::raw(right));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_status(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(status) = &app.status else { return };
+    let (style, mark) = match status.kind {
+        StatusKind::Info => (theme.text(), "·"),
+        StatusKind::Success => (theme.ok(), "✓"),
+        StatusKind::Warning => (theme.warn(), "!"),
+    };
+    let text = status.text.trim_start_matches("✓ ");
+    let line = Line::from(vec![
+        Span::styled(format!(" {mark} "), style),
+        Span::styled(fit(text, area.width.saturating_sub(4) as usize), style),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The keys that work right now, as (key, description) pairs.
+pub fn footer_keys(app: &App) -> Vec<(String, String)> {
+    match app.dialogs.last() {
+        None if app.focus == crate::app::Focus::Search => vec![
+            ("⏎".into(), "search".into()),
+            ("Esc".into(), "leave box".into()),
+            ("Tab".into(), "results".into()),
+            ("^C".into(), "exit".into()),
+        ],
+        None => BINDINGS
+            .iter()
+            .filter(|b| b.footer && app.available(b.action))
+            .map(|b| (b.label.to_owned(), b.short.to_owned()))
+            .collect(),
+        Some(d) => dialogs::keys(d)
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+fn draw_footer(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (key, desc) in footer_keys(app) {
+        let w = key.chars().count() + desc.chars().count() + 3;
+        if used + w > area.width as usize {
+            break;
+        }
+        used += w;
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {desc}  ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,363 @@
+//! The users pane (search box and results) and the user pane (details, devices, factors).
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::text::{clean, fit, pad, relative, stamp};
+use super::theme::Theme;
+use crate::api::{OtpDevice, User, UserStatus};
+use crate::app::dialogs::DeviceKind;
+use crate::app::validate::mask_phone;
+use crate::app::{App, Focus};
+
+fn pane<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
+    let style = if focused {
+        theme.focus_border()
+    } else {
+        theme.border()
+    };
+    Block::bordered()
+        .border_style(style)
+        .title(Span::styled(title, theme.title()))
+}
+
+/// A short status word for the results list.
+fn status_word(user: &User, app: &App) -> String {
+    match user.status() {
+        UserStatus::Locked => match user.locked_until {
+            Some(t) if t > app.now => "Locked".into(),
+            _ => "Locked".into(),
+        },
+        UserStatus::PasswordExpired => "Pw expired".into(),
+        UserStatus::AwaitingPasswordReset => "Pw reset".into(),
+        UserStatus::PasswordPending => "Pw pending".into(),
+        UserStatus::SecurityQuestionsRequired => "Questions".into(),
+        other => other.label(),
+    }
+}
+
+fn status_style(user: &User, theme: &Theme) -> Style {
+    match user.status() {
+        UserStatus::Active => theme.ok(),
+        UserStatus::Locked | UserStatus::Suspended => theme.danger(),
+        _ => theme.warn(),
+    }
+}
+
+/// Draws the search box and the result list.
+pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let s = &app.search;
+    let title = if s.query.is_empty() {
+        " Users ".to_owned()
+    } else {
+        format!(
+            " Users ─ {} ",
+            fit(&s.query, area.width.saturating_sub(14) as usize)
+        )
+    };
+    let focused = matches!(app.focus, Focus::Users | Focus::Search) && app.dialogs.is_empty();
+    let block = pane(title, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height < 3 || inner.width < 10 {
+        return;
+    }
+    let w = inner.width as usize;
+    // The search box.
+    let box_style = if app.focus == Focus::Search {
+        theme.focus_border()
+    } else {
+        theme.dim()
+    };
+    let input_width = w.saturating_sub(2);
+    let scroll = s.input.visual_scroll(input_width);
+    let shown: String = s.input.value().chars().skip(scroll).collect();
+    let placeholder = s.input.value().is_empty() && app.focus != Focus::Search;
+    let search_line = Line::from(vec![
+        Span::styled("/ ", box_style),
+        if placeholder {
+            Span::styled(fit("name, email:…, id:…", input_width), theme.dim())
+        } else {
+            Span::raw(fit(&shown, input_width))
+        },
+    ]);
+    frame.render_widget(Paragraph::new(search_line), Rect { height: 1, ..inner });
+    if app.focus == Focus::Search && app.dialogs.is_empty() {
+        let x = (s.input.visual_cursor().saturating_sub(scroll) as u16).min(inner.width - 3);
+        frame.set_cursor_position(Position::new(inner.x + 2 + x, inner.y));
+    }
+    // The count or the message.
+    let info = if s.request.is_some() {
+        Line::styled("Searching…", theme.dim())
+    } else if let Some(m) = &s.message {
+        Line::styled(fit(m, w), theme.warn())
+    } else if s.searched {
+        let total = s.total.map_or(String::new(), |t| format!(" of {t}"));
+        let more = if s.more.is_some() {
+            " · loading more…"
+        } else {
+            ""
+        };
+        Line::styled(
+            fit(&format!("{}{total} users{more}", s.results.len()), w),
+            theme.dim(),
+        )
+    } else {
+        Line::styled(fit("Press / and type a name, email or id.", w), theme.dim())
+    };
+    frame.render_widget(
+        Paragraph::new(info),
+        Rect {
+            y: inner.y + 1,
+            height: 1,
+            ..inner
+        },
+    );
+    let list = Rect {
+        y: inner.y + 2,
+        height: inner.height - 2,
+        ..inner
+    };
+    let rows = list.height as usize;
+    let offset = s.selected.saturating_sub(rows.saturating_sub(1));
+    let status_w = 10.min(w / 4);
+    let name_w = (w.saturating_sub(status_w + 4)) / 2;
+    let email_w = w.saturating_sub(name_w + status_w + 4);
+    let lines: Vec<Line> = s
+        .results
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(rows)
+        .map(|(i, u)| {
+            let sel = i == s.selected;
+            let mark = if sel { "> " } else { "  " };
+            let mut line = Line::from(vec![
+                Span::raw(mark),
+                Span::raw(pad(&u.display_name(), name_w)),
+                Span::raw(" "),
+                Span::styled(pad(u.email.as_deref().unwrap_or("—"), email_w), theme.dim()),
+                Span::raw(" "),
+                Span::styled(pad(&status_word(u, app), status_w), status_style(u, theme)),
+            ]);
+            if sel {
+                line = line.style(if focused {
+                    theme.selected()
+                } else {
+                    theme.title()
+                });
+            }
+            line
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+}
+
+fn device_line(
+    d: &OtpDevice,
+    selected: bool,
+    focused: bool,
+    w: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let mark = if selected { ">" } else { " " };
+    let star = if d.default { "★" } else { " " };
+    let kind = match DeviceKind::of(d) {
+        DeviceKind::Push => "push",
+        DeviceKind::Code => "code",
+        _ => "trigger",
+    };
+    let state = if d.active { "active" } else { "pending" };
+    let phone = d
+        .phone_number
+        .as_deref()
+        .map(mask_phone)
+        .unwrap_or_default();
+    let fixed = 2 + 1 + 8 + 1 + 7 + 1 + 7;
+    let phone_w = if phone.is_empty() { 0 } else { 13.min(w / 5) };
+    let rest = w.saturating_sub(fixed + phone_w + 1);
+    let factor_w = rest * 9 / 20;
+    let name_w = rest.saturating_sub(factor_w + 1);
+    let user_name = d
+        .user_display_name
+        .as_deref()
+        .filter(|n| *n != d.auth_factor_name)
+        .map(|n| format!("\"{}\"", clean(n)))
+        .unwrap_or_default();
+    let mut line = Line::from(vec![
+        Span::raw(format!("{mark} {star} ")),
+        Span::raw(pad(&d.auth_factor_name, factor_w)),
+        Span::raw(" "),
+        Span::raw(pad(&user_name, name_w)),
+        Span::raw(" "),
+        Span::styled(pad(&phone, phone_w), theme.dim()),
+        Span::raw(" "),
+        Span::styled(
+            pad(state, 7),
+            if d.active { theme.ok() } else { theme.warn() },
+        ),
+        Span::raw(" "),
+        Span::styled(pad(kind, 7), theme.dim()),
+    ]);
+    if selected {
+        line = line.style(if focused {
+            theme.selected()
+        } else {
+            theme.title()
+        });
+    }
+    line
+}
+
+/// Draws the open user's details, devices and available factors.
+pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let focused = matches!(app.focus, Focus::Devices | Focus::Factors) && app.dialogs.is_empty();
+    let Some(view) = &app.user else {
+        let block = pane(" User ".into(), false, theme);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let lines = vec![
+            Line::raw(""),
+            Line::styled("No user open.", theme.title()),
+            Line::styled(
+                "Search with /, pick with j/k, open with Enter.",
+                theme.dim(),
+            ),
+        ];
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    let u = &view.user;
+    let mut title = format!(" {} ", u.display_name());
+    if let Some(e) = &u.email {
+        title.push_str(&format!("· {e} "));
+    }
+    title.push_str(&format!("· id {} ", u.id));
+    let block = pane(
+        fit(&title, area.width.saturating_sub(4) as usize),
+        focused,
+        theme,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let w = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    // Who the user is.
+    let status = match (u.status(), u.locked_until) {
+        (UserStatus::Locked, Some(t)) if t > app.now => {
+            format!("Locked until {} ({})", stamp(t), relative(t, app.now))
+        }
+        (s, _) => s.label(),
+    };
+    let login = match u.last_login {
+        Some(t) => format!("last login {}", relative(t, app.now)),
+        None => "never logged in".into(),
+    };
+    let count = match &view.devices {
+        Some(d) => {
+            let mut ids: Vec<_> = d.iter().map(|d| &d.id).collect();
+            ids.dedup();
+            format!(
+                " · {} factor{}",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            )
+        }
+        None => String::new(),
+    };
+    lines.push(Line::from(vec![
+        Span::styled(status, status_style(u, theme)),
+        Span::raw(fit(&format!(" · {login}{count}"), w.saturating_sub(20))),
+    ]));
+    let mut extra = Vec::new();
+    if let Some(n) = &u.username {
+        extra.push(format!("user {}", clean(n)));
+    }
+    if let Some(p) = &u.phone {
+        extra.push(format!("phone {}", mask_phone(p)));
+    }
+    if let Some(n) = u.invalid_login_attempts.filter(|n| *n > 0) {
+        extra.push(format!("{n} failed logins"));
+    }
+    if !extra.is_empty() {
+        lines.push(Line::styled(fit(&extra.join(" · "), w), theme.dim()));
+    }
+    lines.push(section(
+        "Enrolled",
+        app.focus == Focus::Devices && focused,
+        w,
+        theme,
+    ));
+    match (&view.devices, &view.devices_error) {
+        (_, Some(e)) => lines.push(Line::styled(fit(e, w), theme.danger())),
+        (None, None) => lines.push(Line::styled("  Loading devices…", theme.dim())),
+        (Some(d), None) if d.is_empty() => {
+            lines.push(Line::styled("  No MFA devices enrolled.", theme.dim()))
+        }
+        (Some(d), None) => {
+            for (i, dev) in d.iter().enumerate() {
+                let sel = i == view.device_sel;
+                lines.push(device_line(
+                    dev,
+                    sel,
+                    app.focus == Focus::Devices && focused,
+                    w,
+                    theme,
+                ));
+            }
+        }
+    }
+    lines.push(section(
+        "Available",
+        app.focus == Focus::Factors && focused,
+        w,
+        theme,
+    ));
+    match (&view.factors, &view.factors_error) {
+        (_, Some(e)) => lines.push(Line::styled(fit(e, w), theme.danger())),
+        (None, None) => lines.push(Line::styled("  Loading factors…", theme.dim())),
+        (Some(f), None) if f.is_empty() => lines.push(Line::styled(
+            fit("  Nothing left to enroll through the API.", w),
+            theme.dim(),
+        )),
+        (Some(f), None) => {
+            for (i, factor) in f.iter().enumerate() {
+                let sel = i == view.factor_sel && app.focus == Focus::Factors;
+                let mark = if sel { "> " } else { "  " };
+                let mut line =
+                    Line::raw(format!("{mark}{}", pad(&factor.name, w.saturating_sub(2))));
+                if sel {
+                    line = line.style(if focused {
+                        theme.selected()
+                    } else {
+                        theme.title()
+                    });
+                }
+                lines.push(line);
+            }
+        }
+    }
+    // Keep the selected device on screen when the list is long.
+    let height = inner.height as usize;
+    let sel_line = 3 + view.device_sel;
+    let scroll = if app.focus == Focus::Devices && sel_line >= height {
+        sel_line + 1 - height
+    } else {
+        0
+    };
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+}
+
+fn section(name: &str, focused: bool, w: usize, theme: &Theme) -> Line<'static> {
+    let style = if focused {
+        theme.focus_border()
+    } else {
+        theme.dim()
+    };
+    let head = format!("── {name} ");
+    let rule = "─".repeat(w.saturating_sub(head.chars().count()));
+    Line::styled(format!("{head}{rule}"), style)
+}

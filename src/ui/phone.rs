@@ -1,0 +1,76 @@
+//! The demo phone panel: delivered codes, pending pushes, authenticator codes.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::text::{fit, relative};
+use super::theme::Theme;
+use crate::app::App;
+
+/// Draws the phone panel.
+pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let block = Block::bordered()
+        .border_style(theme.warn())
+        .title(Span::styled(" Demo phone (p hides) ", theme.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [msgs, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
+    let w = msgs.width as usize;
+    let p = &app.phone;
+    let mut lines = vec![Line::styled("Messages", theme.title())];
+    if p.messages.is_empty() {
+        lines.push(Line::styled("No SMS or calls yet.", theme.dim()));
+    }
+    for m in p
+        .messages
+        .iter()
+        .rev()
+        .take(msgs.height.saturating_sub(1) as usize)
+    {
+        let head = format!("{} {} {} ", m.channel, m.to, relative(m.sent_at, app.now));
+        lines.push(Line::from(vec![
+            Span::styled(head.clone(), theme.dim()),
+            Span::raw(fit(&m.body, w.saturating_sub(head.chars().count()))),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines), msgs);
+    let w = right.width as usize;
+    let mut lines = vec![Line::styled("Pushes", theme.title())];
+    match p.pushes.last() {
+        None => lines.push(Line::styled("No push waiting.", theme.dim())),
+        Some(push) => {
+            lines.push(Line::styled(
+                fit(
+                    &format!(
+                        "Push for user {} (device {}) · expires {}",
+                        push.user_id,
+                        push.device_id,
+                        relative(push.expires_at, app.now)
+                    ),
+                    w,
+                ),
+                theme.warn(),
+            ));
+            lines.push(Line::from(vec![
+                Span::styled("a", theme.key()),
+                Span::raw(" approve  "),
+                Span::styled("x", theme.key()),
+                Span::raw(" deny"),
+            ]));
+        }
+    }
+    lines.push(Line::styled("Authenticators", theme.title()));
+    for c in &p.codes {
+        lines.push(Line::raw(fit(
+            &format!(
+                "{} {} ({}s) {}",
+                c.code, c.device_id, c.seconds_left, c.label
+            ),
+            w,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), right);
+}

@@ -1,0 +1,115 @@
+//! Text helpers for drawing: neutralise what the API sends, fit it to columns, say times in words.
+
+use chrono::{DateTime, Utc};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Replaces control characters (ESC, BEL, newlines…) so API text cannot drive the terminal.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+/// Cleans and cuts text to `width` columns, ending with "…" when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    let text = clean(text);
+    if text.width() <= width {
+        return text;
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// Cleans, fits and pads text to exactly `width` columns.
+pub fn pad(text: &str, width: usize) -> String {
+    let s = fit(text, width);
+    let w = s.width();
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// "just now", "5 minutes ago", "2 days ago", "in 3 hours".
+pub fn relative(time: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - time).num_seconds();
+    let (n, future) = if secs < 0 {
+        (-secs, true)
+    } else {
+        (secs, false)
+    };
+    let phrase = match n {
+        0..=59 => {
+            return if future {
+                "in a moment".into()
+            } else {
+                "just now".into()
+            };
+        }
+        60..=3_599 => unit(n / 60, "minute"),
+        3_600..=86_399 => unit(n / 3_600, "hour"),
+        86_400..=2_591_999 => unit(n / 86_400, "day"),
+        2_592_000..=31_535_999 => unit(n / 2_592_000, "month"),
+        _ => unit(n / 31_536_000, "year"),
+    };
+    if future {
+        format!("in {phrase}")
+    } else {
+        format!("{phrase} ago")
+    }
+}
+
+fn unit(n: i64, name: &str) -> String {
+    if n == 1 {
+        format!("1 {name}")
+    } else {
+        format!("{n} {name}s")
+    }
+}
+
+/// A timestamp as "2026-11-29 14:05 UTC".
+pub fn stamp(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn control_characters_are_neutralised() {
+        let s = clean("a\x1b]52;c;ZXZpbA==\x07b\x1b[2J\n");
+        assert!(!s.chars().any(char::is_control));
+        assert!(s.starts_with('a'));
+    }
+
+    #[test]
+    fn long_text_is_cut_with_an_ellipsis() {
+        assert_eq!(fit("Kelly Slater", 20), "Kelly Slater");
+        assert_eq!(fit("Kelly Slater", 6), "Kelly…");
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(fit("日本語テキスト", 5), "日本…");
+    }
+
+    #[test]
+    fn times_in_words() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+        assert_eq!(relative(now - chrono::Duration::days(2), now), "2 days ago");
+        assert_eq!(
+            relative(now - chrono::Duration::seconds(5), now),
+            "just now"
+        );
+        assert_eq!(relative(now + chrono::Duration::hours(1), now), "in 1 hour");
+    }
+}
