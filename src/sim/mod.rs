@@ -1,1 +1,60 @@
 //! The demo tenant: an axum server on loopback that behaves like OneLogin.
+//!
+//! It serves the OAuth2 token and revoke endpoints, `/auth/rate_limit`, v2 user lookup
+//! and the seven v1 MFA routes, with the shapes, statuses and messages of
+//! `spec/onelogin-api.md`, plus `/_sim/` routes (no auth, not rate-limited) that show
+//! what the tenant "delivered": SMS and voice codes, pending pushes, authenticator codes.
+//! Tests drive it in process through [`SimControl`]: its clock, faults, rate budget.
+//!
+//! # Demo credentials
+//! `demo-manage` / `demo-manage-secret` (Manage users) and `demo-read` / `demo-read-secret`
+//! (Read users: every write answers 401 "Insufficient Permission"). Every demo YubiKey
+//! accepts [`DEMO_YUBIKEY_CODE`].
+//!
+//! # Notable seed users (`assets/demo-tenant.json`, 62 users, factor ids SMS 16282,
+//! Voice 16283, Protect 16284, Google Authenticator 16285, YubiKey 16286)
+//! | id | who | status | devices |
+//! |---|---|---|---|
+//! | 36216766 | Kelly Slater, kelly.slater@acme.example | active | 525501 SMS (default, +14155550101), 525502 Google Authenticator |
+//! | 36216767 | Stephanie Gilmore | active | 525503 OneLogin Protect (default; listed twice), 525504 Voice |
+//! | 36216768 | John Florence | active | 525505 YubiKey (default) |
+//! | 36216769 | Carissa Moore | active | none |
+//! | 36216770 | Gabriel Medina | locked (3), locked_until 2 h after start | 525506 SMS, pending (inactive) |
+//! | 36216771 | Tyler Wright | suspended (2) | 525507 Google Authenticator |
+//! | 36216772 | Mick Fanning | password expired (4) | 525508 SMS (default), 525509 Voice |
+//! | 36216773 | Layne Beachley | unactivated (0), never logged in, null username | none |
+//! | 36216774 | Kelly Smith (a second `kelly*`) | active | 525510 Protect (default), 525511 Authenticator, 525512 YubiKey |
+//!
+//! Seed timestamps may be relative (`now-2d`, `now+90m`), resolved at start and reset.
+
+mod auth;
+pub mod cli;
+mod clock;
+mod control;
+mod error;
+mod faults;
+mod mfa;
+mod ratelimit;
+mod respond;
+mod seed;
+mod server;
+mod state;
+mod totp;
+mod users;
+
+pub use control::SimControl;
+pub use error::SimError;
+pub use faults::{Fault, RouteKind};
+pub use server::{DemoTenant, SimConfig};
+pub use state::{Channel, FactorKind, OutboxMessage, PendingPush, SimDevice, SimUser, TotpCode};
+
+/// Client id of the demo credential with the Manage users scope.
+pub const DEMO_MANAGE_CLIENT_ID: &str = "demo-manage";
+/// Client secret of the demo Manage users credential.
+pub const DEMO_MANAGE_CLIENT_SECRET: &str = "demo-manage-secret";
+/// Client id of the demo credential with the Read users scope.
+pub const DEMO_READ_CLIENT_ID: &str = "demo-read";
+/// Client secret of the demo Read users credential.
+pub const DEMO_READ_CLIENT_SECRET: &str = "demo-read-secret";
+/// The OTP every demo YubiKey accepts (44 modhex characters, like a real YubiKey OTP).
+pub const DEMO_YUBIKEY_CODE: &str = "cccccclbnrjdhbtfejhevdhrlkgbrcfiiuicjtfkgeeb";

@@ -1,0 +1,80 @@
+//! `mfadesk sim`: run the demo tenant from the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::error::SimError;
+use super::server::{DemoTenant, SimConfig};
+use super::{
+    DEMO_MANAGE_CLIENT_ID, DEMO_MANAGE_CLIENT_SECRET, DEMO_READ_CLIENT_ID, DEMO_READ_CLIENT_SECRET,
+    DEMO_YUBIKEY_CODE,
+};
+
+/// Options of `mfadesk sim`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Tenant file to load instead of the built-in demo tenant.
+    #[arg(long, value_name = "FILE")]
+    pub tenant: Option<PathBuf>,
+    /// API requests allowed per hour before 429.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub rate_limit: u32,
+    /// Delay added to every API response, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Up to this many more milliseconds of random delay.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jitter_ms: u64,
+    /// Share of API requests answered with a random 500/502/503 (0..1).
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub fail_rate: f64,
+    /// Share of API connections closed without an answer (0..1).
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub drop_rate: f64,
+}
+
+/// Parses a probability between 0 and 1.
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err("must be between 0 and 1".to_string())
+    }
+}
+
+impl From<SimArgs> for SimConfig {
+    fn from(a: SimArgs) -> Self {
+        SimConfig {
+            listen: a.listen,
+            tenant: a.tenant,
+            rate_limit: a.rate_limit,
+            latency_ms: a.latency_ms,
+            jitter_ms: a.jitter_ms,
+            fail_rate: a.fail_rate,
+            drop_rate: a.drop_rate,
+        }
+    }
+}
+
+/// Starts the demo tenant, prints how to reach it, and serves until Ctrl-C.
+pub async fn run(args: SimArgs) -> Result<(), SimError> {
+    let tenant = DemoTenant::start(args.into()).await?;
+    println!("mfadesk demo tenant listening on {}", tenant.base_url());
+    println!();
+    println!(
+        "  manage users:  client_id {DEMO_MANAGE_CLIENT_ID}  client_secret {DEMO_MANAGE_CLIENT_SECRET}"
+    );
+    println!(
+        "  read users:    client_id {DEMO_READ_CLIENT_ID}  client_secret {DEMO_READ_CLIENT_SECRET}"
+    );
+    println!("  YubiKey code:  {DEMO_YUBIKEY_CODE}");
+    println!();
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await.map_err(SimError::Signal)?;
+    tenant.shutdown().await;
+    Ok(())
+}

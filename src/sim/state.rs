@@ -1,0 +1,403 @@
+//! The tenant model: users, devices, tokens and everything the demo delivered.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::clock::{Clock, iso_ms};
+use super::faults::FaultRule;
+use super::ratelimit::RateWindow;
+
+/// The MFA factor kinds the demo tenant offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FactorKind {
+    /// OneLogin SMS: triggered, code sent by text message.
+    Sms,
+    /// OneLogin Voice: triggered, code read out in a call.
+    Voice,
+    /// OneLogin Protect: push (triggered) or TOTP code.
+    Protect,
+    /// Google Authenticator: TOTP code.
+    Authenticator,
+    /// Yubico YubiKey: hardware OTP.
+    Yubikey,
+}
+
+impl FactorKind {
+    /// Every kind, in factor-id order.
+    pub const ALL: [FactorKind; 5] = [
+        FactorKind::Sms,
+        FactorKind::Voice,
+        FactorKind::Protect,
+        FactorKind::Authenticator,
+        FactorKind::Yubikey,
+    ];
+
+    /// The tenant's factor id for this kind (what enroll's `factor_id` names).
+    pub fn factor_id(self) -> i64 {
+        match self {
+            FactorKind::Sms => 16282,
+            FactorKind::Voice => 16283,
+            FactorKind::Protect => 16284,
+            FactorKind::Authenticator => 16285,
+            FactorKind::Yubikey => 16286,
+        }
+    }
+
+    /// The official factor name (`auth_factor_name`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FactorKind::Sms => "OneLogin SMS",
+            FactorKind::Voice => "OneLogin Voice",
+            FactorKind::Protect => "OneLogin Protect",
+            FactorKind::Authenticator => "Google Authenticator",
+            FactorKind::Yubikey => "Yubico YubiKey",
+        }
+    }
+
+    /// The kind with this factor id.
+    pub fn from_factor_id(id: i64) -> Option<FactorKind> {
+        Self::ALL.into_iter().find(|k| k.factor_id() == id)
+    }
+
+    /// Whether the v1 API can enroll this kind (only SMS and Voice, per the docs).
+    pub fn enrollable(self) -> bool {
+        matches!(self, FactorKind::Sms | FactorKind::Voice)
+    }
+
+    /// Whether this kind is checked with a TOTP code.
+    pub fn is_totp(self) -> bool {
+        matches!(self, FactorKind::Protect | FactorKind::Authenticator)
+    }
+}
+
+/// Serializes an optional time as ISO-8601 with milliseconds, or null.
+fn ser_opt_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&iso_ms(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A user as `GET /api/2/users/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimUser {
+    /// User id.
+    pub id: i64,
+    /// Username (often null).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// First name.
+    #[serde(default)]
+    pub firstname: Option<String>,
+    /// Last name.
+    #[serde(default)]
+    pub lastname: Option<String>,
+    /// Job title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Department.
+    #[serde(default)]
+    pub department: Option<String>,
+    /// Company.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// Phone number (E.164).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// 0 unactivated, 1 active, 2 suspended, 3 locked, 4 password expired, ...
+    pub status: i64,
+    /// 0 unapproved, 1 approved, 2 rejected, 3 unlicensed.
+    #[serde(default = "one")]
+    pub state: i64,
+    /// When a lock ends.
+    #[serde(default, serialize_with = "ser_opt_time")]
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Last successful login; null if never.
+    #[serde(default, serialize_with = "ser_opt_time")]
+    pub last_login: Option<DateTime<Utc>>,
+    /// Failed logins since the last success.
+    #[serde(default)]
+    pub invalid_login_attempts: i64,
+    /// When the account was activated.
+    #[serde(default, serialize_with = "ser_opt_time")]
+    pub activated_at: Option<DateTime<Utc>>,
+    /// When the account was created.
+    #[serde(default, serialize_with = "ser_opt_time")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the account was last changed.
+    #[serde(default, serialize_with = "ser_opt_time")]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// When the password was last changed.
+    #[serde(default, serialize_with = "ser_opt_time")]
+    pub password_changed_at: Option<DateTime<Utc>>,
+    /// When an invitation was sent.
+    #[serde(default, serialize_with = "ser_opt_time")]
+    pub invitation_sent_at: Option<DateTime<Utc>>,
+    /// Role ids.
+    #[serde(default)]
+    pub role_ids: Vec<i64>,
+    /// Group id.
+    #[serde(default)]
+    pub group_id: Option<i64>,
+    /// Directory id.
+    #[serde(default)]
+    pub directory_id: Option<i64>,
+    /// Trusted IdP id.
+    #[serde(default)]
+    pub trusted_idp_id: Option<i64>,
+    /// Manager's user id (a string, as the API often sends it).
+    #[serde(default)]
+    pub manager_user_id: Option<String>,
+    /// Manager's AD id.
+    #[serde(default)]
+    pub manager_ad_id: Option<String>,
+    /// External id.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// LDAP distinguished name.
+    #[serde(default)]
+    pub distinguished_name: Option<String>,
+    /// LDAP memberOf.
+    #[serde(default)]
+    pub member_of: Option<String>,
+    /// AD sAMAccountName.
+    #[serde(default)]
+    pub samaccountname: Option<String>,
+    /// AD userPrincipalName.
+    #[serde(default)]
+    pub userprincipalname: Option<String>,
+    /// Locale.
+    #[serde(default)]
+    pub preferred_locale_code: Option<String>,
+    /// Admin comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Custom attributes (shortname → string or null).
+    #[serde(default)]
+    pub custom_attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Serde default for `state`: approved.
+fn one() -> i64 {
+    1
+}
+
+/// An enrolled (or pending) MFA device: the tenant's truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimDevice {
+    /// Device id.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Factor kind.
+    pub kind: FactorKind,
+    /// Admin-defined type name.
+    pub type_display_name: String,
+    /// User-given device name.
+    pub user_display_name: String,
+    /// Phone number (SMS and Voice only).
+    pub phone_number: Option<String>,
+    /// True once verified at least once.
+    pub active: bool,
+    /// The user's default device.
+    pub default: bool,
+    /// Base32 TOTP secret (Authenticator and Protect only).
+    pub totp_secret: Option<String>,
+}
+
+/// How an outbox message was delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// A text message.
+    Sms,
+    /// A phone call.
+    Voice,
+}
+
+/// An SMS or voice call the tenant "delivered".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    /// Recipient user.
+    pub user_id: i64,
+    /// Device it was sent for.
+    pub device_id: i64,
+    /// SMS or voice.
+    pub channel: Channel,
+    /// Phone number.
+    pub to: String,
+    /// The text sent or read out.
+    pub body: String,
+    /// The code in it.
+    pub code: String,
+    /// When (sim clock).
+    pub sent_at: DateTime<Utc>,
+}
+
+/// A push waiting for the user's answer on the demo "phone".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingPush {
+    /// The state token the verify call polls with.
+    pub state_token: String,
+    /// User pushed to.
+    pub user_id: i64,
+    /// Protect device.
+    pub device_id: i64,
+    /// When the push was sent (sim clock).
+    pub created_at: DateTime<Utc>,
+    /// When the state token expires (sim clock).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The current code of an authenticator device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotpCode {
+    /// Owner.
+    pub user_id: i64,
+    /// Device id.
+    pub device_id: i64,
+    /// A label for the demo phone panel, e.g. "Kelly Slater · Google Authenticator".
+    pub label: String,
+    /// The six-digit code now.
+    pub code: String,
+    /// Seconds until it changes.
+    pub seconds_left: u32,
+}
+
+/// An API client the tenant knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Read users.
+    ReadUsers,
+    /// Manage users.
+    ManageUsers,
+}
+
+/// An issued access token.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessToken {
+    pub client_id: String,
+    pub scope: Scope,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a push's user answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushAnswer {
+    Pending,
+    Approved,
+    Denied,
+}
+
+/// A state token from enroll or trigger.
+#[derive(Debug, Clone)]
+pub(crate) struct StateToken {
+    pub user_id: i64,
+    pub device_id: i64,
+    /// The code sent (SMS/Voice); None for a push.
+    pub code: Option<String>,
+    pub push: PushAnswer,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub consumed: bool,
+}
+
+/// A temporary MFA token.
+#[derive(Debug, Clone)]
+pub(crate) struct TempToken {
+    pub user_id: i64,
+    pub token: String,
+    pub reusable: bool,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+}
+
+/// All mutable tenant state, behind one mutex.
+#[derive(Debug)]
+pub(crate) struct Tenant {
+    pub account_id: i64,
+    pub users: BTreeMap<i64, SimUser>,
+    pub devices: BTreeMap<i64, SimDevice>,
+    pub next_device_id: i64,
+    pub clock: Clock,
+    pub tokens: HashMap<String, AccessToken>,
+    pub state_tokens: HashMap<String, StateToken>,
+    pub outbox: Vec<OutboxMessage>,
+    pub temp_tokens: Vec<TempToken>,
+    pub rate: RateWindow,
+    pub faults: Vec<FaultRule>,
+    pub counts: HashMap<super::faults::RouteKind, u64>,
+}
+
+impl Tenant {
+    /// The sim time now.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The user's devices, by id.
+    pub(crate) fn user_devices(&self, user_id: i64) -> Vec<SimDevice> {
+        self.devices
+            .values()
+            .filter(|d| d.user_id == user_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The TOTP secret bytes of a TOTP device.
+    pub(crate) fn totp_secret(&self, device_id: i64) -> Option<Vec<u8>> {
+        let d = self.devices.get(&device_id)?;
+        if !d.kind.is_totp() {
+            return None;
+        }
+        super::totp::base32_decode(d.totp_secret.as_deref()?)
+    }
+
+    /// Pushes still waiting for an answer and not expired.
+    pub(crate) fn pending_pushes(&self) -> Vec<PendingPush> {
+        let now = self.now();
+        let mut v: Vec<PendingPush> = self
+            .state_tokens
+            .iter()
+            .filter(|(_, s)| {
+                s.code.is_none()
+                    && s.push == PushAnswer::Pending
+                    && !s.consumed
+                    && s.expires_at > now
+            })
+            .map(|(t, s)| PendingPush {
+                state_token: t.clone(),
+                user_id: s.user_id,
+                device_id: s.device_id,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+            .collect();
+        v.sort_by_key(|p| p.created_at);
+        v
+    }
+
+    /// Records a push answer; false if there is no such pending, unexpired push.
+    pub(crate) fn answer_push(&mut self, token: &str, answer: PushAnswer) -> bool {
+        let now = self.now();
+        match self.state_tokens.get_mut(token) {
+            Some(s)
+                if s.code.is_none()
+                    && s.push == PushAnswer::Pending
+                    && !s.consumed
+                    && s.expires_at > now =>
+            {
+                s.push = answer;
+                true
+            }
+            _ => false,
+        }
+    }
+}
