@@ -1,11 +1,17 @@
 //! OneLogin REST client: no UI in here.
 
+mod auth;
 pub mod client;
 pub mod error;
+mod mfa;
+pub mod retry;
 pub mod secret;
 pub mod types;
+mod users;
+pub mod wire;
 
 pub use client::{Client, ClientConfig, Credentials, parse_base_url};
 pub use error::{ApiError, ErrorKind};
+pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::*;
