@@ -500,3 +500,47 @@ fn audit_context_uses_the_tenant_or_the_demo_url() {
         "http://127.0.0.1:9"
     );
 }
+
+#[test]
+fn cli_options_flatten_into_a_clap_parser_with_the_documented_flags() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: CliOptions,
+    }
+    let cli = Cli::try_parse_from([
+        "mfadesk",
+        "--base-url",
+        "https://acme.onelogin.com",
+        "--profile",
+        "prod",
+        "--config",
+        "/c.toml",
+        "--read-only",
+        "--demo",
+        "--audit-log",
+        "/a.jsonl",
+        "--log-file",
+        "/m.log",
+        "--log-level",
+        "debug",
+        "--operator",
+        "jdoe",
+    ])
+    .unwrap();
+    assert_eq!(
+        cli.options,
+        CliOptions {
+            base_url: Some("https://acme.onelogin.com".into()),
+            profile: Some("prod".into()),
+            config: Some(PathBuf::from("/c.toml")),
+            read_only: true,
+            demo: true,
+            audit_log: Some(PathBuf::from("/a.jsonl")),
+            log_file: Some(PathBuf::from("/m.log")),
+            log_level: Some("debug".into()),
+            operator: Some("jdoe".into()),
+        }
+    );
+}

@@ -220,14 +220,13 @@ pub fn select_profile(
         ) => (name.clone(), "default_profile"),
         (None, _) => return Ok(None),
     };
-    let file = config.file_or_default();
-    match file.profiles.get(&name) {
+    match config.file.as_ref().and_then(|f| f.profiles.get(&name)) {
         Some(profile) => Ok(Some((name, profile.clone()))),
         None => Err(ConfigError::UnknownProfile {
             name,
             from,
             path: config.path.clone(),
-            known: file.profiles.keys().cloned().collect(),
+            known: config.profile_names(),
         }),
     }
 }
