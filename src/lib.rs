@@ -2,6 +2,9 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
+pub mod config;
+pub mod logging;
 pub mod runtime;
 pub mod sim;
 pub mod ui;

@@ -1,0 +1,438 @@
+//! The audit trail: one JSON line per mutating action, attempt and outcome.
+//!
+//! The file is append-only (O_APPEND, mode 0600 on unix); each entry is written with a single
+//! `write_all` of one complete line, so lines from several processes never interleave. The
+//! entries of this session are also kept in memory for the console's audit pane.
+//!
+//! An entry has no field for a secret, token, state token or code; the free-text fields
+//! (`reason`, `message`) are additionally passed through [`crate::logging::redact`].
+//!
+//! When the file cannot be written, [`AuditLog::record`] still keeps the entry in memory (marked
+//! as not persisted, so the pane can flag it), remembers the error for [`AuditLog::last_error`]
+//! and returns it, so the console can show it. Suggested console policy: if the `Attempt` entry
+//! of a change cannot be written, do not make the change.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::api::{ApiError, UserId};
+use crate::logging;
+
+/// The kind of mutating action an entry records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// Enroll a new factor (device) for a user.
+    Enroll,
+    /// Trigger an SMS, voice call or push to a device.
+    Trigger,
+    /// Verify a one-time code or poll a push.
+    Verify,
+    /// Remove a device.
+    Remove,
+    /// Generate a temporary MFA token.
+    MfaToken,
+}
+
+impl AuditAction {
+    /// The wire name, as written to the file (`"mfa_token"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Enroll => "enroll",
+            AuditAction::Trigger => "trigger",
+            AuditAction::Verify => "verify",
+            AuditAction::Remove => "remove",
+            AuditAction::MfaToken => "mfa_token",
+        }
+    }
+}
+
+/// What happened to the action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// About to send the request.
+    Attempt,
+    /// The API accepted the change.
+    Success,
+    /// Accepted but not finished (e.g. a push awaiting the user, an enrollment awaiting verification).
+    Pending,
+    /// The API or the network reported an error.
+    Failure,
+    /// mfadesk refused before sending (read-only profile, missing reason, audit unavailable).
+    Refused,
+}
+
+impl AuditOutcome {
+    /// The wire name, as written to the file (`"attempt"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Attempt => "attempt",
+            AuditOutcome::Success => "success",
+            AuditOutcome::Pending => "pending",
+            AuditOutcome::Failure => "failure",
+            AuditOutcome::Refused => "refused",
+        }
+    }
+}
+
+/// One line of the audit trail; every field is always written (absent values as `null`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When it happened, UTC, written as RFC 3339 with milliseconds and `Z`.
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
+    pub time: DateTime<Utc>,
+    /// Who did it: the configured operator name or the OS user.
+    pub operator: String,
+    /// The profile in use, if any.
+    pub profile: Option<String>,
+    /// The tenant's base URL.
+    pub base_url: String,
+    /// The OneLogin user id acted on.
+    pub user_id: UserId,
+    /// The user's email, when known.
+    pub user_email: Option<String>,
+    /// The device (enrolled factor) id, when there is one.
+    pub device_id: Option<String>,
+    /// The factor's name (e.g. "OneLogin SMS"), when known.
+    pub factor: Option<String>,
+    /// What was done.
+    pub action: AuditAction,
+    /// How it went.
+    pub outcome: AuditOutcome,
+    /// The HTTP status of the response, when there was one.
+    pub http_status: Option<u16>,
+    /// The response's X-Request-Id, when there was one.
+    pub request_id: Option<String>,
+    /// The ticket or reason the operator gave.
+    pub reason: Option<String>,
+    /// Error text or a short note; never a secret.
+    pub message: Option<String>,
+}
+
+fn ser_time<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let text = String::deserialize(d)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(serde::de::Error::custom)
+}
+
+impl AuditEntry {
+    /// Sets the user's email.
+    pub fn user_email(mut self, email: impl Into<String>) -> Self {
+        self.user_email = Some(email.into());
+        self
+    }
+
+    /// Sets the device id.
+    pub fn device_id(mut self, device_id: impl Into<String>) -> Self {
+        self.device_id = Some(device_id.into());
+        self
+    }
+
+    /// Sets the factor name.
+    pub fn factor(mut self, factor: impl Into<String>) -> Self {
+        self.factor = Some(factor.into());
+        self
+    }
+
+    /// Sets the HTTP status.
+    pub fn http_status(mut self, status: u16) -> Self {
+        self.http_status = Some(status);
+        self
+    }
+
+    /// Sets the X-Request-Id.
+    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// Sets the operator's reason or ticket.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Sets the message.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// Sets the outcome.
+    pub fn outcome(mut self, outcome: AuditOutcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    /// Marks the entry as a failure and copies the error's status, message and request id.
+    pub fn failure(mut self, error: &ApiError) -> Self {
+        self.outcome = AuditOutcome::Failure;
+        self.http_status = error.status;
+        self.request_id = error.request_id.clone();
+        self.message = Some(error.message.clone());
+        self
+    }
+
+    /// The entry as it is written: free text redacted, no trailing newline.
+    pub fn to_json_line(&self) -> Result<String, AuditError> {
+        let mut clean = self.clone();
+        clean.reason = clean.reason.as_deref().map(logging::redact);
+        clean.message = clean.message.as_deref().map(logging::redact);
+        serde_json::to_string(&clean).map_err(AuditError::Serialize)
+    }
+}
+
+/// Who acts and where: the part of every entry that stays the same for a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditContext {
+    /// The operator name.
+    pub operator: String,
+    /// The profile in use, if any.
+    pub profile: Option<String>,
+    /// The tenant's base URL.
+    pub base_url: String,
+}
+
+impl AuditContext {
+    /// A context for one session.
+    pub fn new(
+        operator: impl Into<String>,
+        profile: Option<String>,
+        base_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            operator: operator.into(),
+            profile,
+            base_url: base_url.into(),
+        }
+    }
+
+    /// A new entry stamped with the current time; set the rest with the builder methods.
+    pub fn entry(&self, user_id: UserId, action: AuditAction, outcome: AuditOutcome) -> AuditEntry {
+        self.entry_at(Utc::now(), user_id, action, outcome)
+    }
+
+    /// A new entry with an explicit time (for tests and replay).
+    pub fn entry_at(
+        &self,
+        time: DateTime<Utc>,
+        user_id: UserId,
+        action: AuditAction,
+        outcome: AuditOutcome,
+    ) -> AuditEntry {
+        AuditEntry {
+            time,
+            operator: self.operator.clone(),
+            profile: self.profile.clone(),
+            base_url: self.base_url.clone(),
+            user_id,
+            user_email: None,
+            device_id: None,
+            factor: None,
+            action,
+            outcome,
+            http_status: None,
+            request_id: None,
+            reason: None,
+            message: None,
+        }
+    }
+}
+
+/// Why the audit trail could not be opened, written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The file (or its directory) could not be created or opened.
+    #[error("cannot open audit log {path}: {source} (use --audit-log PATH to choose another)")]
+    Open {
+        /// The audit file path.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// An entry could not be appended; it is kept in this session's memory only.
+    #[error("cannot write to audit log {path}: {source}; the entry is kept in this session only")]
+    Write {
+        /// The audit file path.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The audit file could not be read back.
+    #[error("cannot read audit log {path}: {source}")]
+    Read {
+        /// The audit file path.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// A line of the audit file is not a valid entry.
+    #[error("audit log {path}, line {line}: {reason}")]
+    Corrupt {
+        /// The audit file path.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// What the JSON parser said.
+        reason: String,
+    },
+    /// An entry could not be turned into JSON (should not happen).
+    #[error("cannot encode audit entry: {0}")]
+    Serialize(#[source] serde_json::Error),
+}
+
+/// An entry of this session, and whether it reached the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionEntry {
+    /// The entry as recorded.
+    pub entry: AuditEntry,
+    /// False when writing it to the file failed (or the log is in-memory only).
+    pub persisted: bool,
+}
+
+/// The audit trail: an append-only file plus this session's entries in memory.
+#[derive(Debug)]
+pub struct AuditLog {
+    /// The open file and its path; `None` for the in-memory log.
+    file: Option<(File, PathBuf)>,
+    entries: Vec<AuditEntry>,
+    persisted: Vec<bool>,
+    last_error: Option<String>,
+}
+
+impl AuditLog {
+    /// Opens (creating with mode 0600, and creating parent directories) the audit file for appending.
+    pub fn open(path: impl AsRef<Path>) -> Result<AuditLog, AuditError> {
+        let path = path.as_ref();
+        let file = logging::open_private_append(path).map_err(|source| AuditError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(AuditLog {
+            file: Some((file, path.to_owned())),
+            entries: Vec::new(),
+            persisted: Vec::new(),
+            last_error: None,
+        })
+    }
+
+    /// A log that keeps entries in memory only (tests, and demo mode if desired).
+    pub fn in_memory() -> AuditLog {
+        AuditLog {
+            file: None,
+            entries: Vec::new(),
+            persisted: Vec::new(),
+            last_error: None,
+        }
+    }
+
+    /// Same as [`AuditLog::in_memory`]: nothing is written to disk.
+    pub fn disabled() -> AuditLog {
+        Self::in_memory()
+    }
+
+    /// The file entries are appended to, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|(_, p)| p.as_path())
+    }
+
+    /// True when entries go to a file.
+    pub fn is_persistent(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Appends one entry as one JSON line, and keeps it in memory even if the write fails.
+    pub fn record(&mut self, entry: AuditEntry) -> Result<(), AuditError> {
+        let result = self.write_line(&entry);
+        // The pane shows the redacted form too, so what is on screen matches the file.
+        let mut shown = entry;
+        shown.reason = shown.reason.as_deref().map(logging::redact);
+        shown.message = shown.message.as_deref().map(logging::redact);
+        self.entries.push(shown);
+        self.persisted.push(result.is_ok() && self.file.is_some());
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "audit entry not written");
+                self.last_error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn write_line(&mut self, entry: &AuditEntry) -> Result<(), AuditError> {
+        let mut line = entry.to_json_line()?;
+        line.push('\n');
+        let Some((file, path)) = self.file.as_mut() else {
+            return Ok(());
+        };
+        // One write_all of the whole line on an O_APPEND file: lines never interleave.
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.flush())
+            .map_err(|source| AuditError::Write {
+                path: path.clone(),
+                source,
+            })
+    }
+
+    /// This session's entries, oldest first.
+    pub fn session_entries(&self) -> &[AuditEntry] {
+        &self.entries
+    }
+
+    /// This session's entries with whether each reached the file.
+    pub fn session_entries_with_status(&self) -> Vec<SessionEntry> {
+        self.entries
+            .iter()
+            .zip(&self.persisted)
+            .map(|(entry, &persisted)| SessionEntry {
+                entry: entry.clone(),
+                persisted,
+            })
+            .collect()
+    }
+
+    /// The most recent write error, for the console to show until the next successful write.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    /// Forgets the last write error (after the console has shown it).
+    pub fn clear_error(&mut self) {
+        self.last_error = None;
+    }
+}
+
+/// Reads every entry of an audit file (for tests and a future `audit` command).
+pub fn read_entries(path: impl AsRef<Path>) -> Result<Vec<AuditEntry>, AuditError> {
+    let path = path.as_ref();
+    let read_err = |source| AuditError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(read_err)?;
+    let mut entries = Vec::new();
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(read_err)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry = serde_json::from_str(&line).map_err(|e| AuditError::Corrupt {
+            path: path.to_owned(),
+            line: index + 1,
+            reason: e.to_string(),
+        })?;
+        entries.push(entry);
+    }
+    Ok(entries)
+}

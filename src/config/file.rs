@@ -1,0 +1,312 @@
+//! The TOML config file: its shape, parsing, checks, and the permission rule for inline secrets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+use super::error::ConfigError;
+use crate::api::Secret;
+
+/// The whole config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The profile used when --profile is not given.
+    pub default_profile: Option<String>,
+    /// The operator name for the audit trail (a profile's own `operator` wins).
+    pub operator: Option<String>,
+    /// Profiles by name.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One tenant profile: `[profiles.NAME]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Full base URL, e.g. `https://acme.onelogin.com` (exclusive with `subdomain`).
+    pub base_url: Option<String>,
+    /// Tenant subdomain: `acme` means `https://acme.onelogin.com`.
+    pub subdomain: Option<String>,
+    /// The API credential's client id.
+    pub client_id: Option<String>,
+    /// Name of the environment variable that holds the client secret.
+    pub client_secret_env: Option<String>,
+    /// Shell command whose stdout is the client secret (run once per start).
+    pub client_secret_command: Option<String>,
+    /// The client secret itself; allowed only in a file only its owner can read.
+    #[serde(default, deserialize_with = "de_secret")]
+    pub client_secret: Option<Secret>,
+    /// Refuse every change (enroll, trigger, verify, remove, token).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Text for the header badge, e.g. "PRODUCTION".
+    pub label: Option<String>,
+    /// Header colour: a name (`red`, `light_blue`), an index (`196`) or `#rrggbb`.
+    pub color: Option<String>,
+    /// Ask for a ticket or reason before remove and temporary token.
+    #[serde(default)]
+    pub require_reason: bool,
+    /// Operator name for the audit trail when using this profile.
+    pub operator: Option<String>,
+}
+
+fn de_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Secret::new))
+}
+
+/// Where a profile's client secret comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable, by name.
+    Env(String),
+    /// A shell command's stdout.
+    Command(String),
+    /// The config file itself.
+    InFile(Secret),
+    /// The profile names no secret.
+    None,
+}
+
+impl SecretSource {
+    /// Short words for `mfadesk profiles`: "env NAME", "command", "in file" or "none".
+    pub fn describe(&self) -> String {
+        match self {
+            SecretSource::Env(var) => format!("env {var}"),
+            SecretSource::Command(_) => "command".to_owned(),
+            SecretSource::InFile(_) => "in file".to_owned(),
+            SecretSource::None => "none".to_owned(),
+        }
+    }
+}
+
+impl Profile {
+    /// Where this profile's secret comes from (the file has been checked to name at most one).
+    pub fn secret_source(&self) -> SecretSource {
+        if let Some(var) = &self.client_secret_env {
+            SecretSource::Env(var.clone())
+        } else if let Some(cmd) = &self.client_secret_command {
+            SecretSource::Command(cmd.clone())
+        } else if let Some(secret) = &self.client_secret {
+            SecretSource::InFile(secret.clone())
+        } else {
+            SecretSource::None
+        }
+    }
+
+    /// The base URL this profile names, if any (subdomain mapped to `https://{sub}.onelogin.com`).
+    pub fn base_url_value(&self) -> Option<String> {
+        match (&self.base_url, &self.subdomain) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(sub)) => Some(super::subdomain_url(sub)),
+            (None, None) => None,
+        }
+    }
+
+    fn check(&self, path: &Path, name: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::InvalidProfile {
+            path: path.to_owned(),
+            profile: name.to_owned(),
+            message,
+        };
+        if self.base_url.is_some() && self.subdomain.is_some() {
+            return Err(invalid(
+                "sets both base_url and subdomain; keep one".to_owned(),
+            ));
+        }
+        let sources = [
+            self.client_secret_env
+                .is_some()
+                .then_some("client_secret_env"),
+            self.client_secret_command
+                .is_some()
+                .then_some("client_secret_command"),
+            self.client_secret.is_some().then_some("client_secret"),
+        ];
+        let set: Vec<&str> = sources.into_iter().flatten().collect();
+        if set.len() > 1 {
+            return Err(invalid(format!(
+                "sets {}; keep only one source for the secret",
+                set.join(" and ")
+            )));
+        }
+        for (key, value) in [
+            ("client_id", &self.client_id),
+            ("client_secret_env", &self.client_secret_env),
+            ("client_secret_command", &self.client_secret_command),
+            ("base_url", &self.base_url),
+            ("subdomain", &self.subdomain),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(invalid(format!("{key} is empty")));
+            }
+        }
+        if self.client_secret.as_ref().is_some_and(Secret::is_empty) {
+            return Err(invalid("client_secret is empty".to_owned()));
+        }
+        if let Some(color) = &self.color
+            && ratatui::style::Color::from_str(color).is_err()
+        {
+            return Err(invalid(format!(
+                "color {color:?} is not a colour; use a name such as red, yellow, light_blue, an index 0-255, or #rrggbb"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A config file as found on disk (or its absence).
+#[derive(Clone, Debug)]
+pub struct LoadedConfig {
+    /// Where the file is (or would be).
+    pub path: PathBuf,
+    /// The parsed file; `None` when there is no file at the default location.
+    pub file: Option<ConfigFile>,
+}
+
+impl LoadedConfig {
+    /// The parsed file, or an empty one when there is none.
+    pub fn file_or_default(&self) -> ConfigFile {
+        self.file.clone().unwrap_or_default()
+    }
+
+    /// The names of the profiles, sorted.
+    pub fn profile_names(&self) -> Vec<String> {
+        self.file
+            .as_ref()
+            .map(|f| f.profiles.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl ConfigFile {
+    /// Parses and checks config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| parse_error(&e, text, path))?;
+        if let Some(default) = &file.default_profile
+            && !file.profiles.contains_key(default)
+        {
+            return Err(ConfigError::UnknownProfile {
+                name: default.clone(),
+                from: "default_profile",
+                path: path.to_owned(),
+                known: file.profiles.keys().cloned().collect(),
+            });
+        }
+        for (name, profile) in &file.profiles {
+            profile.check(path, name)?;
+        }
+        Ok(file)
+    }
+
+    /// Reads, parses and checks a file, including the permission rule for inline secrets.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file = Self::parse(&text, path)?;
+        if let Some((name, _)) = file
+            .profiles
+            .iter()
+            .find(|(_, p)| p.client_secret.is_some())
+        {
+            check_private(path, name)?;
+        }
+        Ok(file)
+    }
+}
+
+/// Refuses a file that group or others can read, because it holds a secret.
+#[cfg(unix)]
+fn check_private(path: &Path, profile: &str) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::InsecurePermissions {
+            path: path.to_owned(),
+            profile: profile.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// Windows ACLs are not inspected; the per-user profile directory is private by default.
+#[cfg(not(unix))]
+fn check_private(_path: &Path, _profile: &str) -> Result<(), ConfigError> {
+    Ok(())
+}
+
+/// Turns a TOML error into a message with line and column but without the source line,
+/// which the TOML crate's own Display would echo (and which could be a secret).
+fn parse_error(err: &toml::de::Error, text: &str, path: &Path) -> ConfigError {
+    let position = err.span().map(|span| line_column(text, span.start));
+    let mut message = err.message().trim().to_owned();
+    if let Some((line, _)) = position {
+        let content = text.lines().nth(line - 1).unwrap_or_default();
+        if is_inline_secret_line(content) {
+            message =
+                "invalid value for client_secret (value not shown); it must be a string".to_owned();
+        }
+    }
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line: position.map(|(l, _)| l),
+        column: position.map(|(_, c)| c),
+        message,
+    }
+}
+
+fn is_inline_secret_line(line: &str) -> bool {
+    let line = line.trim_start();
+    line.strip_prefix("client_secret")
+        .is_some_and(|rest| rest.trim_start().starts_with('='))
+        // A dotted key (`prod.client_secret = …`) or a quoted key also counts.
+        || line.contains("client_secret\"") || line.contains(".client_secret")
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_from_one() {
+        let text = "a = 1\nbb = 2\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 6), (2, 1));
+        assert_eq!(line_column(text, 8), (2, 3));
+    }
+
+    #[test]
+    fn syntax_error_does_not_echo_an_inline_secret() {
+        let text = "[profiles.p]\nclient_id = \"x\"\nclient_secret = \"hunter2-very-secret\n";
+        let err = ConfigFile::parse(text, Path::new("c.toml")).unwrap_err();
+        let shown = err.to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("line 3"), "{shown}");
+    }
+
+    #[test]
+    fn wrong_type_for_secret_is_not_echoed() {
+        let text = "[profiles.p]\nclient_secret = 123456789\n";
+        let err = ConfigFile::parse(text, Path::new("c.toml")).unwrap_err();
+        assert!(!err.to_string().contains("123456789"), "{err}");
+    }
+}

@@ -1,0 +1,274 @@
+//! The diagnostic log: tracing events to a file, never to the terminal, with secrets redacted.
+//!
+//! Secrets are kept out of log statements by construction (`api::Secret` prints `***`); the
+//! redacting writer is defence in depth: any string passed to [`register_secret`] is replaced
+//! by `***` in every line before the line reaches the file.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use tracing::Subscriber;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// What replaces a registered secret in the log (and in the audit trail's free text).
+pub const REDACTED: &str = "***";
+
+/// Registered secrets shorter than this are ignored: redacting one or two characters would
+/// mangle every line while protecting nothing.
+pub const MIN_SECRET_LEN: usize = 3;
+
+/// The set of strings to redact; longest first so a secret containing another is replaced whole.
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Why the diagnostic log could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    /// The level or filter string did not parse.
+    #[error(
+        "invalid log level {level:?}: {reason} (use error, warn, info, debug, trace, off, or directives like \"mfadesk=debug,info\")"
+    )]
+    InvalidLevel {
+        /// The level string as given.
+        level: String,
+        /// The parser's explanation.
+        reason: String,
+    },
+    /// The log file (or its directory) could not be created or opened.
+    #[error("cannot open log file {path}: {source} (use --log-file PATH to choose another)")]
+    Open {
+        /// The log file path.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// A global subscriber was already installed in this process.
+    #[error("the diagnostic log is already initialised: {0}")]
+    AlreadyInitialised(String),
+}
+
+/// Adds a string to the process-wide set of secrets that are redacted from the log.
+pub fn register_secret(secret: &str) {
+    if secret.chars().count() < MIN_SECRET_LEN {
+        return;
+    }
+    // A poisoned lock still holds a usable list; redaction must keep working after a panic.
+    let mut secrets = SECRETS.write().unwrap_or_else(PoisonError::into_inner);
+    if secrets.iter().any(|s| s == secret) {
+        return;
+    }
+    secrets.push(secret.to_owned());
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// Removes a string from the redaction set (e.g. once a state token has expired).
+pub fn forget_secret(secret: &str) {
+    let mut secrets = SECRETS.write().unwrap_or_else(PoisonError::into_inner);
+    secrets.retain(|s| s != secret);
+}
+
+/// Returns `text` with every registered secret replaced by `***`.
+pub fn redact(text: &str) -> String {
+    let secrets = SECRETS.read().unwrap_or_else(PoisonError::into_inner);
+    let mut out = text.to_owned();
+    for secret in secrets.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
+/// Parses a level (`info`) or a directive list (`mfadesk=debug,hyper=warn,info`).
+pub fn parse_level(level: &str) -> Result<Targets, LoggingError> {
+    let invalid = |reason: String| LoggingError::InvalidLevel {
+        level: level.to_owned(),
+        reason,
+    };
+    if level.trim().is_empty() {
+        return Err(invalid("it is empty".to_owned()));
+    }
+    // A bare word is read by the directive parser as a target name at TRACE, so a typo such
+    // as "inof" would silently log nothing of ours: insist that bare words are levels.
+    for part in level.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if !part.contains('=') && LevelFilter::from_str(part).is_err() {
+            return Err(invalid(format!("{part:?} is not a level")));
+        }
+    }
+    Targets::from_str(level.trim()).map_err(|e| invalid(e.to_string()))
+}
+
+/// Opens a file for appending, creating it (mode 0600 on unix) and its parent directories.
+pub(crate) fn open_private_append(path: &Path) -> io::Result<File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dirs(parent)?;
+    }
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Only applies when the file is created; an existing file keeps its mode.
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Creates a directory and its parents, private to the owner on unix.
+fn create_private_dirs(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// A `MakeWriter` that appends redacted lines to one shared file.
+#[derive(Clone, Debug)]
+pub struct RedactingMakeWriter {
+    file: Arc<Mutex<File>>,
+}
+
+impl RedactingMakeWriter {
+    /// Opens (or creates, mode 0600) `path` for appending.
+    pub fn open(path: &Path) -> Result<Self, LoggingError> {
+        let file = open_private_append(path).map_err(|source| LoggingError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            file: Arc::new(Mutex::new(file)),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, File> {
+        self.file.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<'a> MakeWriter<'a> for RedactingMakeWriter {
+    type Writer = RedactingWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter {
+            target: self.clone(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// Collects one formatted event, then redacts it and appends it to the file in one write.
+///
+/// Buffering the whole event means a secret split across several `write` calls is still caught.
+#[derive(Debug)]
+pub struct RedactingWriter {
+    target: RedactingMakeWriter,
+    buf: Vec<u8>,
+}
+
+impl RedactingWriter {
+    fn flush_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&self.buf);
+        let line = redact(&text);
+        self.buf.clear();
+        let mut file = self.target.lock();
+        file.write_all(line.as_bytes())?;
+        file.flush()
+    }
+}
+
+impl Write for RedactingWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_buf()
+    }
+}
+
+impl Drop for RedactingWriter {
+    fn drop(&mut self) {
+        // Nowhere to report a failure from here, and the terminal is off limits.
+        let _ = self.flush_buf();
+    }
+}
+
+/// Builds the subscriber `init` installs, for use with `tracing::subscriber::with_default` in tests.
+pub fn build_subscriber(
+    log_file: &Path,
+    level: &str,
+) -> Result<impl Subscriber + Send + Sync + 'static, LoggingError> {
+    let filter = parse_level(level)?;
+    let writer = RedactingMakeWriter::open(log_file)?;
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_target(true)
+        .with_writer(writer);
+    Ok(tracing_subscriber::registry().with(layer).with(filter))
+}
+
+/// Proof that the global log is installed; lines are written synchronously, so dropping it loses nothing.
+#[derive(Debug)]
+pub struct LogGuard {
+    path: PathBuf,
+}
+
+impl LogGuard {
+    /// The file the log is written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Installs the global file logger: no ANSI colours, nothing on stdout or stderr.
+pub fn init(log_file: &Path, level: &str) -> Result<LogGuard, LoggingError> {
+    let subscriber = build_subscriber(log_file, level)?;
+    subscriber
+        .try_init()
+        .map_err(|e| LoggingError::AlreadyInitialised(e.to_string()))?;
+    Ok(LogGuard {
+        path: log_file.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_replaces_longest_first() {
+        register_secret("unit-abcdef");
+        register_secret("unit-abcdef-longer");
+        assert_eq!(redact("x unit-abcdef-longer y"), "x *** y");
+        assert_eq!(redact("x unit-abcdef y"), "x *** y");
+    }
+
+    #[test]
+    fn tiny_strings_are_not_registered() {
+        register_secret("q");
+        assert_eq!(redact("quick"), "quick");
+    }
+
+    #[test]
+    fn bad_level_is_an_error() {
+        assert!(parse_level("info").is_ok());
+        assert!(parse_level("mfadesk=debug,warn").is_ok());
+        assert!(matches!(
+            parse_level("loud!"),
+            Err(LoggingError::InvalidLevel { .. })
+        ));
+    }
+}
