@@ -4,6 +4,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod config;
+pub mod console;
 pub mod logging;
 pub mod runtime;
 pub mod sim;

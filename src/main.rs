@@ -1,3 +1,75 @@
-//! The mfadesk command line.
+//! The mfadesk command line: the console (default), the demo tenant, or the profile list.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use mfadesk::config::{self, CliOptions, Paths};
+use mfadesk::{console, logging, sim};
+
+/// A terminal console for managing users' MFA factors in OneLogin.
+///
+/// With no credentials it runs against a built-in demo tenant. Set ONELOGIN_CLIENT_ID,
+/// ONELOGIN_CLIENT_SECRET and a base URL (--base-url, ONELOGIN_BASE_URL or ONELOGIN_SUBDOMAIN),
+/// or use a profile from the config file, to reach a real tenant.
+#[derive(Parser, Debug)]
+#[command(name = "mfadesk", version, about)]
+struct Cli {
+    #[command(flatten)]
+    options: CliOptions,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the demo tenant on its own, for other clients or a second console.
+    Sim(sim::cli::SimArgs),
+    /// List the profiles in the config file (never their secrets).
+    Profiles,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mfadesk: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: Result<(), String> = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Sim(args)) => sim::cli::run(args).await.map_err(|e| e.to_string()),
+            Some(Command::Profiles) => {
+                let paths = Paths::platform().map_err(|e| e.to_string())?;
+                let loaded =
+                    config::load_config(&cli.options, &paths).map_err(|e| e.to_string())?;
+                print!("{}", config::list_profiles(&loaded));
+                Ok(())
+            }
+            None => {
+                let paths = Paths::platform().map_err(|e| e.to_string())?;
+                let env = |k: &str| std::env::var(k).ok();
+                let settings =
+                    config::resolve(&cli.options, &env, &paths).map_err(|e| e.to_string())?;
+                // The log goes to a file only: the terminal belongs to the console.
+                let _log = match logging::init(&settings.log_file, &settings.log_level) {
+                    Ok(guard) => Some(guard),
+                    Err(e) => {
+                        eprintln!("mfadesk: diagnostic log disabled: {e}");
+                        None
+                    }
+                };
+                console::run(&settings).await.map_err(|e| e.to_string())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mfadesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

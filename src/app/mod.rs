@@ -53,35 +53,7 @@ pub enum Cmd {
     Quit,
 }
 
-/// The action an audit line records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuditKind {
-    /// Enroll a device.
-    Enroll,
-    /// Trigger a device.
-    Trigger,
-    /// Verify a device.
-    Verify,
-    /// Remove a device.
-    Remove,
-    /// Issue a temporary MFA token.
-    MfaToken,
-}
-
-/// How a mutating action ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuditResult {
-    /// Sent, outcome not yet known.
-    Attempt,
-    /// Done.
-    Success,
-    /// Push still waiting.
-    Pending,
-    /// Failed.
-    Failure,
-    /// Refused before sending (read-only mode).
-    Refused,
-}
+pub use crate::audit::{AuditAction as AuditKind, AuditOutcome as AuditResult};
 
 /// One audit record, as the console knows it (no secret ever goes in here).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -386,7 +358,8 @@ impl App {
         })
     }
 
-    pub(crate) fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
+    /// Sets the status line.
+    pub fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
         self.status = Some(Status {
             text: text.into(),
             kind,

@@ -532,7 +532,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     &format!(
                         "{} {:<9} {:<8}{status} user {} {}",
                         n.time.format("%H:%M:%S"),
-                        format!("{:?}", n.action).to_lowercase(),
+                        n.action.as_str(),
                         outcome,
                         n.user_id,
                         n.factor.as_deref().unwrap_or("")

@@ -1,0 +1,217 @@
+//! Starts the console for real: settings → client (or demo tenant) → terminal → loop.
+
+use std::io;
+
+use crossterm::event::EventStream;
+
+use crate::api::{ApiError, Client, ClientConfig, Credentials, parse_base_url};
+use crate::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneSnapshot};
+use crate::app::{App, AuditNote, StatusKind, TenantInfo};
+use crate::audit::{AuditContext, AuditLog};
+use crate::config::{Settings, Target};
+use crate::runtime::{self, AuditSink, Io, PhoneSource};
+use crate::sim::{self, DemoTenant, SimConfig, SimControl};
+use crate::ui::theme::Theme;
+
+/// Why the console could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// The client could not be built (bad base URL…).
+    #[error("{0}")]
+    Api(#[from] ApiError),
+    /// The demo tenant did not start.
+    #[error("demo tenant: {0}")]
+    Sim(#[from] sim::SimError),
+    /// The terminal failed.
+    #[error("terminal: {0}")]
+    Terminal(String),
+}
+
+/// The demo tenant's phone, read in process.
+pub struct SimPhone(pub SimControl);
+
+impl PhoneSource for SimPhone {
+    fn snapshot(&self) -> PhoneSnapshot {
+        let c = &self.0;
+        PhoneSnapshot {
+            messages: c
+                .outbox()
+                .into_iter()
+                .map(|m| PhoneMessage {
+                    channel: match m.channel {
+                        sim::Channel::Sms => "SMS".into(),
+                        sim::Channel::Voice => "Voice".into(),
+                    },
+                    to: m.to,
+                    body: m.body,
+                    sent_at: m.sent_at,
+                })
+                .collect(),
+            pushes: c
+                .pushes()
+                .into_iter()
+                .map(|p| PhonePush {
+                    state_token: p.state_token,
+                    user_id: p.user_id,
+                    device_id: p.device_id,
+                    expires_at: p.expires_at,
+                })
+                .collect(),
+            codes: c
+                .totp_codes()
+                .into_iter()
+                .map(|t| PhoneCode {
+                    label: t.label,
+                    device_id: t.device_id,
+                    user_id: t.user_id,
+                    code: t.code,
+                    seconds_left: u64::from(t.seconds_left),
+                })
+                .collect(),
+        }
+    }
+
+    fn approve(&self, state_token: &str) -> bool {
+        self.0.approve_push(state_token)
+    }
+
+    fn deny(&self, state_token: &str) -> bool {
+        self.0.deny_push(state_token)
+    }
+}
+
+/// Writes the console's audit notes as JSON lines.
+pub struct FileAudit {
+    /// The trail.
+    pub log: AuditLog,
+    /// Operator, profile and base URL.
+    pub context: AuditContext,
+}
+
+impl AuditSink for FileAudit {
+    fn record(&mut self, note: &AuditNote) -> Result<(), String> {
+        let mut entry = self
+            .context
+            .entry_at(note.time, note.user_id, note.action, note.outcome);
+        entry.user_email = note.user_email.clone();
+        entry.device_id = note.device_id.clone();
+        entry.factor = note.factor.clone();
+        entry.http_status = note.http_status;
+        entry.request_id = note.request_id.clone();
+        entry.reason = note.reason.clone();
+        entry.message = note.message.clone();
+        self.log.record(entry).map_err(|e| e.to_string())
+    }
+}
+
+/// The tenant's short name: the first label of the host, or "demo".
+fn tenant_name(base_url: &str, demo: bool) -> String {
+    if demo {
+        return "demo".into();
+    }
+    url::Url::parse(base_url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.split('.').next().unwrap_or(h).to_owned())
+        })
+        .unwrap_or_else(|| base_url.to_owned())
+}
+
+/// Everything the console runs with, built from settings; the demo tenant lives as long as this.
+pub struct Session {
+    /// The initial console state.
+    pub app: App,
+    /// The loop's outside world.
+    pub io: Io,
+    /// The demo tenant, when running in demo mode.
+    pub demo: Option<DemoTenant>,
+}
+
+/// Builds the client, starts the demo tenant if needed, opens the audit trail.
+pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
+    let (demo, config) = match &settings.target {
+        Target::Demo => {
+            let tenant = DemoTenant::start(SimConfig::default()).await?;
+            let creds = Credentials {
+                client_id: sim::DEMO_MANAGE_CLIENT_ID.into(),
+                client_secret: sim::DEMO_MANAGE_CLIENT_SECRET.into(),
+            };
+            let config = ClientConfig::new(tenant.base_url(), creds);
+            (Some(tenant), config)
+        }
+        Target::Tenant {
+            base_url,
+            credentials,
+        } => (
+            None,
+            ClientConfig::new(parse_base_url(base_url)?, credentials.clone()),
+        ),
+    };
+    let base_url = config.base_url.clone();
+    let client = Client::new(config)?;
+    let is_demo = demo.is_some();
+    let tenant = TenantInfo {
+        name: tenant_name(&base_url, is_demo),
+        base_url: base_url.clone(),
+        demo: is_demo,
+        read_only: settings.read_only,
+        profile: settings.profile.clone(),
+        label: settings.label.clone(),
+        color: settings.color.clone(),
+        require_reason: settings.require_reason,
+    };
+    let mut app = App::new(tenant, chrono::Utc::now());
+    app.colors = Theme::from_env().color;
+    let context = settings.audit_context(&base_url);
+    let log = match AuditLog::open(&settings.audit_log) {
+        Ok(log) => log,
+        Err(e) => {
+            app.set_status(
+                StatusKind::Warning,
+                format!(
+                    "Audit trail unavailable ({e}); changes are recorded in this session only."
+                ),
+            );
+            AuditLog::in_memory()
+        }
+    };
+    if is_demo && app.status.is_none() {
+        app.set_status(
+            StatusKind::Info,
+            "Demo tenant: try / kelly, Enter, then e to enroll a phone; p shows the demo phone.",
+        );
+    }
+    let io = Io {
+        client,
+        phone: demo
+            .as_ref()
+            .map(|d| Box::new(SimPhone(d.control())) as Box<dyn PhoneSource>),
+        audit: Some(Box::new(FileAudit { log, context })),
+        clipboard: Box::new(io::stdout()),
+        clock: chrono::Utc::now,
+        on_draw: None,
+    };
+    Ok(Session { app, io, demo })
+}
+
+/// Runs the console in the real terminal; the terminal is restored on every exit path.
+pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
+    let session = prepare(settings).await?;
+    // ratatui's init installs a panic hook that restores the terminal before the message prints.
+    let mut terminal = ratatui::try_init().map_err(|e| ConsoleError::Terminal(e.to_string()))?;
+    let result = async {
+        if std::env::var_os("MFADESK_DEBUG_PANIC").is_some() && cfg!(debug_assertions) {
+            panic!("forced panic (MFADESK_DEBUG_PANIC, debug builds only)");
+        }
+        runtime::run(session.app, &mut terminal, EventStream::new(), session.io).await
+    }
+    .await;
+    let restored = ratatui::try_restore();
+    if let Some(demo) = session.demo {
+        demo.shutdown().await;
+    }
+    result.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
+    restored.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
+    Ok(())
+}
