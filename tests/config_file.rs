@@ -225,6 +225,11 @@ fn conflicting_and_invalid_profile_values_are_refused() {
     let msg = resolve_with(&path, "p", &[]).unwrap_err().to_string();
     assert!(msg.contains("only one source"), "{msg}");
 
+    let escape_label = "[profiles.p]\nsubdomain = \"a\"\nlabel = \"PROD\\u001b[2J\"\n";
+    let path = write_config(dir.path(), escape_label, 0o600);
+    let msg = resolve_with(&path, "p", &[]).unwrap_err().to_string();
+    assert!(msg.contains("label contains control characters"), "{msg}");
+
     let bad_color = "[profiles.p]\nsubdomain = \"a\"\ncolor = \"reddish\"\n";
     let path = write_config(dir.path(), bad_color, 0o600);
     let msg = resolve_with(&path, "p", &[]).unwrap_err().to_string();

@@ -143,6 +143,15 @@ impl Profile {
                 return Err(invalid(format!("{key} is empty")));
             }
         }
+        // These are drawn in the header or written to the audit trail: no terminal escapes.
+        for (key, value) in [("label", &self.label), ("operator", &self.operator)] {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.chars().any(char::is_control))
+            {
+                return Err(invalid(format!("{key} contains control characters")));
+            }
+        }
         if self.client_secret.as_ref().is_some_and(Secret::is_empty) {
             return Err(invalid("client_secret is empty".to_owned()));
         }
@@ -193,6 +202,18 @@ impl ConfigFile {
                 from: "default_profile",
                 path: path.to_owned(),
                 known: file.profiles.keys().cloned().collect(),
+            });
+        }
+        if file
+            .operator
+            .as_deref()
+            .is_some_and(|v| v.chars().any(char::is_control))
+        {
+            return Err(ConfigError::Parse {
+                path: path.to_owned(),
+                line: None,
+                column: None,
+                message: "operator contains control characters".to_owned(),
             });
         }
         for (name, profile) in &file.profiles {

@@ -100,6 +100,8 @@ pub(crate) async fn token(State(app): State<App>, headers: HeaderMap, body: Byte
     }
     let mut t = app.lock();
     let now = t.now();
+    // Expired tokens are never served again; forget them.
+    t.tokens.retain(|_, tok| tok.expires_at > now);
     let existing = t
         .tokens
         .iter()

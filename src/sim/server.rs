@@ -349,7 +349,7 @@ fn fault_response(fault: &Fault, route: Option<RouteKind>) -> Option<Response> {
 /// Runs before every handler: counts, injects faults and latency, spends the rate
 /// budget, and stamps the request id and rate-limit headers on the way out.
 async fn gate(State(app): State<App>, req: Request, next: Next) -> Response {
-    let is_api = !req.uri().path().starts_with("/_sim");
+    let is_api = !req.uri().path().starts_with("/_sim/");
     let mut resp = if is_api {
         let route = faults::classify(req.method(), req.uri().path());
         let fault = {
