@@ -264,7 +264,7 @@ impl App {
         Self {
             now,
             tenant,
-            focus: Focus::Search,
+            focus: Focus::Users,
             search: SearchState::default(),
             user: None,
             dialogs: Vec::new(),

@@ -367,17 +367,12 @@ fn open_enroll(app: &mut App) {
         0
     };
     let Some(target) = target(app) else { return };
-    let phone = app
-        .user
-        .as_ref()
-        .and_then(|u| u.user.phone.clone())
-        .unwrap_or_default();
     app.dialogs.push(Dialog::Enroll(EnrollDialog {
         target,
         factors,
         factor,
         name: Input::default(),
-        phone: Input::new(phone),
+        phone: Input::default(),
         verified: false,
         field: EnrollField::Name,
         error: None,
@@ -681,7 +676,19 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
             }
         }
         Dialog::Verify(d) => {
-            if is_submit(&key) {
+            let demo_phone = app.tenant.demo && d.kind == DeviceKind::Push;
+            if demo_phone && matches!(key.code, KeyCode::Char('a') | KeyCode::Char('x')) {
+                // The demo phone answers the push while the dialog waits for it.
+                let approve = key.code == KeyCode::Char('a');
+                let token = d.state_token.as_ref().map(|t| t.expose().to_owned());
+                if let Some(token) = token {
+                    cmds.push(Cmd::Phone(if approve {
+                        PhoneCmd::Approve(token)
+                    } else {
+                        PhoneCmd::Deny(token)
+                    }));
+                }
+            } else if is_submit(&key) {
                 submit_verify(app, cmds);
             } else if d.kind != DeviceKind::Push && d.busy.is_none() {
                 edit(&mut d.code, &key);

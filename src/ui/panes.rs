@@ -124,7 +124,17 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let rows = list.height as usize;
     let offset = s.selected.saturating_sub(rows.saturating_sub(1));
     let status_w = 10.min(w / 4);
-    let name_w = (w.saturating_sub(status_w + 4)) / 2;
+    let avail = w.saturating_sub(status_w + 4);
+    // Names get the room they need (up to 3/5), emails the rest.
+    let longest = s
+        .results
+        .iter()
+        .skip(offset)
+        .take(rows)
+        .map(|u| u.display_name().chars().count())
+        .max()
+        .unwrap_or(0);
+    let name_w = longest.clamp(avail / 3, avail * 3 / 5);
     let email_w = w.saturating_sub(name_w + status_w + 4);
     let lines: Vec<Line> = s
         .results

@@ -1,0 +1,176 @@
+//! A harness that runs the real console loop on a test backend against the demo tenant.
+
+#![allow(dead_code)]
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use futures::channel::mpsc;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use tokio::sync::watch;
+
+use mfadesk::api::{Client, ClientConfig, Credentials};
+use mfadesk::app::{App, AuditNote, TenantInfo};
+use mfadesk::console::SimPhone;
+use mfadesk::runtime::{self, AuditSink, Io, PhoneSource};
+use mfadesk::sim::{self, DemoTenant, SimConfig, SimControl};
+
+/// How long a condition may take before a test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Bytes written to the "terminal" clipboard channel.
+#[derive(Clone, Default)]
+pub struct Sink(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().map_err(|_| io::Error::other("poisoned"))?.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Audit notes the console recorded.
+#[derive(Clone, Default)]
+pub struct Notes(pub Arc<Mutex<Vec<AuditNote>>>);
+
+impl AuditSink for Notes {
+    fn record(&mut self, note: &AuditNote) -> Result<(), String> {
+        self.0.lock().map_err(|e| e.to_string())?.push(note.clone());
+        Ok(())
+    }
+}
+
+/// A running console with scripted keys.
+pub struct Console {
+    keys: mpsc::UnboundedSender<io::Result<Event>>,
+    screen: watch::Receiver<String>,
+    pub sim: DemoTenant,
+    pub clipboard: Sink,
+    pub audit: Notes,
+    pub task: tokio::task::JoinHandle<Result<App, runtime::RunError>>,
+}
+
+fn text_of(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        for x in 0..area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+impl Console {
+    /// Starts a demo tenant and the console on it (size 120×40).
+    pub async fn start() -> Console {
+        Self::start_with(SimConfig::default(), |_| {}).await
+    }
+
+    /// Starts with a tenant config and a tweak to the initial state.
+    pub async fn start_with(config: SimConfig, tweak: impl FnOnce(&mut App)) -> Console {
+        let sim = DemoTenant::start(config).await.expect("demo tenant starts");
+        let creds = Credentials {
+            client_id: sim::DEMO_MANAGE_CLIENT_ID.into(),
+            client_secret: sim::DEMO_MANAGE_CLIENT_SECRET.into(),
+        };
+        let client = Client::new(ClientConfig::new(sim.base_url(), creds)).expect("client");
+        let tenant = TenantInfo {
+            name: "demo".into(),
+            base_url: sim.base_url(),
+            demo: true,
+            ..TenantInfo::default()
+        };
+        let mut app = App::new(tenant, chrono::Utc::now());
+        tweak(&mut app);
+        let (keys, events) = mpsc::unbounded();
+        let (screen_tx, screen) = watch::channel(String::new());
+        let clipboard = Sink::default();
+        let audit = Notes::default();
+        let io = Io {
+            client,
+            phone: Some(Box::new(SimPhone(sim.control())) as Box<dyn PhoneSource>),
+            audit: Some(Box::new(audit.clone())),
+            clipboard: Box::new(clipboard.clone()),
+            clock: chrono::Utc::now,
+            on_draw: Some(Box::new(move |_app, buffer| {
+                let _ = screen_tx.send(text_of(buffer));
+            })),
+        };
+        let task = tokio::spawn(async move {
+            let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+            runtime::run(app, &mut terminal, events, io).await
+        });
+        Console { keys, screen, sim, clipboard, audit, task }
+    }
+
+    /// The tenant's control handle.
+    pub fn ctl(&self) -> SimControl {
+        self.sim.control()
+    }
+
+    /// Presses one key.
+    pub fn key(&self, code: KeyCode) {
+        self.key_with(code, KeyModifiers::NONE);
+    }
+
+    /// Presses one key with modifiers.
+    pub fn key_with(&self, code: KeyCode, mods: KeyModifiers) {
+        let _ = self.keys.unbounded_send(Ok(Event::Key(KeyEvent::new(code, mods))));
+    }
+
+    /// Types text, one key per character.
+    pub fn type_text(&self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    /// The last drawn screen.
+    pub fn screen(&self) -> String {
+        self.screen.borrow().clone()
+    }
+
+    /// Waits until the screen satisfies a condition; fails with the screen on timeout.
+    pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let current = self.screen.borrow_and_update().clone();
+            if pred(&current) {
+                return current;
+            }
+            if tokio::time::timeout_at(deadline, self.screen.changed()).await.is_err() {
+                panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+            }
+        }
+    }
+
+    /// Waits until the screen contains a text.
+    pub async fn wait_text(&mut self, text: &str) -> String {
+        let t = text.to_owned();
+        self.wait_for(&format!("\"{text}\""), move |s| s.contains(&t)).await
+    }
+
+    /// Quits with `q` and returns the final state.
+    pub async fn quit(self) -> App {
+        self.key(KeyCode::Char('q'));
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("console exits")
+            .expect("task")
+            .expect("loop ok")
+    }
+}
+
+/// The row of the screen holding a text.
+pub fn line_with<'a>(screen: &'a str, text: &str) -> Option<&'a str> {
+    screen.lines().find(|l| l.contains(text))
+}
