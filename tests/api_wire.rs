@@ -545,6 +545,10 @@ fn error_messages_from_every_shape() {
             "Bad client",
         ),
         (b"Service Unavailable", "Service Unavailable"),
+        (
+            b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head></html>",
+            "503 Service Temporarily Unavailable",
+        ),
     ];
     for (body, expected) in cases {
         assert_eq!(
