@@ -4,13 +4,12 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use axum::response::Response;
 use base64::Engine;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use super::clock::iso_ms;
-use super::respond::{Reply, flat_err, ok, v1_err, v1_ok, v2_err};
+use super::respond::{ApiError, Reply, flat_err, ok, v1_err, v1_ok, v2_err};
 use super::server::{App, random_hex};
 use super::state::{AccessToken, Scope, Tenant};
 use super::{
@@ -85,22 +84,24 @@ fn body_fields(headers: &HeaderMap, body: &Bytes) -> Value {
 }
 
 /// `POST /auth/oauth2/v2/token`.
-pub(crate) async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Reply {
     let fields = body_fields(&headers, &body);
     let text = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_string);
     let creds =
         header_credentials(&headers).or_else(|| Some((text("client_id")?, text("client_secret")?)));
     let Some((id, secret)) = creds else {
-        return flat_err(401, "Authentication Failure");
+        return Err(flat_err(401, "Authentication Failure"));
     };
     let Some(scope) = client_scope(&id, &secret) else {
-        return flat_err(401, "Authentication Failure");
+        return Err(flat_err(401, "Authentication Failure"));
     };
     if text("grant_type").as_deref() != Some("client_credentials") {
-        return flat_err(400, "grant_type is incorrect/absent");
+        return Err(flat_err(400, "grant_type is incorrect/absent"));
     }
     let mut t = app.lock();
     let now = t.now();
+    // Expired tokens are never served again; forget them.
+    t.tokens.retain(|_, tok| tok.expires_at > now);
     let existing = t
         .tokens
         .iter()
@@ -120,48 +121,48 @@ pub(crate) async fn token(State(app): State<App>, headers: HeaderMap, body: Byte
             (access, tok)
         }
     };
-    ok(&json!({
+    Ok(ok(&json!({
         "access_token": access,
         "created_at": iso_ms(tok.created_at),
         "expires_in": TOKEN_LIFETIME_SECS,
         "refresh_token": "deprecated",
         "token_type": "bearer",
         "account_id": t.account_id,
-    }))
+    })))
 }
 
 /// `POST /auth/oauth2/revoke`.
-pub(crate) async fn revoke(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn revoke(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Reply {
     let json_ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json_ct {
-        return v1_err(
+        return Err(v1_err(
             400,
             "Content Type is not specified or specified incorrectly. Content-Type header must be set to application/json",
-        );
+        ));
     }
     let Some((id, secret)) = header_credentials(&headers) else {
-        return v1_err(400, "The authorization information is missing");
+        return Err(v1_err(400, "The authorization information is missing"));
     };
     if client_scope(&id, &secret).is_none() {
-        return v1_err(401, "Authentication Failure");
+        return Err(v1_err(401, "Authentication Failure"));
     }
     let fields: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(access) = fields.get("access_token").and_then(Value::as_str) else {
-        return v1_err(400, "Access Token Missing");
+        return Err(v1_err(400, "Access Token Missing"));
     };
     let mut t = app.lock();
     match t.tokens.get(access) {
-        Some(tok) if tok.client_id != id => return v1_err(401, "Authentication Failure"),
+        Some(tok) if tok.client_id != id => return Err(v1_err(401, "Authentication Failure")),
         Some(_) => {
             t.tokens.remove(access);
         }
         // Revoking an unknown token is a no-op, as RFC 7009 has it.
         None => {}
     }
-    v1_ok("Success", None)
+    Ok(v1_ok("Success", None))
 }
 
 /// The bearer token in `Authorization` (`Bearer x`, `bearer x`, `bearer:x`).
@@ -181,7 +182,7 @@ pub(crate) fn authorize(
     headers: &HeaderMap,
     family: Family,
     write: bool,
-) -> Result<(), Response> {
+) -> Result<(), ApiError> {
     let now = t.now();
     let tok = bearer(headers)
         .and_then(|b| t.tokens.get(b))

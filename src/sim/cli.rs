@@ -78,3 +78,44 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
     tenant.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let w = Wrapper::try_parse_from(["sim"]).unwrap();
+        assert_eq!(w.args.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(w.args.rate_limit, 5000);
+        let w = Wrapper::try_parse_from([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "3",
+            "--latency-ms",
+            "5",
+            "--jitter-ms",
+            "2",
+            "--fail-rate",
+            "0.5",
+            "--drop-rate",
+            "0.1",
+            "--tenant",
+            "t.json",
+        ])
+        .unwrap();
+        let c = SimConfig::from(w.args);
+        assert_eq!((c.rate_limit, c.latency_ms, c.jitter_ms), (3, 5, 2));
+        assert_eq!((c.fail_rate, c.drop_rate), (0.5, 0.1));
+        assert!(Wrapper::try_parse_from(["sim", "--fail-rate", "2"]).is_err());
+    }
+}

@@ -238,13 +238,16 @@ async fn totp_one(State(app): State<App>, Path(device_id): Path<i64>) -> Respons
 /// Query of `/_sim/clock/advance`.
 #[derive(Deserialize)]
 struct Advance {
-    seconds: i64,
+    seconds: Option<String>,
 }
 
 /// `POST /_sim/clock/advance?seconds=N`.
 async fn advance(State(app): State<App>, Query(q): Query<Advance>) -> Response {
+    let Some(seconds) = q.seconds.and_then(|s| s.trim().parse::<i64>().ok()) else {
+        return json_status(400, &json!({"error": "seconds must be an integer"}));
+    };
     let control = SimControl::new(app);
-    control.advance_clock(q.seconds);
+    control.advance_clock(seconds);
     ok(&json!({"now": control.now()}))
 }
 

@@ -11,7 +11,7 @@ use super::DEMO_YUBIKEY_CODE;
 use super::auth::{Family, authorize};
 use super::clock::iso_s;
 use super::respond::{
-    Reply, body_json, field_bool, field_i64, field_str, json_status, ok, v1_err, v1_ok,
+    ApiError, Reply, body_json, field_bool, field_i64, field_str, json_status, ok, v1_err, v1_ok,
 };
 use super::seed::is_e164;
 use super::server::{App, random_hex};
@@ -29,7 +29,7 @@ const MFA_TOKEN_MAX: i64 = 259_200;
 const DEFAULT_SMS: &str = "Your OneLogin verification code is {{otp_code}}";
 
 /// Parses the user id and checks the user exists.
-fn user_id(t: &Tenant, raw: &str) -> Result<i64, Response> {
+fn user_id(t: &Tenant, raw: &str) -> Result<i64, ApiError> {
     match raw.parse::<i64>() {
         Ok(id) if t.users.contains_key(&id) => Ok(id),
         _ => Err(v1_err(404, &format!("User for id {raw} was not found"))),
@@ -37,17 +37,17 @@ fn user_id(t: &Tenant, raw: &str) -> Result<i64, Response> {
 }
 
 /// The user's device `raw`, or 400 "Factor could not be found".
-fn device(t: &Tenant, uid: i64, raw: &str) -> Result<SimDevice, Response> {
+fn device(t: &Tenant, uid: i64, raw: &str) -> Result<SimDevice, ApiError> {
     raw.parse::<i64>()
         .ok()
         .and_then(|id| t.devices.get(&id))
         .filter(|d| d.user_id == uid)
         .cloned()
-        .ok_or_else(|| factor_not_found())
+        .ok_or_else(factor_not_found)
 }
 
 /// 400 "Factor could not be found".
-fn factor_not_found() -> Response {
+fn factor_not_found() -> ApiError {
     v1_err(400, "Factor could not be found")
 }
 
@@ -138,7 +138,7 @@ fn send_code(
     expires_in: i64,
     numeric: bool,
     template: Option<&str>,
-) -> Result<(String, DateTime<Utc>), Response> {
+) -> Result<(String, DateTime<Utc>), ApiError> {
     let now = t.now();
     let (channel, code, body) = if d.kind == FactorKind::Voice {
         let code = new_code(true);
@@ -323,7 +323,7 @@ fn activate(t: &mut Tenant, device_id: i64) {
 }
 
 /// 401 for a wrong code.
-fn wrong_code() -> Response {
+fn wrong_code() -> ApiError {
     v1_err(401, "Failed authentication with this factor")
 }
 

@@ -26,6 +26,23 @@
 //! | 36216774 | Kelly Smith (a second `kelly*`) | active | 525510 Protect (default), 525511 Authenticator, 525512 YubiKey |
 //!
 //! Seed timestamps may be relative (`now-2d`, `now+90m`), resolved at start and reset.
+//!
+//! # Demo routes (no auth, not rate-limited, never faulted, JSON)
+//! `GET /_sim/outbox`, `GET /_sim/pushes`, `POST /_sim/pushes/{state_token}/approve|deny`,
+//! `GET /_sim/totp` (all codes), `GET /_sim/totp/{device_id}`,
+//! `POST /_sim/clock/advance?seconds=N`, `POST /_sim/reset`.
+//!
+//! # Answers where the docs are silent
+//! Unknown route or method: 404 v1 `"No Route Exists"` (v2 shape under `/api/2/`).
+//! Bad token credentials: 401 flat `"Authentication Failure"`; wrong grant type: 400 flat
+//! `"grant_type is incorrect/absent"`. Trigger messages: SMS "SMS token sent to your mobile
+//! device. Authentication pending.", Voice "Voice call placed to your phone. Authentication
+//! pending.", Push "Push notification sent to OneLogin Protect. Authentication pending.".
+//! Fault `Status(502|503)` answers a proxy-style HTML page; other statuses a v1 envelope.
+//! Users list: `limit` outside 1..=100 or `page` < 1 → 422 ValidationError; non-numeric
+//! `limit`/`page`, bad `user_ids` or an undecodable cursor → 400 BadRequestError. Cursors
+//! decode to `limit=50&page=2` followed by the filters, so a bare `?cursor=` keeps them.
+//! `reset` keeps issued access tokens so a connected console carries on.
 
 mod auth;
 pub mod cli;

@@ -5,8 +5,57 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-/// A handler's answer; the error side is an already-shaped error response.
-pub(crate) type Reply = Result<Response, Response>;
+/// A handler's answer.
+pub(crate) type Reply = Result<Response, ApiError>;
+
+/// An error answer in one of OneLogin's shapes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// `{"status":{"error":true,"code":…,"type":…,"message":…}}`.
+    #[error("{code} {message}")]
+    V1 { code: u16, message: String },
+    /// `{"statusCode":…,"name":…,"message":…}`.
+    #[error("{code} {name}: {message}")]
+    V2 {
+        code: u16,
+        name: &'static str,
+        message: String,
+    },
+    /// 422 ValidationError naming the offending parameter.
+    #[error("422 invalid parameter {0}")]
+    Validation(String),
+    /// `{"error":true,"code":…,"type":…,"message":…}` (token endpoint).
+    #[error("{code} {message}")]
+    Flat { code: u16, message: String },
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::V1 { code, message } => json_status(
+                code,
+                &json!({"status": {"error": true, "code": code, "type": v1_type(code), "message": message}}),
+            ),
+            ApiError::V2 {
+                code,
+                name,
+                message,
+            } => json_status(
+                code,
+                &json!({"statusCode": code, "name": name, "message": message}),
+            ),
+            ApiError::Validation(param) => json_status(
+                422,
+                &json!({"statusCode": 422, "name": "ValidationError", "message": "Validations failed",
+                    "details": {"parameters": [param]}}),
+            ),
+            ApiError::Flat { code, message } => json_status(
+                code,
+                &json!({"error": true, "code": code, "type": v1_type(code), "message": message}),
+            ),
+        }
+    }
+}
 
 /// A JSON response with `status`.
 pub(crate) fn json_status(code: u16, body: &Value) -> Response {
@@ -50,31 +99,32 @@ pub(crate) fn v1_ok(message: &str, data: Option<Value>) -> Response {
 }
 
 /// A v1 envelope error.
-pub(crate) fn v1_err(code: u16, message: &str) -> Response {
-    json_status(
+pub(crate) fn v1_err(code: u16, message: &str) -> ApiError {
+    ApiError::V1 {
         code,
-        &json!({"status": {"error": true, "code": code, "type": v1_type(code), "message": message}}),
-    )
+        message: message.to_string(),
+    }
 }
 
 /// A v2 error (`statusCode`, `name`, `message`).
-pub(crate) fn v2_err(code: u16, name: &str, message: &str) -> Response {
-    json_status(
+pub(crate) fn v2_err(code: u16, name: &'static str, message: &str) -> ApiError {
+    ApiError::V2 {
         code,
-        &json!({"statusCode": code, "name": name, "message": message}),
-    )
+        name,
+        message: message.to_string(),
+    }
 }
 
 /// The flat error shape the token endpoint uses.
-pub(crate) fn flat_err(code: u16, message: &str) -> Response {
-    json_status(
+pub(crate) fn flat_err(code: u16, message: &str) -> ApiError {
+    ApiError::Flat {
         code,
-        &json!({"error": true, "code": code, "type": v1_type(code), "message": message}),
-    )
+        message: message.to_string(),
+    }
 }
 
 /// Parses a JSON request body; an empty body is an empty object.
-pub(crate) fn body_json(bytes: &Bytes) -> Result<Value, Response> {
+pub(crate) fn body_json(bytes: &Bytes) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }

@@ -132,12 +132,11 @@ impl Seed {
                 .ok_or_else(|| format!("users[{i}] is not an object"))?;
             let seed_devices = obj.remove("devices").unwrap_or(Value::Array(vec![]));
             for field in TIME_FIELDS {
-                if let Some(Value::String(s)) = obj.get(field) {
-                    if let Some(t) =
+                if let Some(Value::String(s)) = obj.get(field)
+                    && let Some(t) =
                         resolve_time(s, now).map_err(|e| format!("users[{i}].{field}: {e}"))?
-                    {
-                        obj.insert(field.to_string(), Value::String(t));
-                    }
+                {
+                    obj.insert(field.to_string(), Value::String(t));
                 }
             }
             let user: SimUser = serde_json::from_value(Value::Object(obj))

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -292,9 +292,9 @@ fn router(app: App) -> Router {
 /// Unknown path or method: 404 in the shape of the API family.
 async fn no_route(req: Request) -> Response {
     if req.uri().path().starts_with("/api/2/") {
-        v2_err(404, "NotFoundError", "No Route Exists")
+        v2_err(404, "NotFoundError", "No Route Exists").into_response()
     } else {
-        v1_err(404, "No Route Exists")
+        v1_err(404, "No Route Exists").into_response()
     }
 }
 
@@ -318,9 +318,9 @@ fn fault_response(fault: &Fault, route: Option<RouteKind>) -> Option<Response> {
             );
             r
         }
-        Fault::Status(code) => v1_err(*code, "Internal Server Error"),
+        Fault::Status(code) => v1_err(*code, "Internal Server Error").into_response(),
         Fault::TooManyRequests { retry_after_secs } => {
-            let mut r = v1_err(429, "Rate limit exceeded");
+            let mut r = v1_err(429, "Rate limit exceeded").into_response();
             r.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 HeaderValue::from(*retry_after_secs),
@@ -339,9 +339,9 @@ fn fault_response(fault: &Fault, route: Option<RouteKind>) -> Option<Response> {
         }
         Fault::RevokedToken => match route {
             Some(RouteKind::Users | RouteKind::User) => {
-                v2_err(401, "UnauthorizedError", "Unauthorized")
+                v2_err(401, "UnauthorizedError", "Unauthorized").into_response()
             }
-            _ => v1_err(401, "Authentication Failure"),
+            _ => v1_err(401, "Authentication Failure").into_response(),
         },
     })
 }
@@ -349,7 +349,7 @@ fn fault_response(fault: &Fault, route: Option<RouteKind>) -> Option<Response> {
 /// Runs before every handler: counts, injects faults and latency, spends the rate
 /// budget, and stamps the request id and rate-limit headers on the way out.
 async fn gate(State(app): State<App>, req: Request, next: Next) -> Response {
-    let is_api = !req.uri().path().starts_with("/_sim");
+    let is_api = !req.uri().path().starts_with("/_sim/");
     let mut resp = if is_api {
         let route = faults::classify(req.method(), req.uri().path());
         let fault = {
@@ -383,7 +383,7 @@ async fn gate(State(app): State<App>, req: Request, next: Next) -> Response {
                 if allowed {
                     next.run(req).await
                 } else {
-                    let mut r = v1_err(429, "Rate limit exceeded");
+                    let mut r = v1_err(429, "Rate limit exceeded").into_response();
                     let reset = {
                         let mut t = app.lock();
                         let now = t.now();

@@ -2,13 +2,12 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 
 use super::auth::{Family, authorize};
-use super::respond::{Reply, ok, v2_err};
+use super::respond::{ApiError, Reply, ok, v2_err};
 use super::server::App;
 use super::state::SimUser;
 
@@ -42,17 +41,13 @@ pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
 }
 
 /// A 400 in the v2 shape.
-fn bad(message: &str) -> Response {
+fn bad(message: &str) -> ApiError {
     v2_err(400, "BadRequestError", message)
 }
 
 /// A 422 naming the parameter.
-fn invalid(param: &str) -> Response {
-    let mut r = v2_err(422, "ValidationError", "Validations failed");
-    let body = json!({"statusCode": 422, "name": "ValidationError", "message": "Validations failed",
-        "details": {"parameters": [param]}});
-    *r.body_mut() = axum::body::Body::from(body.to_string());
-    r
+fn invalid(param: &str) -> ApiError {
+    ApiError::Validation(param.to_string())
 }
 
 /// Decodes a cursor (standard or URL-safe base64; `+` may have become a space).
@@ -108,7 +103,7 @@ pub(crate) async fn list(
             .find(|(pk, _)| pk == k)
             .map(|(_, v)| v.as_str())
     };
-    let num = |k: &str, default: usize| -> Result<usize, Response> {
+    let num = |k: &str, default: usize| -> Result<usize, ApiError> {
         match get(k) {
             None | Some("") => Ok(default),
             Some(v) => v
