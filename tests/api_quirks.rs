@@ -63,10 +63,13 @@ impl Seen {
     }
 }
 
+/// Canned answers keyed by (method, path).
+type Routes = HashMap<(String, String), VecDeque<Canned>>;
+
 /// Answers per (method, path): a queue whose last entry repeats.
 #[derive(Clone, Default)]
 struct Script {
-    routes: Arc<Mutex<HashMap<(String, String), VecDeque<Canned>>>>,
+    routes: Arc<Mutex<Routes>>,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
