@@ -160,45 +160,50 @@ async fn get_user_and_not_found() {
 async fn search_by_each_field() {
     let sim = Sim::start().await;
     let client = sim.manage();
-    let ids = |page: mfadesk::api::UserPage| page.users.iter().map(|u| u.id).collect::<Vec<_>>();
-    let by_first = client
-        .search_users(&UserQuery {
+    let found = |query: UserQuery| {
+        let client = client.clone();
+        async move {
+            let page = client.search_users(&query).await.unwrap();
+            page.users.iter().map(|u| u.id).collect::<HashSet<i64>>()
+        }
+    };
+    let q = UserQuery::default;
+    assert_eq!(
+        found(UserQuery {
             firstname: Some("kelly*".into()),
-            ..UserQuery::default()
+            ..q()
         })
-        .await
-        .unwrap();
-    let found: HashSet<i64> = by_first.users.iter().map(|u| u.id).collect();
-    assert_eq!(found, HashSet::from([KELLY, KELLY_SMITH]));
-    let by_email = client
-        .search_users(&UserQuery {
+        .await,
+        HashSet::from([KELLY, KELLY_SMITH])
+    );
+    assert_eq!(
+        found(UserQuery {
             email: Some("kelly.slater@acme.example".into()),
-            ..UserQuery::default()
+            ..q()
         })
-        .await
-        .unwrap();
-    assert_eq!(ids(by_email), vec![KELLY]);
-    let by_last = client
-        .search_users(&UserQuery {
+        .await,
+        HashSet::from([KELLY])
+    );
+    assert_eq!(
+        found(UserQuery {
             lastname: Some("Gilmore".into()),
-            ..UserQuery::default()
+            ..q()
         })
-        .await
-        .unwrap();
-    assert_eq!(ids(by_last), vec![STEPH]);
-    let by_ids = client
-        .search_users(&UserQuery {
+        .await,
+        HashSet::from([STEPH])
+    );
+    assert_eq!(
+        found(UserQuery {
             user_ids: vec![JOHN, CARISSA],
-            ..UserQuery::default()
+            ..q()
         })
-        .await
-        .unwrap();
-    let found: HashSet<i64> = by_ids.users.iter().map(|u| u.id).collect();
-    assert_eq!(found, HashSet::from([JOHN, CARISSA]));
+        .await,
+        HashSet::from([JOHN, CARISSA])
+    );
     let none = client
         .search_users(&UserQuery {
             username: Some("nobody-at-all".into()),
-            ..UserQuery::default()
+            ..q()
         })
         .await
         .unwrap();
