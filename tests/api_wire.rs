@@ -545,6 +545,10 @@ fn error_messages_from_every_shape() {
             "Bad client",
         ),
         (b"Service Unavailable", "Service Unavailable"),
+        (
+            b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head></html>",
+            "503 Service Temporarily Unavailable",
+        ),
     ];
     for (body, expected) in cases {
         assert_eq!(
@@ -819,4 +823,34 @@ proptest! {
             prop_assert!(!url.ends_with('/'));
         }
     }
+}
+
+/// The console's worker may spawn these futures on a multi-threaded runtime.
+#[test]
+fn client_and_its_futures_are_send_and_sync() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync_static<T: Send + Sync + 'static>(_: &T) {}
+    let client = Client::new(ClientConfig::new(
+        "acme",
+        Credentials {
+            client_id: "id".into(),
+            client_secret: Secret::new("s"),
+        },
+    ))
+    .unwrap();
+    send_sync_static(&client);
+    let d = DeviceId::from(1);
+    let s = Secret::new("x");
+    let q = mfadesk::api::UserQuery::default();
+    send(&client.get_mfa_factors(1));
+    send(&client.get_enrolled_factors(1));
+    send(&client.enroll_mfa_factor(1, 1, "n", "+1", false));
+    send(&client.activate_mfa_factors(1, &d, None, None, None));
+    send(&client.verify_mfa_factor(1, &d, Some(&s), Some(&s)));
+    send(&client.remove_mfa_factors(1, &d));
+    send(&client.generate_mfa_token(1, None, false));
+    send(&client.search_users(&q));
+    send(&client.search_users_all(&q, 2));
+    send(&client.get_user(1));
+    send(&client.get_rate_limit());
 }

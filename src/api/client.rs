@@ -203,7 +203,7 @@ impl Call {
     }
 }
 
-/// A 2xx response, read in full.
+/// A response, read in full.
 pub(crate) struct Reply {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
@@ -224,6 +224,11 @@ impl Reply {
             }
             e
         })
+    }
+
+    /// True for a 2xx status.
+    fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
     }
 
     /// A header as text, if present and non-empty.
@@ -318,6 +323,26 @@ fn transport_error(err: reqwest::Error, request_timeout: Duration) -> ApiError {
     }
 }
 
+/// The error a non-2xx response stands for.
+fn error_from_response(endpoint: Endpoint, reply: &Reply) -> ApiError {
+    let status = reply.status;
+    let message = wire::error_message(&reply.body).unwrap_or_else(|| {
+        reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .map_or_else(|| format!("HTTP {status}"), str::to_owned)
+    });
+    let reset = (status == 429)
+        .then(|| retry_after_secs(&reply.headers))
+        .flatten();
+    ApiError {
+        kind: wire::classify(endpoint, status, &message, reset),
+        status: Some(status),
+        message,
+        request_id: reply.request_id.clone(),
+    }
+}
+
 impl Client {
     /// Builds a client; no network call until the first request.
     pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
@@ -401,32 +426,21 @@ impl Client {
             .basic_auth(&creds.client_id, Some(creds.client_secret.expose()))
             .header(ACCEPT, "application/json")
             .json(&serde_json::json!({ "grant_type": "client_credentials" }));
-        let secrets = [creds.client_secret.expose()];
-        let (status, headers, body) = self.exchange(request).await?;
-        let request_id = header_text(&headers, "x-request-id");
+        let reply = self.exchange(request).await?;
         // Any body with an access_token is a grant whatever the status; anything else is an
         // error, even under 200 (the v2 endpoint has been seen answering errors that way).
-        match wire::decode_token(&body) {
-            Ok(grant) => Ok(grant),
-            Err(mut err) => {
-                if !(200..300).contains(&status) {
-                    err = self.error_from_response(Endpoint::Token, status, &headers, &body);
-                }
-                err.status.get_or_insert(status);
-                if err.request_id.is_none() {
-                    err.request_id = request_id;
-                }
-                let secrets: Vec<&str> = secrets.to_vec();
-                Err(scrub(err, &secrets))
-            }
-        }
+        reply.decode(wire::decode_token).map_err(|err| {
+            let err = if reply.is_success() {
+                err
+            } else {
+                error_from_response(Endpoint::Token, &reply)
+            };
+            scrub(err, &[creds.client_secret.expose()])
+        })
     }
 
     /// Sends one request and reads the whole body; records rate-limit headers on the way.
-    async fn exchange(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(u16, HeaderMap, Vec<u8>), ApiError> {
+    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Reply, ApiError> {
         let timeout = self.inner.request_timeout;
         let response = request
             .send()
@@ -441,30 +455,12 @@ impl Client {
             .bytes()
             .await
             .map_err(|e| transport_error(e, timeout))?;
-        Ok((status, headers, body.to_vec()))
-    }
-
-    /// The error a non-2xx response stands for.
-    fn error_from_response(
-        &self,
-        endpoint: Endpoint,
-        status: u16,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> ApiError {
-        let message = wire::error_message(body).unwrap_or_else(|| {
-            reqwest::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .map_or_else(|| format!("HTTP {status}"), str::to_owned)
-        });
-        let reset = (status == 429).then(|| retry_after_secs(headers)).flatten();
-        ApiError {
-            kind: wire::classify(endpoint, status, &message, reset),
-            status: Some(status),
-            message,
-            request_id: header_text(headers, "x-request-id"),
-        }
+        Ok(Reply {
+            request_id: header_text(&headers, "x-request-id"),
+            headers,
+            body: body.to_vec(),
+            status,
+        })
     }
 
     /// Sends `call` once with `token`; non-2xx answers become errors.
@@ -481,21 +477,14 @@ impl Client {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
-        let (status, headers, body) = self.exchange(request).await?;
-        if (200..300).contains(&status) {
-            let request_id = header_text(&headers, "x-request-id");
-            return Ok(Reply {
-                headers,
-                body,
-                status,
-                request_id,
-            });
+        let reply = self.exchange(request).await?;
+        if reply.is_success() {
+            return Ok(reply);
         }
-        let err = self.error_from_response(call.endpoint, status, &headers, &body);
         let mut secrets: Vec<&str> = call.sensitive.iter().map(Secret::expose).collect();
         secrets.push(token.expose());
         secrets.push(self.inner.credentials.client_secret.expose());
-        Err(scrub(err, &secrets))
+        Err(scrub(error_from_response(call.endpoint, &reply), &secrets))
     }
 
     /// Sends `call` with a token; a token the server rejects (401 that is not a scope or code

@@ -261,6 +261,16 @@ pub fn truncate(s: &str, limit: usize) -> String {
     }
 }
 
+/// The text of an HTML page's `<title>`, if it has a non-empty one.
+fn html_title(raw: &str) -> Option<&str> {
+    let lower = raw.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    // ASCII lowercasing keeps byte offsets, so they index `raw` on the same boundaries.
+    let title = raw.get(start..end)?.trim();
+    (!title.is_empty()).then_some(title)
+}
+
 /// The message for an error body: OneLogin's message from any known shape, else the raw body
 /// trimmed to about 200 characters, else None for an empty body.
 pub fn error_message(body: &[u8]) -> Option<String> {
@@ -271,6 +281,10 @@ pub fn error_message(body: &[u8]) -> Option<String> {
         return Some(truncate(m.trim(), RAW_BODY_LIMIT * 2));
     }
     let raw = String::from_utf8_lossy(body);
+    // Proxies answer 502/503 with an HTML page; its title says it all.
+    if let Some(title) = html_title(&raw) {
+        return Some(truncate(title, RAW_BODY_LIMIT));
+    }
     // Control characters would garble a terminal; the UI sanitises too, but keep errors tidy.
     let raw: String = raw
         .chars()
