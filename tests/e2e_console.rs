@@ -19,7 +19,9 @@ async fn open_user(c: &mut Console, query: &str, name: &str) {
     .await;
     c.key(KeyCode::Enter);
     c.wait_for("devices loaded", |s| {
-        s.contains("── Enrolled") && !s.contains("Loading devices") && !s.contains("Loading factors")
+        s.contains("── Enrolled")
+            && !s.contains("Loading devices")
+            && !s.contains("Loading factors")
     })
     .await;
 }
@@ -28,8 +30,7 @@ fn newest_code(c: &Console, user_id: i64) -> String {
     c.ctl()
         .outbox()
         .into_iter()
-        .filter(|m| m.user_id == user_id)
-        .next_back()
+        .rfind(|m| m.user_id == user_id)
         .expect("a message was delivered")
         .code
 }
@@ -96,14 +97,18 @@ async fn guided_sms_enrollment_then_trigger_verify_token_and_remove() {
     c.wait_text("expires in").await;
     assert_eq!(c.ctl().outbox().len(), before + 1, "one SMS sent");
     let code = newest_code(&c, CARISSA);
-    assert!(code.chars().all(|ch| ch.is_ascii_digit()), "numeric code asked for");
+    assert!(
+        code.chars().all(|ch| ch.is_ascii_digit()),
+        "numeric code asked for"
+    );
     c.type_text(&code);
     c.key(KeyCode::Enter);
     c.wait_text("✓ Verified").await;
 
     // Temporary token: shown once, copied with OSC 52.
     c.key(KeyCode::Char('m'));
-    c.wait_text("Issue a temporary MFA token for Carissa Moore").await;
+    c.wait_text("Issue a temporary MFA token for Carissa Moore")
+        .await;
     c.key(KeyCode::Enter);
     let s = c.wait_text("Shown once").await;
     assert!(s.contains("Temporary MFA token for Carissa Moore"));
@@ -112,14 +117,16 @@ async fn guided_sms_enrollment_then_trigger_verify_token_and_remove() {
     let clip = String::from_utf8(c.clipboard.0.lock().unwrap().clone()).unwrap();
     assert!(clip.starts_with("\x1b]52;c;") && clip.ends_with('\x07'));
     c.key(KeyCode::Enter);
-    c.wait_for("token dialog closed", |s| !s.contains("Shown once")).await;
+    c.wait_for("token dialog closed", |s| !s.contains("Shown once"))
+        .await;
 
     // Remove: focus starts on Cancel; y confirms.
     c.key(KeyCode::Char('d'));
     let s = c.wait_text("Remove device").await;
     assert!(s.contains("last device"), "last-device warning");
     c.key(KeyCode::Enter); // Cancel is focused: nothing happens
-    c.wait_for("remove dialog closed", |s| !s.contains("Remove device")).await;
+    c.wait_for("remove dialog closed", |s| !s.contains("Remove device"))
+        .await;
     assert_eq!(c.ctl().devices(CARISSA).len(), 1, "Cancel removed nothing");
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove device").await;
@@ -130,13 +137,32 @@ async fn guided_sms_enrollment_then_trigger_verify_token_and_remove() {
 
     // Every change left an attempt and an outcome, and no note holds a code or token.
     let notes = c.audit.0.lock().unwrap().clone();
-    for kind in [AuditKind::Enroll, AuditKind::Trigger, AuditKind::Verify, AuditKind::Remove, AuditKind::MfaToken] {
-        assert!(notes.iter().any(|n| n.action == kind && n.outcome == AuditResult::Attempt), "{kind:?} attempt");
-        assert!(notes.iter().any(|n| n.action == kind && n.outcome == AuditResult::Success), "{kind:?} success");
+    for kind in [
+        AuditKind::Enroll,
+        AuditKind::Trigger,
+        AuditKind::Verify,
+        AuditKind::Remove,
+        AuditKind::MfaToken,
+    ] {
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.action == kind && n.outcome == AuditResult::Attempt),
+            "{kind:?} attempt"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.action == kind && n.outcome == AuditResult::Success),
+            "{kind:?} success"
+        );
     }
     let dump = format!("{notes:?}");
     for m in c.ctl().outbox() {
-        assert!(!dump.contains(&m.code), "an OTP code reached the audit notes");
+        assert!(
+            !dump.contains(&m.code),
+            "an OTP code reached the audit notes"
+        );
     }
     c.quit().await;
 }
@@ -151,7 +177,8 @@ async fn push_is_approved_from_the_demo_phone() {
     let push_row = line_with(&s, "push").unwrap_or_default();
     assert!(push_row.contains("││> "), "push row selected:\n{s}");
     c.key(KeyCode::Char('v'));
-    c.wait_text("Waiting for the user to approve the push").await;
+    c.wait_text("Waiting for the user to approve the push")
+        .await;
     assert_eq!(c.ctl().pushes().len(), 1);
     c.key(KeyCode::Char('a'));
     c.wait_text("✓ Verified OneLogin Protect").await;
@@ -169,5 +196,9 @@ async fn bad_search_input_keeps_text_and_says_why() {
     let s = c.wait_text("unknown field").await;
     assert!(s.contains("/ foo:bar"), "typed query kept");
     c.key_with(KeyCode::Char('c'), KeyModifiers::CONTROL);
-    tokio::time::timeout(support::WAIT, c.task).await.expect("exits").unwrap().unwrap();
+    tokio::time::timeout(support::WAIT, c.task)
+        .await
+        .expect("exits")
+        .unwrap()
+        .unwrap();
 }

@@ -28,7 +28,10 @@ pub struct Sink(pub Arc<Mutex<Vec<u8>>>);
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().map_err(|_| io::Error::other("poisoned"))?.extend_from_slice(buf);
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -109,7 +112,14 @@ impl Console {
             let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
             runtime::run(app, &mut terminal, events, io).await
         });
-        Console { keys, screen, sim, clipboard, audit, task }
+        Console {
+            keys,
+            screen,
+            sim,
+            clipboard,
+            audit,
+            task,
+        }
     }
 
     /// The tenant's control handle.
@@ -124,7 +134,9 @@ impl Console {
 
     /// Presses one key with modifiers.
     pub fn key_with(&self, code: KeyCode, mods: KeyModifiers) {
-        let _ = self.keys.unbounded_send(Ok(Event::Key(KeyEvent::new(code, mods))));
+        let _ = self
+            .keys
+            .unbounded_send(Ok(Event::Key(KeyEvent::new(code, mods))));
     }
 
     /// Types text, one key per character.
@@ -147,7 +159,10 @@ impl Console {
             if pred(&current) {
                 return current;
             }
-            if tokio::time::timeout_at(deadline, self.screen.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, self.screen.changed())
+                .await
+                .is_err()
+            {
                 panic!("timed out waiting for {what}; screen:\n{}", self.screen());
             }
         }
@@ -156,7 +171,8 @@ impl Console {
     /// Waits until the screen contains a text.
     pub async fn wait_text(&mut self, text: &str) -> String {
         let t = text.to_owned();
-        self.wait_for(&format!("\"{text}\""), move |s| s.contains(&t)).await
+        self.wait_for(&format!("\"{text}\""), move |s| s.contains(&t))
+            .await
     }
 
     /// Quits with `q` and returns the final state.
