@@ -42,6 +42,7 @@ impl TokenCache {
         }
         let fetched_at = Utc::now();
         let grant = fetch().await?;
+        crate::logging::register_secret(grant.access_token.expose());
         *slot = Some(Cached {
             token: grant.access_token.clone(),
             refresh_at: refresh_at(&grant, fetched_at),

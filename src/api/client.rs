@@ -198,6 +198,10 @@ impl Call {
 
     /// Marks values that must never appear in an error message.
     pub(crate) fn sensitive(mut self, secrets: Vec<Secret>) -> Self {
+        // Defence in depth: the log redacts these even if one slips into a message.
+        for s in &secrets {
+            crate::logging::register_secret(s.expose());
+        }
         self.sensitive = secrets;
         self
     }
@@ -427,6 +431,7 @@ impl Client {
             .header(ACCEPT, "application/json")
             .json(&serde_json::json!({ "grant_type": "client_credentials" }));
         let reply = self.exchange(request).await?;
+        tracing::info!(status = reply.status, request_id = ?reply.request_id, "token requested");
         // Any body with an access_token is a grant whatever the status; anything else is an
         // error, even under 200 (the v2 endpoint has been seen answering errors that way).
         reply.decode(wire::decode_token).map_err(|err| {
@@ -477,7 +482,17 @@ impl Client {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
-        let reply = self.exchange(request).await?;
+        let started = std::time::Instant::now();
+        let result = self.exchange(request).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(err) => {
+                tracing::warn!(method = %call.method, path = call.url.path(), elapsed_ms, kind = ?err.kind, "request failed: {}", err.message);
+                return Err(err);
+            }
+        };
+        tracing::debug!(method = %call.method, path = call.url.path(), status = reply.status, request_id = ?reply.request_id, elapsed_ms, "request");
         if reply.is_success() {
             return Ok(reply);
         }
@@ -514,6 +529,7 @@ impl Client {
             match self.send_authorized(call).await {
                 Err(err) => match policy.delay_after(attempt, &err) {
                     Some(delay) => {
+                        tracing::info!(path = call.url.path(), attempt, delay_ms = delay.as_millis() as u64, kind = ?err.kind, "retrying GET");
                         tokio::time::sleep(delay).await;
                         attempt += 1;
                     }

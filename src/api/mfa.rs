@@ -56,9 +56,14 @@ impl Client {
             "number": number,
             "verified": verified,
         });
-        self.execute(&Call::new(Endpoint::Enroll, Method::POST, url).json(body))
+        let device = self
+            .execute(&Call::new(Endpoint::Enroll, Method::POST, url).json(body))
             .await?
-            .decode(wire::decode_enroll)
+            .decode(wire::decode_enroll)?;
+        if let Some(token) = &device.state_token {
+            crate::logging::register_secret(token.expose());
+        }
+        Ok(device)
     }
 
     /// `POST …/otp_devices/{device_id}/trigger`: sends an SMS, call or push.
@@ -82,9 +87,12 @@ impl Client {
         if let Some(message) = sms_message {
             body.insert("sms_message".into(), json!(message));
         }
-        self.execute(&Call::new(Endpoint::Trigger, Method::POST, url).json(Value::Object(body)))
+        let result = self
+            .execute(&Call::new(Endpoint::Trigger, Method::POST, url).json(Value::Object(body)))
             .await?
-            .decode(|b| wire::decode_trigger(b, device_id))
+            .decode(|b| wire::decode_trigger(b, device_id))?;
+        crate::logging::register_secret(result.state_token.expose());
+        Ok(result)
     }
 
     /// `POST …/otp_devices/{device_id}/verify`: checks a code, or polls a push when `otp_token` is None.
@@ -139,9 +147,12 @@ impl Client {
             body.insert("expires_in".into(), json!(secs));
         }
         body.insert("reusable".into(), json!(reusable));
-        self.execute(&Call::new(Endpoint::MfaToken, Method::POST, url).json(Value::Object(body)))
+        let token = self
+            .execute(&Call::new(Endpoint::MfaToken, Method::POST, url).json(Value::Object(body)))
             .await?
-            .decode(|b| wire::decode_mfa_token(b, reusable))
+            .decode(|b| wire::decode_mfa_token(b, reusable))?;
+        crate::logging::register_secret(token.mfa_token.expose());
+        Ok(token)
     }
 
     /// `…/users/{user_id}/otp_devices/{device_id}[/{action}]`.

@@ -147,6 +147,12 @@ fn run_search(app: &mut App, cmds: &mut Vec<Cmd>) {
 }
 
 fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
+    // Enter on an available factor enrolls it, and is refused like `e` in read-only mode.
+    let action = if action == Action::Open && app.focus == Focus::Factors {
+        Action::Enroll
+    } else {
+        action
+    };
     if action.is_mutating() && app.tenant.read_only {
         // The one place that refuses writes in read-only mode.
         let name = keymap::binding(action).map_or("that", |b| b.short);
@@ -166,11 +172,11 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Bottom => move_selection(app, isize::MAX / 2, cmds),
         Action::NextPane => app.focus = next_pane(app, false),
         Action::PrevPane => app.focus = next_pane(app, true),
-        Action::Open => match app.focus {
-            Focus::Users => open_selected_user(app, cmds),
-            Focus::Factors => open_enroll(app),
-            _ => {}
-        },
+        Action::Open => {
+            if app.focus == Focus::Users {
+                open_selected_user(app, cmds);
+            }
+        }
         Action::Enroll => open_enroll(app),
         Action::Trigger => open_trigger(app),
         Action::Verify => open_verify(app, cmds),

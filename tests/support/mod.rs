@@ -50,6 +50,32 @@ impl AuditSink for Notes {
     }
 }
 
+/// How to start a console under test.
+pub struct Options {
+    /// The demo tenant's config.
+    pub sim: SimConfig,
+    /// Client id to log in with.
+    pub client_id: &'static str,
+    /// Client secret to log in with.
+    pub client_secret: &'static str,
+    /// Request timeout, when not the default.
+    pub request_timeout: Option<Duration>,
+    /// Audit sink instead of the in-memory notes.
+    pub audit: Option<Box<dyn AuditSink>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            sim: SimConfig::default(),
+            client_id: sim::DEMO_MANAGE_CLIENT_ID,
+            client_secret: sim::DEMO_MANAGE_CLIENT_SECRET,
+            request_timeout: None,
+            audit: None,
+        }
+    }
+}
+
 /// A running console with scripted keys.
 pub struct Console {
     keys: mpsc::UnboundedSender<io::Result<Event>>,
@@ -80,12 +106,30 @@ impl Console {
 
     /// Starts with a tenant config and a tweak to the initial state.
     pub async fn start_with(config: SimConfig, tweak: impl FnOnce(&mut App)) -> Console {
-        let sim = DemoTenant::start(config).await.expect("demo tenant starts");
+        Self::start_opts(
+            Options {
+                sim: config,
+                ..Options::default()
+            },
+            tweak,
+        )
+        .await
+    }
+
+    /// Starts with every option.
+    pub async fn start_opts(opts: Options, tweak: impl FnOnce(&mut App)) -> Console {
+        let sim = DemoTenant::start(opts.sim)
+            .await
+            .expect("demo tenant starts");
         let creds = Credentials {
-            client_id: sim::DEMO_MANAGE_CLIENT_ID.into(),
-            client_secret: sim::DEMO_MANAGE_CLIENT_SECRET.into(),
+            client_id: opts.client_id.into(),
+            client_secret: opts.client_secret.into(),
         };
-        let client = Client::new(ClientConfig::new(sim.base_url(), creds)).expect("client");
+        let mut config = ClientConfig::new(sim.base_url(), creds);
+        if let Some(t) = opts.request_timeout {
+            config.request_timeout = t;
+        }
+        let client = Client::new(config).expect("client");
         let tenant = TenantInfo {
             name: "demo".into(),
             base_url: sim.base_url(),
@@ -98,10 +142,14 @@ impl Console {
         let (screen_tx, screen) = watch::channel(String::new());
         let clipboard = Sink::default();
         let audit = Notes::default();
+        let sink: Box<dyn AuditSink> = match opts.audit {
+            Some(sink) => sink,
+            None => Box::new(audit.clone()),
+        };
         let io = Io {
             client,
             phone: Some(Box::new(SimPhone(sim.control())) as Box<dyn PhoneSource>),
-            audit: Some(Box::new(audit.clone())),
+            audit: Some(sink),
             clipboard: Box::new(clipboard.clone()),
             clock: chrono::Utc::now,
             on_draw: Some(Box::new(move |_app, buffer| {
@@ -173,6 +221,19 @@ impl Console {
         let t = text.to_owned();
         self.wait_for(&format!("\"{text}\""), move |s| s.contains(&t))
             .await
+    }
+
+    /// Closes any dialog with Esc, then quits.
+    pub async fn quit_from_dialog(mut self) -> App {
+        for _ in 0..5 {
+            if !self.screen().contains("┌ Help") {
+                break;
+            }
+            self.key(KeyCode::Esc);
+            self.wait_for("dialog closed", |s| !s.contains("┌ Help"))
+                .await;
+        }
+        self.quit().await
     }
 
     /// Quits with `q` and returns the final state.

@@ -1,0 +1,118 @@
+//! Production safety end to end: read-only mode, a read-only credential, and a whole session
+//! after which neither the audit trail nor the diagnostic log holds a secret.
+
+mod support;
+
+use crossterm::event::KeyCode;
+use mfadesk::sim::{self, RouteKind};
+use support::{Console, Options, line_with};
+
+const WRITES: [RouteKind; 5] = [
+    RouteKind::Enroll,
+    RouteKind::Trigger,
+    RouteKind::Verify,
+    RouteKind::Remove,
+    RouteKind::MfaToken,
+];
+
+async fn open_user(c: &mut Console, query: &str, name: &str) {
+    c.key(KeyCode::Char('/'));
+    c.type_text(query);
+    c.key(KeyCode::Enter);
+    c.wait_for(&format!("{name} in results"), |s| {
+        s.lines().any(|l| l.contains("> ") && l.contains(name))
+    })
+    .await;
+    c.key(KeyCode::Enter);
+    c.wait_for("devices loaded", |s| {
+        s.contains("── Enrolled")
+            && !s.contains("Loading devices")
+            && !s.contains("Loading factors")
+    })
+    .await;
+}
+
+fn writes(c: &Console) -> u64 {
+    WRITES.iter().map(|r| c.ctl().request_count(*r)).sum()
+}
+
+#[tokio::test]
+async fn read_only_mode_refuses_every_change_and_hides_it() {
+    let mut c = Console::start_with(Default::default(), |app| app.tenant.read_only = true).await;
+    open_user(&mut c, "kelly", "Kelly Slater").await;
+    let s = c.screen();
+    assert!(s.contains("READ-ONLY"), "badge shown");
+    let footer = s.lines().last().unwrap_or_default().to_owned();
+    for word in ["enroll", "trigger", "verify", "remove", "token"] {
+        assert!(
+            !footer.contains(word),
+            "footer still offers {word}: {footer}"
+        );
+    }
+    for (key, name) in [
+        ('e', "enroll"),
+        ('t', "trigger"),
+        ('v', "verify"),
+        ('d', "remove"),
+        ('m', "token"),
+    ] {
+        c.key(KeyCode::Char(key));
+        c.wait_text(&format!("Read-only mode: {name} is disabled"))
+            .await;
+        let s = c.screen();
+        for title in [
+            "┌ Enroll",
+            "┌ Trigger",
+            "┌ Verify",
+            "┌ Remove",
+            "┌ Temporary",
+        ] {
+            assert!(!s.contains(title), "a dialog opened: {title}");
+        }
+    }
+    // Enter on an available factor would enroll: refused too.
+    c.key(KeyCode::Tab);
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('?'));
+    let help = c.wait_text("Help").await;
+    assert!(line_with(&help, "enroll a phone").is_some_and(|l| l.contains("(read-only)")));
+    assert_eq!(writes(&c), 0, "no write reached the tenant");
+    let app = c.quit_from_dialog().await;
+    assert!(app.dialogs.is_empty());
+}
+
+#[tokio::test]
+async fn read_only_credential_is_explained_and_offers_read_only_mode() {
+    let opts = Options {
+        client_id: sim::DEMO_READ_CLIENT_ID,
+        client_secret: sim::DEMO_READ_CLIENT_SECRET,
+        ..Options::default()
+    };
+    let mut c = Console::start_opts(opts, |_| {}).await;
+    open_user(&mut c, "kelly", "Kelly Slater").await;
+    c.key(KeyCode::Char('d'));
+    c.wait_text("Remove device").await;
+    c.key(KeyCode::Char('y'));
+    let s = c.wait_text("Switch this session to read-only mode?").await;
+    assert!(s.contains("Insufficient Permission"));
+    c.key(KeyCode::Char('y'));
+    c.wait_text("READ-ONLY").await;
+    c.wait_for("dialogs closed", |s| !s.contains("read-only mode? (y / n)"))
+        .await;
+    // The error that was hidden behind the offer is gone too; the device is still there.
+    assert_eq!(c.ctl().devices(36216766).len(), 2);
+    let notes = c.audit.0.lock().unwrap().clone();
+    let failure = notes
+        .iter()
+        .find(|n| n.outcome == mfadesk::app::AuditResult::Failure)
+        .expect("failure recorded");
+    assert_eq!(failure.http_status, Some(401));
+    assert!(
+        failure
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("Insufficient Permission")
+    );
+    c.quit().await;
+}
