@@ -77,6 +77,13 @@ async fn read_only_mode_refuses_every_change_and_hides_it() {
     let help = c.wait_text("Help").await;
     assert!(line_with(&help, "enroll a phone").is_some_and(|l| l.contains("(read-only)")));
     assert_eq!(writes(&c), 0, "no write reached the tenant");
+    let notes = c.audit.0.lock().unwrap().clone();
+    assert!(
+        notes.len() >= 5
+            && notes
+                .iter()
+                .all(|n| n.outcome == mfadesk::app::AuditResult::Refused)
+    );
     let app = c.quit_from_dialog().await;
     assert!(app.dialogs.is_empty());
 }
@@ -114,5 +121,51 @@ async fn read_only_credential_is_explained_and_offers_read_only_mode() {
             .unwrap_or("")
             .contains("Insufficient Permission")
     );
+    c.quit().await;
+}
+
+#[tokio::test]
+async fn a_reason_is_asked_for_and_recorded_before_remove_and_token() {
+    let mut c =
+        Console::start_with(Default::default(), |app| app.tenant.require_reason = true).await;
+    open_user(&mut c, "kelly", "Kelly Slater").await;
+    c.key(KeyCode::Char('d'));
+    c.wait_text("Ticket/reason").await;
+    c.key(KeyCode::Enter);
+    c.wait_text("asks for a ticket or reason").await;
+    assert_eq!(writes(&c), 0, "nothing removed without a reason");
+    c.type_text("INC-4711 lost phone");
+    c.key(KeyCode::Enter);
+    c.wait_text("Removed OneLogin SMS").await;
+    c.key(KeyCode::Char('m'));
+    c.wait_text("Issue a temporary MFA token").await;
+    c.key(KeyCode::Enter);
+    c.wait_text("asks for a ticket or reason").await;
+    c.type_text("INC-4712");
+    c.key(KeyCode::Enter);
+    c.wait_text("Shown once").await;
+    let notes = c.audit.0.lock().unwrap().clone();
+    let reason_of = |kind| {
+        notes
+            .iter()
+            .filter(|n| n.action == kind)
+            .map(|n| n.reason.clone())
+            .collect::<Vec<_>>()
+    };
+    use mfadesk::app::AuditKind;
+    assert!(
+        reason_of(AuditKind::Remove)
+            .iter()
+            .all(|r| r.as_deref() == Some("INC-4711 lost phone"))
+    );
+    assert!(
+        reason_of(AuditKind::MfaToken)
+            .iter()
+            .all(|r| r.as_deref() == Some("INC-4712"))
+    );
+    assert_eq!(reason_of(AuditKind::Remove).len(), 2, "attempt and outcome");
+    c.key(KeyCode::Enter);
+    c.wait_for("token dialog closed", |s| !s.contains("Shown once"))
+        .await;
     c.quit().await;
 }

@@ -209,9 +209,11 @@ pub struct VerifyDialog {
     pub guided: bool,
 }
 
-/// The two buttons of the remove dialog.
+/// The focus in the remove dialog: the reason field (when asked for) and two buttons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RemoveButton {
+    /// The ticket or reason field.
+    Reason,
     /// Keep the device (focused first).
     Cancel,
     /// Remove it.
@@ -235,6 +237,18 @@ pub struct RemoveDialog {
     pub error: Option<String>,
     /// The removal in flight.
     pub busy: Option<RequestId>,
+}
+
+impl RemoveDialog {
+    /// The focus order for Tab.
+    pub fn fields(&self) -> Vec<RemoveButton> {
+        let mut f = Vec::new();
+        if self.reason.is_some() {
+            f.push(RemoveButton::Reason);
+        }
+        f.extend([RemoveButton::Cancel, RemoveButton::Remove]);
+        f
+    }
 }
 
 /// Lifetimes offered for temporary tokens: (label, seconds).

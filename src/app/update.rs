@@ -160,6 +160,7 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
             StatusKind::Warning,
             format!("Read-only mode: {name} is disabled for this tenant."),
         );
+        refused(app, action, cmds);
         return;
     }
     match action {
@@ -215,6 +216,28 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
             }
         }
     }
+}
+
+/// Audits a change refused in read-only mode, when it was aimed at an open user.
+fn refused(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
+    let kind = match action {
+        Action::Enroll => AuditKind::Enroll,
+        Action::Trigger => AuditKind::Trigger,
+        Action::Verify => AuditKind::Verify,
+        Action::Remove => AuditKind::Remove,
+        Action::Token => AuditKind::MfaToken,
+        _ => return,
+    };
+    let Some(target) = target(app) else { return };
+    let device = match kind {
+        AuditKind::Trigger | AuditKind::Verify | AuditKind::Remove => {
+            app.user.as_ref().and_then(|u| u.selected_device()).cloned()
+        }
+        _ => None,
+    };
+    let mut note = audit_note(app, kind, &target, device.as_ref());
+    note.message = Some("refused: read-only mode".into());
+    record(app, note, AuditResult::Refused, None, cmds);
 }
 
 fn page(app: &App) -> isize {
@@ -529,11 +552,17 @@ fn open_remove(app: &mut App) {
     ids.dedup();
     let last = ids.len() <= 1;
     let reason = reason_input(app);
+    // Safe first focus: Cancel, or the ticket field when the profile asks for one.
+    let button = if reason.is_some() {
+        RemoveButton::Reason
+    } else {
+        RemoveButton::Cancel
+    };
     app.dialogs.push(Dialog::Remove(RemoveDialog {
         target,
         device,
         last,
-        button: RemoveButton::Cancel,
+        button,
         reason,
         error: None,
         busy: None,
@@ -705,36 +734,36 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 return;
             }
             if let Some(back) = is_tab(&key) {
-                d.button = match (d.button, back) {
-                    (RemoveButton::Cancel, _) => RemoveButton::Remove,
-                    (RemoveButton::Remove, _) => RemoveButton::Cancel,
-                };
+                d.button = cycle(&d.fields(), d.button, back);
+                return;
+            }
+            if d.button == RemoveButton::Reason {
+                // Typing a ticket: every key is text; Enter removes (the reason is the intent).
+                if key.code == KeyCode::Enter {
+                    submit_remove(app, cmds);
+                } else if let Some(reason) = d.reason.as_mut() {
+                    edit(reason, &key);
+                }
                 return;
             }
             match key.code {
-                KeyCode::Char('y') if d.reason.as_ref().is_none_or(|r| r.value().is_empty()) => {
-                    submit_remove(app, cmds)
-                }
-                KeyCode::Char('n') if d.reason.as_ref().is_none_or(|r| r.value().is_empty()) => {
+                KeyCode::Char('y') => submit_remove(app, cmds),
+                KeyCode::Char('n') => {
                     app.dialogs.pop();
                 }
                 KeyCode::Left | KeyCode::Right => {
                     d.button = match d.button {
                         RemoveButton::Cancel => RemoveButton::Remove,
-                        RemoveButton::Remove => RemoveButton::Cancel,
+                        _ => RemoveButton::Cancel,
                     }
                 }
                 KeyCode::Enter => match d.button {
-                    RemoveButton::Cancel => {
+                    RemoveButton::Remove => submit_remove(app, cmds),
+                    _ => {
                         app.dialogs.pop();
                     }
-                    RemoveButton::Remove => submit_remove(app, cmds),
                 },
-                _ => {
-                    if let Some(reason) = d.reason.as_mut() {
-                        edit(reason, &key);
-                    }
-                }
+                _ => {}
             }
         }
         Dialog::Token(d) => {
@@ -926,6 +955,7 @@ fn submit_remove(app: &mut App, cmds: &mut Vec<Cmd>) {
     };
     let Ok(reason) = reason_of(&d.reason) else {
         d.error = Some("This profile asks for a ticket or reason before removing a device.".into());
+        d.button = RemoveButton::Reason;
         return;
     };
     let (target, device) = (d.target.clone(), d.device.clone());

@@ -365,12 +365,13 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             }
             if let Some(r) = &d.reason {
                 f.blank();
-                f.input("Ticket/reason", r, true, None);
+                f.input("Ticket/reason", r, d.button == RemoveButton::Reason, None);
             }
             f.blank();
             let (c, r) = match d.button {
-                RemoveButton::Cancel => (theme.selected(), theme.danger()),
                 RemoveButton::Remove => (theme.text(), theme.danger().patch(theme.selected())),
+                RemoveButton::Cancel => (theme.selected(), theme.danger()),
+                RemoveButton::Reason => (theme.text(), theme.danger()),
             };
             let cm = if d.button == RemoveButton::Cancel {
                 ">"
