@@ -109,13 +109,20 @@ fn tenant_name(base_url: &str, demo: bool) -> String {
     if demo {
         return "demo".into();
     }
-    url::Url::parse(base_url)
-        .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| h.split('.').next().unwrap_or(h).to_owned())
-        })
-        .unwrap_or_else(|| base_url.to_owned())
+    let Ok(url) = url::Url::parse(base_url) else {
+        return base_url.to_owned();
+    };
+    // A tenant's subdomain names it; a bare address needs its port to be told apart.
+    match url.host() {
+        Some(url::Host::Domain(d)) if d != "localhost" => {
+            d.split('.').next().unwrap_or(d).to_owned()
+        }
+        Some(host) => match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        },
+        None => base_url.to_owned(),
+    }
 }
 
 /// Everything the console runs with, built from settings; the demo tenant lives as long as this.
@@ -214,4 +221,24 @@ pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
     result.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
     restored.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenant_name;
+
+    #[test]
+    fn tenant_names_are_short_but_telling() {
+        assert_eq!(tenant_name("https://acme.onelogin.com", false), "acme");
+        assert_eq!(tenant_name("https://api.us.onelogin.com", false), "api");
+        assert_eq!(
+            tenant_name("http://127.0.0.1:8080", false),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            tenant_name("http://localhost:8080", false),
+            "localhost:8080"
+        );
+        assert_eq!(tenant_name("http://127.0.0.1:8080", true), "demo");
+    }
 }

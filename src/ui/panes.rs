@@ -166,8 +166,15 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), list);
 }
 
+/// Column widths for the device rows, from what the rows hold.
+struct DeviceColumns {
+    factor: usize,
+    phone: usize,
+}
+
 fn device_line(
     d: &OtpDevice,
+    cols: &DeviceColumns,
     selected: bool,
     focused: bool,
     w: usize,
@@ -186,10 +193,11 @@ fn device_line(
         .as_deref()
         .map(mask_phone)
         .unwrap_or_default();
-    let fixed = 2 + 1 + 8 + 1 + 7 + 1 + 7;
-    let phone_w = if phone.is_empty() { 0 } else { 13.min(w / 5) };
-    let rest = w.saturating_sub(fixed + phone_w + 1);
-    let factor_w = rest * 9 / 20;
+    // mark, star, spaces, state and kind take 4 + 1 + 7 + 1 + 7 + 2 columns.
+    let fixed = 22;
+    let phone_w = cols.phone;
+    let rest = w.saturating_sub(fixed + phone_w);
+    let factor_w = cols.factor.min(rest * 3 / 5);
     let name_w = rest.saturating_sub(factor_w + 1);
     let user_name = d
         .user_display_name
@@ -308,15 +316,21 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             lines.push(Line::styled("  No MFA devices enrolled.", theme.dim()))
         }
         (Some(d), None) => {
+            let cols = DeviceColumns {
+                factor: d
+                    .iter()
+                    .map(|x| x.auth_factor_name.chars().count())
+                    .max()
+                    .unwrap_or(0),
+                phone: if d.iter().any(|x| x.phone_number.is_some()) {
+                    13.min(w / 5)
+                } else {
+                    0
+                },
+            };
+            let f = app.focus == Focus::Devices && focused;
             for (i, dev) in d.iter().enumerate() {
-                let sel = i == view.device_sel;
-                lines.push(device_line(
-                    dev,
-                    sel,
-                    app.focus == Focus::Devices && focused,
-                    w,
-                    theme,
-                ));
+                lines.push(device_line(dev, &cols, i == view.device_sel, f, w, theme));
             }
         }
     }
