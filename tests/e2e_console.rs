@@ -202,3 +202,21 @@ async fn bad_search_input_keeps_text_and_says_why() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn results_page_in_as_the_selection_reaches_the_end() {
+    let mut c = Console::start().await;
+    c.key(KeyCode::Char('/'));
+    c.type_text("email:*");
+    c.key(KeyCode::Enter);
+    c.wait_text("50 of 62 users").await;
+    c.key(KeyCode::Char('G'));
+    c.wait_text("62 of 62 users").await;
+    // A fresh search replaces the box's text; Up recalls the last query.
+    c.key(KeyCode::Char('/'));
+    c.wait_for("box cleared", |s| s.contains("│/  ")).await;
+    c.key(KeyCode::Up);
+    c.wait_text("│/ email:*").await;
+    c.key(KeyCode::Esc);
+    c.quit().await;
+}

@@ -122,6 +122,10 @@ fn search_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         KeyCode::Enter => run_search(app, cmds),
         KeyCode::Tab => app.focus = Focus::Users,
         KeyCode::Down => app.focus = Focus::Users,
+        KeyCode::Up if app.search.input.value().is_empty() => {
+            // Recall the last query to edit it.
+            app.search.input = Input::new(app.search.query.clone());
+        }
         _ => {
             edit(&mut app.search.input, &key);
         }
@@ -164,7 +168,13 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         return;
     }
     match action {
-        Action::Search => app.focus = Focus::Search,
+        Action::Search => {
+            // A query already run gives way to a fresh one; text not yet run is kept.
+            if app.search.input.value().trim() == app.search.query {
+                app.search.input.reset();
+            }
+            app.focus = Focus::Search;
+        }
         Action::Down => move_selection(app, 1, cmds),
         Action::Up => move_selection(app, -1, cmds),
         Action::PageDown => move_selection(app, page(app), cmds),
