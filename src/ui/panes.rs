@@ -134,7 +134,13 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .map(|u| u.display_name().chars().count())
         .max()
         .unwrap_or(0);
-    let name_w = longest.clamp(avail / 3, avail * 3 / 5);
+    // A narrow pane drops the email column (the user pane's title shows it) to keep names whole.
+    let show_email = w >= 40;
+    let name_w = if show_email {
+        longest.clamp(avail / 3, avail * 3 / 5)
+    } else {
+        avail + 1
+    };
     let email_w = w.saturating_sub(name_w + status_w + 4);
     let lines: Vec<Line> = s
         .results
@@ -145,14 +151,20 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .map(|(i, u)| {
             let sel = i == s.selected;
             let mark = if sel { "> " } else { "  " };
-            let mut line = Line::from(vec![
-                Span::raw(mark),
-                Span::raw(pad(&u.display_name(), name_w)),
-                Span::raw(" "),
-                Span::styled(pad(u.email.as_deref().unwrap_or("—"), email_w), theme.dim()),
-                Span::raw(" "),
-                Span::styled(pad(&status_word(u, app), status_w), status_style(u, theme)),
-            ]);
+            let mut spans = vec![Span::raw(mark), Span::raw(pad(&u.display_name(), name_w))];
+            if show_email {
+                spans.push(Span::raw(" "));
+                spans.push(Span::styled(
+                    pad(u.email.as_deref().unwrap_or("—"), email_w),
+                    theme.dim(),
+                ));
+            }
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(
+                pad(&status_word(u, app), status_w),
+                status_style(u, theme),
+            ));
+            let mut line = Line::from(spans);
             if sel {
                 line = line.style(if focused {
                     theme.selected()
@@ -172,14 +184,19 @@ struct DeviceColumns {
     phone: usize,
 }
 
-fn device_line(
+/// Rows per device: one when wide, two when narrow (so names and phones stay readable).
+fn rows_per_device(w: usize) -> usize {
+    if w < 64 { 2 } else { 1 }
+}
+
+fn device_lines(
     d: &OtpDevice,
     cols: &DeviceColumns,
     selected: bool,
     focused: bool,
     w: usize,
     theme: &Theme,
-) -> Line<'static> {
+) -> Vec<Line<'static>> {
     let mark = if selected { ">" } else { " " };
     let star = if d.default { "★" } else { " " };
     let kind = match DeviceKind::of(d) {
@@ -188,46 +205,62 @@ fn device_line(
         _ => "trigger",
     };
     let state = if d.active { "active" } else { "pending" };
+    let state_style = if d.active { theme.ok() } else { theme.warn() };
     let phone = d
         .phone_number
         .as_deref()
         .map(mask_phone)
         .unwrap_or_default();
-    // mark, star, spaces, state and kind take 4 + 1 + 7 + 1 + 7 + 2 columns.
-    let fixed = 22;
-    let phone_w = cols.phone;
-    let rest = w.saturating_sub(fixed + phone_w);
-    let factor_w = cols.factor.min(rest * 3 / 5);
-    let name_w = rest.saturating_sub(factor_w + 1);
     let user_name = d
         .user_display_name
         .as_deref()
         .filter(|n| *n != d.auth_factor_name)
         .map(|n| format!("\"{}\"", clean(n)))
         .unwrap_or_default();
-    let mut line = Line::from(vec![
-        Span::raw(format!("{mark} {star} ")),
-        Span::raw(pad(&d.auth_factor_name, factor_w)),
-        Span::raw(" "),
-        Span::raw(pad(&user_name, name_w)),
-        Span::raw(" "),
-        Span::styled(pad(&phone, phone_w), theme.dim()),
-        Span::raw(" "),
-        Span::styled(
-            pad(state, 7),
-            if d.active { theme.ok() } else { theme.warn() },
-        ),
-        Span::raw(" "),
-        Span::styled(pad(kind, 7), theme.dim()),
-    ]);
+    let mut lines = if rows_per_device(w) == 2 {
+        let head = format!("{} {}", clean(&d.auth_factor_name), user_name);
+        let mut detail = vec![Span::raw("      ")];
+        if !phone.is_empty() {
+            detail.push(Span::styled(format!("{phone} · "), theme.dim()));
+        }
+        detail.push(Span::styled(state, state_style));
+        detail.push(Span::styled(format!(" · {kind}"), theme.dim()));
+        vec![
+            Line::from(vec![
+                Span::raw(format!("{mark} {star} ")),
+                Span::raw(pad(&head, w.saturating_sub(4))),
+            ]),
+            Line::from(detail),
+        ]
+    } else {
+        // mark, star, spaces, state and kind take 4 + 1 + 7 + 1 + 7 + 2 columns.
+        let fixed = 22;
+        let phone_w = cols.phone;
+        let rest = w.saturating_sub(fixed + phone_w);
+        let factor_w = cols.factor.min(rest * 3 / 5);
+        let name_w = rest.saturating_sub(factor_w + 1);
+        vec![Line::from(vec![
+            Span::raw(format!("{mark} {star} ")),
+            Span::raw(pad(&d.auth_factor_name, factor_w)),
+            Span::raw(" "),
+            Span::raw(pad(&user_name, name_w)),
+            Span::raw(" "),
+            Span::styled(pad(&phone, phone_w), theme.dim()),
+            Span::raw(" "),
+            Span::styled(pad(state, 7), state_style),
+            Span::raw(" "),
+            Span::styled(pad(kind, 7), theme.dim()),
+        ])]
+    };
     if selected {
-        line = line.style(if focused {
+        let style = if focused {
             theme.selected()
         } else {
             theme.title()
-        });
+        };
+        lines = lines.into_iter().map(|l| l.style(style)).collect();
     }
-    line
+    lines
 }
 
 /// Draws the open user's details, devices and available factors.
@@ -286,9 +319,11 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         }
         None => String::new(),
     };
+    let status = fit(&status, w);
+    let room = w.saturating_sub(status.chars().count());
     lines.push(Line::from(vec![
         Span::styled(status, status_style(u, theme)),
-        Span::raw(fit(&format!(" · {login}{count}"), w.saturating_sub(20))),
+        Span::raw(fit(&format!(" · {login}{count}"), room)),
     ]));
     let mut extra = Vec::new();
     if let Some(n) = &u.username {
@@ -309,6 +344,7 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         w,
         theme,
     ));
+    let first_device = lines.len();
     match (&view.devices, &view.devices_error) {
         (_, Some(e)) => lines.push(Line::styled(fit(e, w), theme.danger())),
         (None, None) => lines.push(Line::styled("  Loading devices…", theme.dim())),
@@ -330,7 +366,7 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             };
             let f = app.focus == Focus::Devices && focused;
             for (i, dev) in d.iter().enumerate() {
-                lines.push(device_line(dev, &cols, i == view.device_sel, f, w, theme));
+                lines.extend(device_lines(dev, &cols, i == view.device_sel, f, w, theme));
             }
         }
     }
@@ -366,7 +402,8 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     }
     // Keep the selected device on screen when the list is long.
     let height = inner.height as usize;
-    let sel_line = 3 + view.device_sel;
+    let per = rows_per_device(w);
+    let sel_line = first_device + view.device_sel * per + per - 1;
     let scroll = if app.focus == Focus::Devices && sel_line >= height {
         sel_line + 1 - height
     } else {
