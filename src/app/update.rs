@@ -168,7 +168,8 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::PrevPane => app.focus = next_pane(app, true),
         Action::Open => match app.focus {
             Focus::Users => open_selected_user(app, cmds),
-            Focus::Factors => open_enroll(app),
+            // Enter on a factor is an enroll, and is refused like one in read-only mode.
+            Focus::Factors => run_action(app, Action::Enroll, cmds),
             _ => {}
         },
         Action::Enroll => open_enroll(app),
