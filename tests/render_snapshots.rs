@@ -591,3 +591,50 @@ fn too_small() {
     // The smallest size that is drawn in full.
     insta::assert_snapshot!("min_size_60x16", screen(&app, 60, 16));
 }
+
+#[test]
+fn long_dialog_text_wraps_and_nothing_is_cut() {
+    let mut app = verify_code_app();
+    ch(&mut app, '6');
+    let (id, _) = one_request(&enter(&mut app));
+    answer(
+        &mut app,
+        id,
+        ApiResponse::Verified(Err(api_error(
+            ErrorKind::WrongCode,
+            Some(401),
+            "Failed authentication with this factor",
+        ))),
+    );
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = screen(&app, w, h);
+        assert!(text.contains("the user and try again."), "{text}");
+        // The cursor still sits on the code field.
+        let row = text
+            .lines()
+            .position(|l| l.contains("> Code"))
+            .expect("code field");
+        assert!(
+            text.contains(&format!("row {row}]")),
+            "cursor not on row {row}: {text}"
+        );
+    }
+
+    let mut app = kelly_app();
+    ch(&mut app, 'm');
+    let (id, _) = one_request(&enter(&mut app));
+    answer(
+        &mut app,
+        id,
+        ApiResponse::MfaToken(Err(api_error(
+            ErrorKind::RateLimited {
+                reset_secs: Some(754),
+            },
+            Some(429),
+            "Too many requests: the hourly rate limit for this account has been reached",
+        ))),
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("reached"), "{text}");
+    assert!(text.contains("Enter or Esc to dismiss."), "{text}");
+}
