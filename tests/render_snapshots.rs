@@ -638,3 +638,35 @@ fn long_dialog_text_wraps_and_nothing_is_cut() {
     assert!(text.contains("reached"), "{text}");
     assert!(text.contains("Enter or Esc to dismiss."), "{text}");
 }
+
+#[test]
+fn device_columns_line_up_and_fill_the_pane() {
+    let app = kelly_app();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = screen(&app, w, h);
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(" active ") || l.contains(" pending "))
+            .collect();
+        assert_eq!(rows.len(), 6, "{text}");
+        // The user's name for the device starts in the same column on every row.
+        let name_cols: Vec<usize> = rows
+            .iter()
+            .map(|r| r.chars().position(|c| c == '"').unwrap())
+            .collect();
+        assert!(
+            name_cols.windows(2).all(|p| p[0] == p[1]),
+            "{name_cols:?}\n{text}"
+        );
+        // The kind column ends at the pane's right border: no columns are wasted.
+        for r in &rows {
+            let chars: Vec<char> = r.chars().collect();
+            assert_eq!(chars.last(), Some(&'│'), "{r}");
+            let tail: String = chars[chars.len() - 8..chars.len() - 1].iter().collect();
+            assert!(
+                ["trigger", "push   ", "code   "].contains(&tail.as_str()),
+                "{r}"
+            );
+        }
+    }
+}

@@ -160,7 +160,7 @@ fn device_line(
     d: &OtpDevice,
     selected: bool,
     focused: bool,
-    w: usize,
+    (w, phone_w): (usize, usize),
     theme: &Theme,
 ) -> Line<'static> {
     let mark = if selected { ">" } else { " " };
@@ -176,11 +176,11 @@ fn device_line(
         .as_deref()
         .map(mask_phone)
         .unwrap_or_default();
-    let fixed = 2 + 1 + 8 + 1 + 7 + 1 + 7;
-    let phone_w = if phone.is_empty() { 0 } else { 13.min(w / 5) };
-    let rest = w.saturating_sub(fixed + phone_w + 1);
+    // "> ★ " and the spaces after factor, name and phone, then state and kind.
+    let fixed = 4 + 1 + 1 + 1 + 7 + 1 + 7;
+    let rest = w.saturating_sub(fixed + phone_w);
     let factor_w = rest * 9 / 20;
-    let name_w = rest.saturating_sub(factor_w + 1);
+    let name_w = rest.saturating_sub(factor_w);
     let user_name = d
         .user_display_name
         .as_deref()
@@ -298,13 +298,19 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             lines.push(Line::styled("  No MFA devices enrolled.", theme.dim()))
         }
         (Some(d), None) => {
+            // One phone column for every row, so the columns line up.
+            let phone_w = if d.iter().any(|x| x.phone_number.is_some()) {
+                13.min(w / 5)
+            } else {
+                0
+            };
             for (i, dev) in d.iter().enumerate() {
                 let sel = i == view.device_sel;
                 lines.push(device_line(
                     dev,
                     sel,
                     app.focus == Focus::Devices && focused,
-                    w,
+                    (w, phone_w),
                     theme,
                 ));
             }
