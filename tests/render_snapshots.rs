@@ -670,3 +670,12 @@ fn device_columns_line_up_and_fill_the_pane() {
         }
     }
 }
+
+#[test]
+fn user_summary_uses_the_room_it_has() {
+    let text = screen(&kelly_app(), 80, 24);
+    assert!(
+        text.contains("│Active · last login 2 days ago · 5 factors"),
+        "{text}"
+    );
+}

@@ -268,9 +268,11 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         }
         None => String::new(),
     };
+    let status = Span::styled(status, status_style(u, theme));
+    let rest = w.saturating_sub(status.width());
     lines.push(Line::from(vec![
-        Span::styled(status, status_style(u, theme)),
-        Span::raw(fit(&format!(" · {login}{count}"), w.saturating_sub(20))),
+        status,
+        Span::raw(fit(&format!(" · {login}{count}"), rest)),
     ]));
     let mut extra = Vec::new();
     if let Some(n) = &u.username {
