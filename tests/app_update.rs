@@ -606,7 +606,17 @@ fn a_lost_enroll_answer_is_checked_and_the_device_found() {
 
     let mut devices = all_devices();
     devices.push(enrolled_sms("2001", "Work phone", "+14155550123", false));
-    answer(&mut app, check, ApiResponse::Devices(Ok(devices.clone())));
+    let cmds = answer(&mut app, check, ApiResponse::Devices(Ok(devices.clone())));
+    // The trail ends with the truth: the enrollment happened.
+    assert_eq!(
+        trail(&app),
+        vec![
+            (AuditKind::Enroll, AuditResult::Attempt),
+            (AuditKind::Enroll, AuditResult::Failure),
+            (AuditKind::Enroll, AuditResult::Success),
+        ]
+    );
+    assert_eq!(audits(&cmds).len(), 1, "the success is written out too");
     let info = top_as!(app, Info);
     assert_eq!(info.title, "The device was created after all");
     assert!(
@@ -642,6 +652,13 @@ fn a_lost_enroll_answer_with_no_device_keeps_the_form_for_a_retry() {
     assert_eq!(d.name.value(), "Work phone");
     assert_eq!(d.phone.value(), "+14155550123");
     assert_eq!(d.busy, None);
+    assert_eq!(
+        trail(&app),
+        vec![
+            (AuditKind::Enroll, AuditResult::Attempt),
+            (AuditKind::Enroll, AuditResult::Failure),
+        ]
+    );
     let (_, req) = one_request(&enter(&mut app));
     assert!(
         matches!(req, ApiRequest::Enroll { .. }),

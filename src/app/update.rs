@@ -1155,7 +1155,7 @@ fn on_result(
                 number,
             },
             ApiResponse::Devices(r),
-        ) => on_enroll_check(app, id, &display_name, &number, r),
+        ) => on_enroll_check(app, id, &display_name, &number, r, cmds),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
@@ -1281,6 +1281,7 @@ fn on_enroll_check(
     name: &str,
     number: &str,
     r: Result<Vec<OtpDevice>, ApiError>,
+    cmds: &mut Vec<Cmd>,
 ) {
     let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
         return;
@@ -1316,6 +1317,8 @@ fn on_enroll_check(
                     };
                     let label = device_label(dev);
                     app.dialogs.remove(pos);
+                    // The failure recorded for the lost answer was wrong: the device exists.
+                    settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
                     app.dialogs.push(Dialog::Info(InfoDialog {
                         title: "The device was created after all".into(),
                         lines: vec![
