@@ -679,3 +679,12 @@ fn user_summary_uses_the_room_it_has() {
         "{text}"
     );
 }
+
+#[test]
+fn user_title_keeps_the_id_at_80_columns() {
+    let text = screen(&kelly_app(), 80, 24);
+    assert!(
+        text.contains("┌ Kelly Slater · kelly@acme.com · id 36216766 ─┐"),
+        "{text}"
+    );
+}

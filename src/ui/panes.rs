@@ -237,7 +237,7 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     }
     title.push_str(&format!("· id {} ", u.id));
     let block = pane(
-        fit(&title, area.width.saturating_sub(4) as usize),
+        fit(&title, area.width.saturating_sub(2) as usize),
         focused,
         theme,
     );
