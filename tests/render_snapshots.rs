@@ -688,3 +688,16 @@ fn user_title_keeps_the_id_at_80_columns() {
         "{text}"
     );
 }
+
+#[test]
+fn a_device_listed_twice_is_counted_once_wherever_it_appears() {
+    let mut app = new_app();
+    open_user(
+        &mut app,
+        kelly(),
+        vec![protect_push(), sms_device(), protect_code()],
+        vec![],
+    );
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("· 2 factors"), "{text}");
+}

@@ -259,6 +259,8 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let count = match &view.devices {
         Some(d) => {
             let mut ids: Vec<_> = d.iter().map(|d| &d.id).collect();
+            // Protect is listed once for push and once for its code, not always side by side.
+            ids.sort();
             ids.dedup();
             format!(
                 " · {} factor{}",
