@@ -701,3 +701,17 @@ fn a_device_listed_twice_is_counted_once_wherever_it_appears() {
     let text = screen(&app, 120, 40);
     assert!(text.contains("· 2 factors"), "{text}");
 }
+
+#[test]
+fn every_dialog_title_is_set_off_from_the_border() {
+    let mut app = kelly_app();
+    ch(&mut app, 'd');
+    let (id, _) = one_request(&ch(&mut app, 'y'));
+    answer(
+        &mut app,
+        id,
+        ApiResponse::Removed(Err(api_error(ErrorKind::Server, Some(500), "Boom"))),
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("┌ Server error ─"), "{text}");
+}

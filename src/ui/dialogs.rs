@@ -566,7 +566,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     };
     let block = Block::bordered()
         .border_style(border)
-        .title(Span::styled(title.to_owned(), theme.title()));
+        .title(Span::styled(format!(" {} ", title.trim()), theme.title()));
     let inner = block.inner(rect);
     frame.render_widget(
         Paragraph::new(lines)
