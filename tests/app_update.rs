@@ -973,6 +973,12 @@ fn remove_starts_on_cancel_and_only_y_or_the_remove_button_sends() {
     assert_eq!(d.button, RemoveButton::Cancel);
     assert!(!d.last, "Kelly has five devices");
     assert!(d.device.default);
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("! This is the user's default device."),
+        "{text}"
+    );
+    assert!(!text.contains("last device"), "{text}");
     assert!(enter(&mut app).is_empty());
     assert!(app.dialogs.is_empty(), "Enter on Cancel closes");
 
