@@ -169,8 +169,10 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
     }
     match action {
         Action::Search => {
-            // A query already run gives way to a fresh one; text not yet run is kept.
-            if app.search.input.value().trim() == app.search.query {
+            // A query that found people gives way to a fresh one; text not yet run, or that
+            // failed or found nobody, is kept for editing.
+            if app.search.input.value().trim() == app.search.query && !app.search.results.is_empty()
+            {
                 app.search.input.reset();
             }
             app.focus = Focus::Search;
@@ -1207,7 +1209,7 @@ fn on_result(
                 number,
             },
             ApiResponse::Devices(r),
-        ) => on_enroll_check(app, id, &display_name, &number, r),
+        ) => on_enroll_check(app, id, &display_name, &number, r, cmds),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
@@ -1333,6 +1335,7 @@ fn on_enroll_check(
     name: &str,
     number: &str,
     r: Result<Vec<OtpDevice>, ApiError>,
+    cmds: &mut Vec<Cmd>,
 ) {
     let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
         return;
@@ -1368,6 +1371,8 @@ fn on_enroll_check(
                     };
                     let label = device_label(dev);
                     app.dialogs.remove(pos);
+                    // The failure recorded for the lost answer was wrong: the device exists.
+                    settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
                     app.dialogs.push(Dialog::Info(InfoDialog {
                         title: "The device was created after all".into(),
                         lines: vec![

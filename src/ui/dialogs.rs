@@ -6,6 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use tui_input::Input;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::text::{clean, fit, relative, stamp};
 use super::theme::Theme;
@@ -544,7 +545,19 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (" Audit trail (this session) ", false)
         }
     };
-    let height = (f.lines.len() as u16 + 2).min(area.height);
+    // Wrap long text here, not in the Paragraph, so the height counts every row drawn.
+    let cursor_line = f.cursor.map(|(_, y)| usize::from(y));
+    let mut cursor = f.cursor;
+    let mut lines = Vec::with_capacity(f.lines.len());
+    for (i, line) in f.lines.into_iter().enumerate() {
+        if Some(i) == cursor_line
+            && let Some((_, y)) = cursor.as_mut()
+        {
+            *y = lines.len() as u16;
+        }
+        lines.extend(wrap_line(line, inner_w));
+    }
+    let height = (lines.len() as u16 + 2).min(area.height);
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let border = if danger {
@@ -554,15 +567,15 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     };
     let block = Block::bordered()
         .border_style(border)
-        .title(Span::styled(title.to_owned(), theme.title()));
+        .title(Span::styled(format!(" {} ", title.trim()), theme.title()));
     let inner = block.inner(rect);
     frame.render_widget(
-        Paragraph::new(f.lines)
+        Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false }),
         rect,
     );
-    if let Some((x, y)) = f.cursor
+    if let Some((x, y)) = cursor
         && y < inner.height
     {
         frame.set_cursor_position(Position::new(
@@ -570,4 +583,40 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             inner.y + y,
         ));
     }
+}
+
+/// Breaks a one-style line wider than `width` at spaces (cutting words longer than a row).
+fn wrap_line(line: Line<'_>, width: usize) -> Vec<Line<'_>> {
+    let uniform = line.spans.windows(2).all(|w| w[0].style == w[1].style);
+    if width == 0 || line.width() <= width || !uniform {
+        return vec![line];
+    }
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let span_style = line.spans.first().map(|s| s.style).unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    let mut used = 0;
+    for word in text.split(' ') {
+        if used > 0 && used + 1 + word.width() > width {
+            rows.push(std::mem::take(&mut row));
+            used = 0;
+        }
+        if used > 0 {
+            row.push(' ');
+            used += 1;
+        }
+        for c in word.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width {
+                rows.push(std::mem::take(&mut row));
+                used = 0;
+            }
+            row.push(c);
+            used += w;
+        }
+    }
+    rows.push(row);
+    rows.into_iter()
+        .map(|r| Line::from(Span::styled(r, span_style)).style(line.style))
+        .collect()
 }

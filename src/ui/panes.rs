@@ -288,7 +288,7 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     }
     title.push_str(&format!("· id {} ", u.id));
     let block = pane(
-        fit(&title, area.width.saturating_sub(4) as usize),
+        fit(&title, area.width.saturating_sub(2) as usize),
         focused,
         theme,
     );
@@ -310,6 +310,8 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let count = match &view.devices {
         Some(d) => {
             let mut ids: Vec<_> = d.iter().map(|d| &d.id).collect();
+            // Protect is listed once for push and once for its code, not always side by side.
+            ids.sort();
             ids.dedup();
             format!(
                 " · {} factor{}",
