@@ -52,6 +52,31 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// Rows a line takes once word-wrapped to `width` columns (errors and hints can be long).
+fn wrapped_rows(line: &Line, width: usize) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    if width == 0 {
+        return 1;
+    }
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let (mut rows, mut col) = (1, 0);
+    for (i, word) in text.split(' ').enumerate() {
+        let w = word.width();
+        let need = if i == 0 { w } else { col + 1 + w };
+        if need <= width {
+            col = need;
+        } else if w <= width {
+            rows += 1;
+            col = w;
+        } else {
+            // A word longer than the line is broken across rows.
+            rows += w.div_ceil(width);
+            col = w % width;
+        }
+    }
+    rows
+}
+
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
@@ -543,7 +568,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (" Audit trail (this session) ", false)
         }
     };
-    let height = (f.lines.len() as u16 + 2).min(area.height);
+    let rows: usize = f.lines.iter().map(|l| wrapped_rows(l, inner_w)).sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let border = if danger {
