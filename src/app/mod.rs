@@ -199,6 +199,8 @@ pub(crate) enum Purpose {
     EnrollCheck {
         display_name: String,
         number: String,
+        /// Why the enroll call failed, shown with what the check found.
+        cause: String,
     },
     Trigger,
     Verify,

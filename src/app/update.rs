@@ -1159,9 +1159,10 @@ fn on_result(
             Purpose::EnrollCheck {
                 display_name,
                 number,
+                cause,
             },
             ApiResponse::Devices(r),
-        ) => on_enroll_check(app, id, &display_name, &number, r),
+        ) => on_enroll_check(app, id, (&display_name, &number), &cause, r),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
@@ -1259,6 +1260,7 @@ fn on_enrolled(app: &mut App, id: RequestId, r: Result<OtpDevice, ApiError>, cmd
                 Purpose::EnrollCheck {
                     display_name: name,
                     number,
+                    cause: e.to_string(),
                 },
                 ApiRequest::GetDevices(target.user_id),
             );
@@ -1284,8 +1286,8 @@ fn on_enrolled(app: &mut App, id: RequestId, r: Result<OtpDevice, ApiError>, cmd
 fn on_enroll_check(
     app: &mut App,
     id: RequestId,
-    name: &str,
-    number: &str,
+    (name, number): (&str, &str),
+    cause: &str,
     r: Result<Vec<OtpDevice>, ApiError>,
 ) {
     let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
@@ -1331,10 +1333,9 @@ fn on_enroll_check(
                     }));
                 }
                 None => {
-                    d.error = Some(
-                        "The enroll call failed and no such device exists: nothing was created. Enter tries again."
-                            .into(),
-                    );
+                    d.error = Some(format!(
+                        "The enroll call failed ({cause}) and no such device exists: nothing was created. Enter tries again."
+                    ));
                 }
             }
             if let Some(view) = app.user.as_mut().filter(|v| v.user.id == user_id) {
@@ -1343,7 +1344,7 @@ fn on_enroll_check(
         }
         Err(e) => {
             d.error = Some(format!(
-                "The enroll call failed and the device list could not be read ({e}). Press r on the user before trying again."
+                "The enroll call failed ({cause}) and the device list could not be read ({e}). Press r on the user before trying again."
             ));
         }
     }
