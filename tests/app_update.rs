@@ -1442,7 +1442,7 @@ fn q_quits_only_at_the_top_level() {
 
     // In help it closes help, not the console.
     ch(&mut app, '?');
-    assert!(matches!(top(&app), Dialog::Help));
+    assert!(matches!(top(&app), Dialog::Help { .. }));
     assert!(!has_quit(&ch(&mut app, 'q')));
     assert!(app.dialogs.is_empty() && !app.quit);
 

@@ -4,6 +4,7 @@ mod support;
 
 use crossterm::event::{KeyCode, KeyModifiers};
 use mfadesk::app::{AuditKind, AuditResult};
+use mfadesk::sim::RouteKind;
 use support::{Console, line_with};
 
 const CARISSA: i64 = 36216769;
@@ -212,11 +213,22 @@ async fn results_page_in_as_the_selection_reaches_the_end() {
     c.wait_text("50 of 62 users").await;
     c.key(KeyCode::Char('G'));
     c.wait_text("62 of 62 users").await;
-    // A fresh search replaces the box's text; Up recalls the last query.
+    // `/` then Enter runs the same query again; `/` then typing replaces it.
+    let before = c.ctl().request_count(RouteKind::Users);
     c.key(KeyCode::Char('/'));
-    c.wait_for("box cleared", |s| s.contains("│/  ")).await;
-    c.key(KeyCode::Up);
-    c.wait_text("│/ email:*").await;
-    c.key(KeyCode::Esc);
+    c.key(KeyCode::Enter);
+    c.wait_text("50 of 62 users").await;
+    assert!(
+        c.ctl().request_count(RouteKind::Users) > before,
+        "searched again"
+    );
+    c.key(KeyCode::Char('/'));
+    c.type_text("carissa");
+    c.key(KeyCode::Enter);
+    c.wait_text("1 of 1 user").await;
+    assert!(
+        c.screen().contains("│/ carissa "),
+        "old query replaced, not appended"
+    );
     c.quit().await;
 }

@@ -71,6 +71,7 @@ fn start_screen() {
 #[test]
 fn search_box_focused_with_text() {
     let mut app = new_app();
+    ch(&mut app, '/');
     type_text(&mut app, "email:kelly*");
     snap!("search_typing", app);
 }
@@ -78,6 +79,7 @@ fn search_box_focused_with_text() {
 #[test]
 fn searching() {
     let mut app = new_app();
+    ch(&mut app, '/');
     type_text(&mut app, "kelly");
     enter(&mut app);
     snap!("search_in_flight", app);
@@ -86,6 +88,7 @@ fn searching() {
 #[test]
 fn search_error_message() {
     let mut app = new_app();
+    ch(&mut app, '/');
     type_text(&mut app, "foo:bar");
     enter(&mut app);
     snap!("search_bad_query", app);
@@ -104,6 +107,7 @@ fn results_scrolled_to_the_end() {
     let users: Vec<User> = (0..60)
         .map(|i| user(1000 + i, "User", &format!("Number {i:02}"), "u@acme.com", 1))
         .collect();
+    ch(&mut app, '/');
     type_text(&mut app, "user");
     let (id, _) = one_request(&enter(&mut app));
     answer(
@@ -642,7 +646,26 @@ fn long_dialog_text_wraps_and_nothing_is_cut() {
 #[test]
 fn device_columns_line_up_and_fill_the_pane() {
     let app = kelly_app();
-    for (w, h) in [(80, 24), (120, 40)] {
+    // Narrow panes put each device on two rows: name first, then phone, state and kind.
+    let narrow = screen(&app, 80, 24);
+    let details: Vec<&str> = narrow
+        .lines()
+        .filter(|l| {
+            l.contains("· active ·") || l.contains("· pending ·") || l.contains("active · ")
+        })
+        .collect();
+    assert_eq!(details.len(), 6, "{narrow}");
+    for name in [
+        "OneLogin Protect \"Pixel 8\"",
+        "Google Authenticator \"Pixel\"",
+        "YubiKey \"YubiKey 5 NFC\"",
+    ] {
+        assert!(
+            narrow.contains(name),
+            "{name} whole at 80 columns:\n{narrow}"
+        );
+    }
+    for (w, h) in [(120, 40)] {
         let text = screen(&app, w, h);
         let rows: Vec<&str> = text
             .lines()

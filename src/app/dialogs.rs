@@ -352,7 +352,10 @@ pub enum Dialog {
     /// Offer read-only mode.
     SwitchReadOnly(SwitchReadOnlyDialog),
     /// Key help.
-    Help,
+    Help {
+        /// First row shown.
+        scroll: usize,
+    },
     /// This session's audit trail.
     Audit {
         /// First row shown.

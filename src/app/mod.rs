@@ -139,6 +139,8 @@ pub struct SearchState {
     pub more: Option<RequestId>,
     /// A search has completed at least once.
     pub searched: bool,
+    /// The box was just focused: the next typed character replaces the old query.
+    pub fresh: bool,
 }
 
 /// The open user: details, devices and factors.
@@ -199,6 +201,8 @@ pub(crate) enum Purpose {
     EnrollCheck {
         display_name: String,
         number: String,
+        /// Why the enroll call failed, shown with what the check found.
+        cause: String,
     },
     Trigger,
     Verify,

@@ -117,6 +117,18 @@ fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
 }
 
 fn search_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
+    if std::mem::take(&mut app.search.fresh) {
+        let typing = matches!(key.code, KeyCode::Char(_))
+            && !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if typing || matches!(key.code, KeyCode::Backspace | KeyCode::Delete) {
+            app.search.input.reset();
+            if !typing {
+                return;
+            }
+        }
+    }
     match key.code {
         KeyCode::Esc => app.focus = Focus::Users,
         KeyCode::Enter => run_search(app, cmds),
@@ -169,12 +181,9 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
     }
     match action {
         Action::Search => {
-            // A query that found people gives way to a fresh one; text not yet run, or that
-            // failed or found nobody, is kept for editing.
-            if app.search.input.value().trim() == app.search.query && !app.search.results.is_empty()
-            {
-                app.search.input.reset();
-            }
+            // Like a selected address bar: typing replaces the old query, Enter re-runs it,
+            // and the arrow keys keep it for editing.
+            app.search.fresh = !app.search.input.value().is_empty();
             app.focus = Focus::Search;
         }
         Action::Down => move_selection(app, 1, cmds),
@@ -197,7 +206,7 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Token => open_token(app),
         Action::Refresh => refresh(app, cmds),
         Action::Audit => app.dialogs.push(Dialog::Audit { scroll: 0 }),
-        Action::Help => app.dialogs.push(Dialog::Help),
+        Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
         Action::Quit => {
             app.quit = true;
             cmds.push(Cmd::Quit);
@@ -603,6 +612,11 @@ fn open_token(app: &mut App) {
     }));
 }
 
+/// Rows the help overlay holds (its scroll stops there).
+fn help_rows() -> usize {
+    keymap::BINDINGS.len() + keymap::DIALOG_KEYS.len() + 1
+}
+
 fn is_submit(key: &KeyEvent) -> bool {
     key.code == KeyCode::Enter
 }
@@ -631,7 +645,15 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         return;
     };
     match top {
-        Dialog::Help | Dialog::Info(_) | Dialog::Error(_) => {
+        Dialog::Help { scroll } => match key.code {
+            KeyCode::Char('j') | KeyCode::Down => *scroll = (*scroll + 1).min(help_rows()),
+            KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+            KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
+                app.dialogs.pop();
+            }
+            _ => {}
+        },
+        Dialog::Info(_) | Dialog::Error(_) => {
             if matches!(
                 key.code,
                 KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')
@@ -640,7 +662,9 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
             }
         }
         Dialog::Audit { scroll } => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
+            KeyCode::Char('j') | KeyCode::Down => {
+                *scroll = (*scroll + 1).min(app.audit.len().saturating_sub(1))
+            }
             KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
             KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('A') => {
                 app.dialogs.pop();
@@ -1207,9 +1231,10 @@ fn on_result(
             Purpose::EnrollCheck {
                 display_name,
                 number,
+                cause,
             },
             ApiResponse::Devices(r),
-        ) => on_enroll_check(app, id, &display_name, &number, r, cmds),
+        ) => on_enroll_check(app, id, (&display_name, &number), &cause, r, cmds),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
@@ -1307,6 +1332,7 @@ fn on_enrolled(app: &mut App, id: RequestId, r: Result<OtpDevice, ApiError>, cmd
                 Purpose::EnrollCheck {
                     display_name: name,
                     number,
+                    cause: e.to_string(),
                 },
                 ApiRequest::GetDevices(target.user_id),
             );
@@ -1332,8 +1358,8 @@ fn on_enrolled(app: &mut App, id: RequestId, r: Result<OtpDevice, ApiError>, cmd
 fn on_enroll_check(
     app: &mut App,
     id: RequestId,
-    name: &str,
-    number: &str,
+    (name, number): (&str, &str),
+    cause: &str,
     r: Result<Vec<OtpDevice>, ApiError>,
     cmds: &mut Vec<Cmd>,
 ) {
@@ -1382,10 +1408,9 @@ fn on_enroll_check(
                     }));
                 }
                 None => {
-                    d.error = Some(
-                        "The enroll call failed and no such device exists: nothing was created. Enter tries again."
-                            .into(),
-                    );
+                    d.error = Some(format!(
+                        "The enroll call failed ({cause}) and no such device exists: nothing was created. Enter tries again."
+                    ));
                 }
             }
             if let Some(view) = app.user.as_mut().filter(|v| v.user.id == user_id) {
@@ -1394,7 +1419,7 @@ fn on_enroll_check(
         }
         Err(e) => {
             d.error = Some(format!(
-                "The enroll call failed and the device list could not be read ({e}). Press r on the user before trying again."
+                "The enroll call failed ({cause}) and the device list could not be read ({e}). Press r on the user before trying again."
             ));
         }
     }

@@ -48,7 +48,7 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("Esc", "cancel"),
         ],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
-        Dialog::Audit { .. } => &[("j/k", "scroll"), ("Esc", "close")],
+        Dialog::Audit { .. } | Dialog::Help { .. } => &[("j/k", "scroll"), ("Esc", "close")],
         _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
     }
 }
@@ -491,7 +491,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             f.text("Switch this session to read-only mode? (y / n)");
             (" Read-only credential ", false)
         }
-        Dialog::Help => {
+        Dialog::Help { .. } => {
             for b in BINDINGS {
                 let avail = app.available(b.action) || !b.action.is_mutating();
                 let style = if avail { theme.text() } else { theme.dim() };
@@ -557,6 +557,21 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         }
         lines.extend(wrap_line(line, inner_w));
     }
+    // Help can be taller than a small terminal: it scrolls with j/k and says so.
+    let room = usize::from(area.height.saturating_sub(2));
+    let mut title = title.trim().to_owned();
+    if let Dialog::Help { scroll } = dialog
+        && lines.len() > room
+    {
+        let start = (*scroll).min(lines.len() - room);
+        let total = lines.len();
+        lines = lines.into_iter().skip(start).take(room).collect();
+        title = format!(
+            "{title} · j/k scroll · {}–{} of {total}",
+            start + 1,
+            start + room
+        );
+    }
     let height = (lines.len() as u16 + 2).min(area.height);
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
@@ -567,7 +582,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     };
     let block = Block::bordered()
         .border_style(border)
-        .title(Span::styled(format!(" {} ", title.trim()), theme.title()));
+        .title(Span::styled(format!(" {title} "), theme.title()));
     let inner = block.inner(rect);
     frame.render_widget(
         Paragraph::new(lines)

@@ -182,14 +182,24 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
 }
 
 fn draw_footer(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for (key, desc) in footer_keys(app) {
-        let w = key.chars().count() + desc.chars().count() + 3;
-        if used + w > area.width as usize {
-            break;
+    let mut keys = footer_keys(app);
+    let width = |k: &[(String, String)]| -> usize {
+        1 + k
+            .iter()
+            .map(|(key, desc)| key.chars().count() + desc.chars().count() + 3)
+            .sum::<usize>()
+    };
+    // When the row is too short, the least used keys go first; help and quit always stay.
+    while width(&keys) > area.width as usize {
+        match keys.iter().rposition(|(k, _)| k != "?" && k != "q") {
+            Some(i) => {
+                keys.remove(i);
+            }
+            None => break,
         }
-        used += w;
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (key, desc) in keys {
         spans.push(Span::styled(key, theme.key()));
         spans.push(Span::raw(format!(" {desc}  ")));
     }

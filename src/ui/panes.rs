@@ -80,6 +80,9 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         Span::styled("/ ", box_style),
         if placeholder {
             Span::styled(fit("name, email:…, id:…", input_width), theme.dim())
+        } else if s.fresh && app.focus == Focus::Search {
+            // Shown selected: typing replaces it.
+            Span::styled(fit(&shown, input_width), theme.selected())
         } else {
             Span::raw(fit(&shown, input_width))
         },
@@ -102,7 +105,18 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             ""
         };
         Line::styled(
-            fit(&format!("{}{total} users{more}", s.results.len()), w),
+            fit(
+                &format!(
+                    "{}{total} user{}{more}",
+                    s.results.len(),
+                    if s.total.unwrap_or(s.results.len() as u64) == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                ),
+                w,
+            ),
             theme.dim(),
         )
     } else {
@@ -238,7 +252,7 @@ fn device_lines(
         let phone_w = cols.phone;
         let rest = w.saturating_sub(fixed + phone_w);
         let factor_w = cols.factor.min(rest * 3 / 5);
-        let name_w = rest.saturating_sub(factor_w + 1);
+        let name_w = rest.saturating_sub(factor_w);
         vec![Line::from(vec![
             Span::raw(format!("{mark} {star} ")),
             Span::raw(pad(&d.auth_factor_name, factor_w)),

@@ -29,6 +29,11 @@ pub fn fit(text: &str, width: usize) -> String {
         out.push(c);
         used += w;
     }
+    // Some sequences are wider than their characters (an emoji presentation selector widens
+    // the character before it): drop characters until the cut text really fits.
+    while out.width() > width - 1 {
+        out.pop();
+    }
     out.push('…');
     out
 }
@@ -100,6 +105,7 @@ mod tests {
         assert_eq!(fit("Kelly Slater", 6), "Kelly…");
         assert_eq!(pad("ab", 4), "ab  ");
         assert_eq!(fit("日本語テキスト", 5), "日本…");
+        assert_eq!(fit("*\u{fe0f}abc", 2), "*…");
     }
 
     #[test]

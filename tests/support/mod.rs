@@ -13,7 +13,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use tokio::sync::watch;
 
-use mfadesk::api::{Client, ClientConfig, Credentials};
+use mfadesk::api::{Client, ClientConfig, Credentials, RetryPolicy};
 use mfadesk::app::{App, AuditNote, TenantInfo};
 use mfadesk::console::SimPhone;
 use mfadesk::runtime::{self, AuditSink, Io, PhoneSource};
@@ -50,27 +50,33 @@ impl AuditSink for Notes {
     }
 }
 
-/// How to start a console under test.
+/// How to start a console: terminal size, tenant, credentials, client settings, audit sink.
 pub struct Options {
-    /// The demo tenant's config.
+    /// Terminal columns and rows.
+    pub size: (u16, u16),
+    /// The demo tenant's settings.
     pub sim: SimConfig,
     /// Client id to log in with.
     pub client_id: &'static str,
     /// Client secret to log in with.
     pub client_secret: &'static str,
-    /// Request timeout, when not the default.
+    /// The client's whole-request timeout (None: the default).
     pub request_timeout: Option<Duration>,
+    /// The client's GET retry policy (None: the default).
+    pub retry: Option<RetryPolicy>,
     /// Audit sink instead of the in-memory notes.
     pub audit: Option<Box<dyn AuditSink>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
+        Options {
+            size: (120, 40),
             sim: SimConfig::default(),
             client_id: sim::DEMO_MANAGE_CLIENT_ID,
             client_secret: sim::DEMO_MANAGE_CLIENT_SECRET,
             request_timeout: None,
+            retry: None,
             audit: None,
         }
     }
@@ -80,6 +86,8 @@ impl Default for Options {
 pub struct Console {
     keys: mpsc::UnboundedSender<io::Result<Event>>,
     screen: watch::Receiver<String>,
+    /// Whether any call was in flight at the last draw, and the drawn buffer.
+    drawn: watch::Receiver<(bool, Buffer)>,
     pub sim: DemoTenant,
     pub clipboard: Sink,
     pub audit: Notes,
@@ -106,17 +114,14 @@ impl Console {
 
     /// Starts with a tenant config and a tweak to the initial state.
     pub async fn start_with(config: SimConfig, tweak: impl FnOnce(&mut App)) -> Console {
-        Self::start_opts(
-            Options {
-                sim: config,
-                ..Options::default()
-            },
-            tweak,
-        )
-        .await
+        let opts = Options {
+            sim: config,
+            ..Options::default()
+        };
+        Self::start_opts(opts, tweak).await
     }
 
-    /// Starts with every option.
+    /// Starts with every option and a tweak to the initial state.
     pub async fn start_opts(opts: Options, tweak: impl FnOnce(&mut App)) -> Console {
         let sim = DemoTenant::start(opts.sim)
             .await
@@ -129,6 +134,9 @@ impl Console {
         if let Some(t) = opts.request_timeout {
             config.request_timeout = t;
         }
+        if let Some(r) = opts.retry {
+            config.retry = r;
+        }
         let client = Client::new(config).expect("client");
         let tenant = TenantInfo {
             name: "demo".into(),
@@ -140,6 +148,7 @@ impl Console {
         tweak(&mut app);
         let (keys, events) = mpsc::unbounded();
         let (screen_tx, screen) = watch::channel(String::new());
+        let (drawn_tx, drawn) = watch::channel((true, Buffer::empty(Default::default())));
         let clipboard = Sink::default();
         let audit = Notes::default();
         let sink: Box<dyn AuditSink> = match opts.audit {
@@ -152,17 +161,20 @@ impl Console {
             audit: Some(sink),
             clipboard: Box::new(clipboard.clone()),
             clock: chrono::Utc::now,
-            on_draw: Some(Box::new(move |_app, buffer| {
+            on_draw: Some(Box::new(move |app, buffer| {
+                let _ = drawn_tx.send((app.busy(), buffer.clone()));
                 let _ = screen_tx.send(text_of(buffer));
             })),
         };
+        let (w, h) = opts.size;
         let task = tokio::spawn(async move {
-            let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
             runtime::run(app, &mut terminal, events, io).await
         });
         Console {
             keys,
             screen,
+            drawn,
             sim,
             clipboard,
             audit,
@@ -212,6 +224,35 @@ impl Console {
                 .is_err()
             {
                 panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+            }
+        }
+    }
+
+    /// True while a call was in flight at the last draw.
+    pub fn busy(&self) -> bool {
+        self.drawn.borrow().0
+    }
+
+    /// The last drawn buffer (symbols and styles).
+    pub fn buffer(&self) -> Buffer {
+        self.drawn.borrow().1.clone()
+    }
+
+    /// Waits until no call is in flight (the header spinner is gone); fails on timeout.
+    pub async fn wait_idle(&mut self) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if !self.drawn.borrow_and_update().0 {
+                return self.screen();
+            }
+            if tokio::time::timeout_at(deadline, self.drawn.changed())
+                .await
+                .is_err()
+            {
+                panic!(
+                    "timed out waiting for calls to finish; screen:\n{}",
+                    self.screen()
+                );
             }
         }
     }

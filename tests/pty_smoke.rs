@@ -1,0 +1,267 @@
+//! The real binary in a pseudo-terminal: demo start, search, help, quit, and the terminal is
+//! restored — also after a panic; NO_COLOR emits no colour. Output is read on a thread and every
+//! wait has a deadline; a child still running at the end is killed.
+
+#![cfg(unix)]
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, ExitStatus, PtySize, native_pty_system};
+
+const COLS: NonZeroU16 = NonZeroU16::new(100).unwrap();
+const ROWS: NonZeroU16 = NonZeroU16::new(30).unwrap();
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// What the child wrote, raw and as a screen.
+struct Output {
+    bytes: Vec<u8>,
+    parser: vt100::Parser,
+}
+
+struct Session {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    output: Arc<Mutex<Output>>,
+    _home: tempfile::TempDir,
+}
+
+impl Session {
+    /// Starts mfadesk in a fresh home with no credentials, plus `env`.
+    fn start(env: &[(&str, &str)]) -> Session {
+        let home = tempfile::tempdir().unwrap();
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS.get(),
+                cols: COLS.get(),
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_mfadesk"));
+        cmd.env_clear();
+        let path = |sub: &str| {
+            let p = home.path().join(sub);
+            std::fs::create_dir_all(&p).unwrap();
+            p
+        };
+        cmd.env("HOME", home.path());
+        cmd.env("XDG_CONFIG_HOME", path("config"));
+        cmd.env("XDG_DATA_HOME", path("data"));
+        cmd.env("XDG_STATE_HOME", path("state"));
+        cmd.env("XDG_CACHE_HOME", path("cache"));
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.cwd(home.path());
+        let child = pair.slave.spawn_command(cmd).expect("mfadesk starts");
+        // Only the child holds the slave now, so the reader sees the end when it exits.
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let output = Arc::new(Mutex::new(Output {
+            bytes: Vec::new(),
+            parser: vt100::Parser::new(ROWS, COLS, 0),
+        }));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            // Keeps the master open as long as the reader runs.
+            let _master = pair.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut out = sink.lock().unwrap();
+                out.bytes.extend_from_slice(&buf[..n]);
+                out.parser.process(&buf[..n]);
+            }
+        });
+        Session {
+            child,
+            writer,
+            output,
+            _home: home,
+        }
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn screen(&self) -> String {
+        self.output.lock().unwrap().parser.screen().contents()
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.output.lock().unwrap().bytes.clone()
+    }
+
+    /// Polls the screen until it satisfies `pred`; kills the child and fails at the deadline.
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if pred(&self.screen()) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_text(&mut self, text: &str) {
+        self.wait_for(&format!("{text:?}"), |s| s.contains(text));
+    }
+
+    /// Waits for the child to exit and for its last output; kills it at the deadline.
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("mfadesk did not exit; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader may still be draining the last bytes: wait until the output stops growing.
+        let mut seen = usize::MAX;
+        let settle = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < settle {
+            let n = self.output.lock().unwrap().bytes.len();
+            if n == seen {
+                break;
+            }
+            seen = n;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        status
+    }
+
+    /// The terminal as the child left it: main screen, cursor shown.
+    fn assert_restored(&self) {
+        let bytes = self.bytes();
+        let text = String::from_utf8_lossy(&bytes);
+        let enter = text
+            .rfind("\x1b[?1049h")
+            .expect("entered the alternate screen");
+        let leave = text
+            .rfind("\x1b[?1049l")
+            .expect("left the alternate screen");
+        assert!(
+            leave > enter,
+            "the alternate screen is left after it is entered"
+        );
+        let out = self.output.lock().unwrap();
+        let screen = out.parser.screen();
+        assert!(!screen.alternate_screen(), "back on the main screen");
+        assert!(!screen.hide_cursor(), "the cursor is visible");
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// True when the output holds an SGR sequence that sets a colour.
+fn has_colour(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let mut rest = text.as_ref();
+    while let Some(i) = rest.find("\x1b[") {
+        rest = &rest[i + 2..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == ';' || c == ':'))
+            .unwrap_or(rest.len());
+        if rest[end..].starts_with('m') {
+            let colour = rest[..end]
+                .split([';', ':'])
+                .filter_map(|p| p.parse::<u16>().ok())
+                .any(|n| matches!(n, 30..=38 | 40..=48 | 90..=97 | 100..=107));
+            if colour {
+                return true;
+            }
+        }
+        rest = &rest[end..];
+    }
+    false
+}
+
+/// Search, help, quit: the path every smoke test walks.
+fn search_help_quit(s: &mut Session) {
+    s.wait_for("the console with the demo tenant", |t| {
+        t.contains("DEMO") && t.contains("API ")
+    });
+    s.send("/");
+    s.send("kelly");
+    s.send("\r");
+    s.wait_text("Kelly Slater");
+    s.wait_text("Kelly Smith");
+    s.send("?");
+    s.wait_text("Help");
+    // Esc and then q too quickly would read as Alt-q: wait for the help to close first.
+    s.send("\x1b");
+    s.wait_for("help closed", |t| !t.contains("In dialogs"));
+    s.send("q");
+}
+
+#[test]
+fn demo_search_help_quit_restores_the_terminal() {
+    let mut s = Session::start(&[]);
+    search_help_quit(&mut s);
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+    let bytes = s.bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    let leave = text.rfind("\x1b[?1049l").unwrap();
+    assert!(
+        text[leave..].contains("\x1b[?25h") || !text.contains("\x1b[?25l"),
+        "the cursor is shown again on exit"
+    );
+    assert!(
+        has_colour(&bytes),
+        "colours by default (checks the checker)"
+    );
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_prints_the_message() {
+    let mut s = Session::start(&[("MFADESK_DEBUG_PANIC", "1")]);
+    let status = s.wait_exit();
+    assert!(!status.success(), "a panic exits non-zero");
+    s.assert_restored();
+    let bytes = s.bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    let leave = text.rfind("\x1b[?1049l").unwrap();
+    assert!(
+        text[leave..].contains("forced panic"),
+        "the message is printed after the terminal is restored:\n{text}"
+    );
+}
+
+#[test]
+fn no_color_emits_no_colour_codes() {
+    let mut s = Session::start(&[("NO_COLOR", "1")]);
+    search_help_quit(&mut s);
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+    assert!(
+        !has_colour(&s.bytes()),
+        "NO_COLOR output holds a colour code"
+    );
+}
