@@ -485,7 +485,20 @@ fn abandon(app: &mut App, id: u64, response: ApiResponse) {
         cmds.contains(&Cmd::Cancel(id)),
         "Esc cancels the call: {cmds:?}"
     );
-    assert!(!app.busy(), "nothing is waited for");
+    // Only reads follow: the device list is read again to show what the tenant has.
+    for c in &cmds {
+        if let Cmd::Request(_, req) = c {
+            assert!(
+                matches!(req, ApiRequest::GetDevices(_) | ApiRequest::GetFactors(_)),
+                "only reloads after abandoning: {req:?}"
+            );
+        }
+    }
+    // The trail closes the attempt as abandoned, outcome unknown.
+    if let Some(last) = app.audit.last() {
+        assert_eq!(last.outcome, mfadesk::app::AuditResult::Failure);
+        assert!(last.message.as_deref().unwrap_or("").contains("outcome is unknown"));
+    }
     let (dialogs, status, devices, audit) = (
         app.dialogs.len(),
         app.status.clone(),

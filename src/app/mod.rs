@@ -203,6 +203,8 @@ pub(crate) enum Purpose {
         number: String,
         /// Why the enroll call failed, shown with what the check found.
         cause: String,
+        /// Device ids the user had before the enroll: a new one is the enrolled device.
+        known: Vec<DeviceId>,
     },
     Trigger,
     Verify,

@@ -630,9 +630,45 @@ fn is_tab(key: &KeyEvent) -> Option<bool> {
 }
 
 fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
-    if let Some(dialog) = app.dialogs.pop() {
-        // Closing a dialog abandons its call (and a push wait).
-        app.cancel(dialog.busy(), cmds);
+    let Some(dialog) = app.dialogs.pop() else {
+        return;
+    };
+    let Some(id) = dialog.busy() else { return };
+    // Closing a dialog abandons its call (and a push wait).
+    let purpose = app.pending.get(&id).cloned();
+    app.cancel(Some(id), cmds);
+    let push_poll = matches!(&dialog, Dialog::Verify(v) if v.kind == DeviceKind::Push && v.state_token.is_some());
+    let kind = match purpose {
+        Some(Purpose::Enroll) => AuditKind::Enroll,
+        Some(Purpose::Trigger) => AuditKind::Trigger,
+        Some(Purpose::Verify) if !push_poll => AuditKind::Verify,
+        Some(Purpose::Remove) => AuditKind::Remove,
+        Some(Purpose::MfaToken) => AuditKind::MfaToken,
+        _ => return,
+    };
+    // A change already sent cannot be recalled: the trail says the outcome is unknown, and
+    // the device list is read again so the screen shows what the tenant has.
+    let abandoned = ApiError::new(
+        ErrorKind::Cancelled,
+        "abandoned before the answer came: the outcome is unknown",
+    );
+    settle(app, kind, AuditResult::Failure, Some(&abandoned), cmds);
+    let what = keymap::binding(match kind {
+        AuditKind::Enroll => Action::Enroll,
+        AuditKind::Trigger => Action::Trigger,
+        AuditKind::Verify => Action::Verify,
+        AuditKind::Remove => Action::Remove,
+        AuditKind::MfaToken => Action::Token,
+    })
+    .map_or("change", |b| b.short);
+    app.set_status(
+        StatusKind::Warning,
+        format!(
+            "Stopped waiting for the {what}: the tenant may still have done it; devices re-read."
+        ),
+    );
+    if let Some(user_id) = app.user.as_ref().map(|v| v.user.id) {
+        reload_user(app, user_id, cmds);
     }
 }
 
@@ -1141,9 +1177,8 @@ fn error_dialog(app: &mut App, context: &str, error: ApiError) {
 }
 
 fn load_error(e: &ApiError) -> String {
-    let mut s = e.to_string();
-    s.push_str(" — r to retry");
-    s
+    // The hint first: a long message is cut at the pane's edge.
+    format!("r to retry · {e}")
 }
 
 fn on_result(
@@ -1232,9 +1267,10 @@ fn on_result(
                 display_name,
                 number,
                 cause,
+                known,
             },
             ApiResponse::Devices(r),
-        ) => on_enroll_check(app, id, (&display_name, &number), &cause, r, cmds),
+        ) => on_enroll_check(app, id, (&display_name, &number, &known), &cause, r, cmds),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
@@ -1328,11 +1364,19 @@ fn on_enrolled(app: &mut App, id: RequestId, r: Result<OtpDevice, ApiError>, cmd
         Err(e) if is_ambiguous(&e) => {
             settle(app, AuditKind::Enroll, AuditResult::Failure, Some(&e), cmds);
             // The device may exist even though the answer was lost: look before retrying.
+            let known = app
+                .user
+                .as_ref()
+                .filter(|v| v.user.id == target.user_id)
+                .and_then(|v| v.devices.as_ref())
+                .map(|d| d.iter().map(|d| d.id.clone()).collect())
+                .unwrap_or_default();
             let (check, cmd) = app.request(
                 Purpose::EnrollCheck {
                     display_name: name,
                     number,
                     cause: e.to_string(),
+                    known,
                 },
                 ApiRequest::GetDevices(target.user_id),
             );
@@ -1358,7 +1402,7 @@ fn on_enrolled(app: &mut App, id: RequestId, r: Result<OtpDevice, ApiError>, cmd
 fn on_enroll_check(
     app: &mut App,
     id: RequestId,
-    (name, number): (&str, &str),
+    (name, number, known): (&str, &str, &[DeviceId]),
     cause: &str,
     r: Result<Vec<OtpDevice>, ApiError>,
     cmds: &mut Vec<Cmd>,
@@ -1381,8 +1425,10 @@ fn on_enroll_check(
         .collect();
     match r {
         Ok(devices) => {
+            // A device that was not there before, with the name and number typed.
             let found = devices.iter().find(|dev| {
-                dev.user_display_name.as_deref() == Some(name)
+                !known.contains(&dev.id)
+                    && dev.user_display_name.as_deref() == Some(name)
                     && dev
                         .phone_number
                         .as_deref()

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::text::{fit, relative};
+use super::text::{clean, fit, relative};
 use super::theme::Theme;
 use crate::app::App;
 
@@ -30,7 +30,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .rev()
         .take(msgs.height.saturating_sub(1) as usize)
     {
-        let head = format!("{} {} {} ", m.channel, m.to, relative(m.sent_at, app.now));
+        let head = clean(&format!(
+            "{} {} {} ",
+            m.channel,
+            m.to,
+            relative(m.sent_at, app.now)
+        ));
         lines.push(Line::from(vec![
             Span::styled(head.clone(), theme.dim()),
             Span::raw(fit(&m.body, w.saturating_sub(head.chars().count()))),

@@ -3,10 +3,14 @@
 use chrono::{DateTime, Utc};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// Replaces control characters (ESC, BEL, newlines…) so API text cannot drive the terminal.
+/// Replaces control characters (ESC, BEL, newlines…) so API text cannot drive the terminal,
+/// and bidirectional overrides, which could make a name read as something else.
 pub fn clean(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .map(|c| {
+            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
+            if c.is_control() || bidi { '\u{FFFD}' } else { c }
+        })
         .collect()
 }
 
@@ -97,6 +101,7 @@ mod tests {
         let s = clean("a\x1b]52;c;ZXZpbA==\x07b\x1b[2J\n");
         assert!(!s.chars().any(char::is_control));
         assert!(s.starts_with('a'));
+        assert_eq!(clean("evil\u{202E}gpj.exe"), "evil\u{FFFD}gpj.exe");
     }
 
     #[test]
