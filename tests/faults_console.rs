@@ -497,7 +497,12 @@ fn abandon(app: &mut App, id: u64, response: ApiResponse) {
     // The trail closes the attempt as abandoned, outcome unknown.
     if let Some(last) = app.audit.last() {
         assert_eq!(last.outcome, mfadesk::app::AuditResult::Failure);
-        assert!(last.message.as_deref().unwrap_or("").contains("outcome is unknown"));
+        assert!(
+            last.message
+                .as_deref()
+                .unwrap_or("")
+                .contains("outcome is unknown")
+        );
     }
     let (dialogs, status, devices, audit) = (
         app.dialogs.len(),
