@@ -5,27 +5,10 @@ mod support;
 use crossterm::event::{KeyCode, KeyModifiers};
 use mfadesk::app::{AuditKind, AuditResult};
 use mfadesk::sim::RouteKind;
-use support::{Console, line_with};
+use support::{Console, line_with, open_user};
 
 const CARISSA: i64 = 36216769;
 const STEPHANIE: i64 = 36216767;
-
-async fn open_user(c: &mut Console, query: &str, name: &str) {
-    c.key(KeyCode::Char('/'));
-    c.type_text(query);
-    c.key(KeyCode::Enter);
-    c.wait_for(&format!("{name} in results"), |s| {
-        s.lines().any(|l| l.contains("> ") && l.contains(name))
-    })
-    .await;
-    c.key(KeyCode::Enter);
-    c.wait_for("devices loaded", |s| {
-        s.contains("── Enrolled")
-            && !s.contains("Loading devices")
-            && !s.contains("Loading factors")
-    })
-    .await;
-}
 
 fn newest_code(c: &Console, user_id: i64) -> String {
     c.ctl()

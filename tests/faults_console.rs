@@ -14,7 +14,7 @@ use mfadesk::app::dialogs::Dialog;
 use mfadesk::app::{App, Cmd, Focus, Msg, TenantInfo, UserView, update};
 use mfadesk::sim::{self, Fault, RouteKind};
 use mfadesk::worker::{ApiEvent, ApiRequest, ApiResponse};
-use support::{Console, Options, line_with};
+use support::{Console, Options, line_with, open_user};
 
 const CARISSA: i64 = 36216769;
 const SMS_FACTOR: i64 = 16282;
@@ -26,23 +26,6 @@ fn short_timeout() -> Options {
         request_timeout: Some(Duration::from_millis(500)),
         ..Options::default()
     }
-}
-
-async fn open_user(c: &mut Console, query: &str, name: &str) {
-    c.key(KeyCode::Char('/'));
-    c.type_text(query);
-    c.key(KeyCode::Enter);
-    c.wait_for(&format!("{name} in results"), |s| {
-        s.lines().any(|l| l.contains("> ") && l.contains(name))
-    })
-    .await;
-    c.key(KeyCode::Enter);
-    c.wait_for("devices loaded", |s| {
-        s.contains("── Enrolled")
-            && !s.contains("Loading devices")
-            && !s.contains("Loading factors")
-    })
-    .await;
 }
 
 /// Opens the enroll dialog for the open user and fills in a name and a valid number.

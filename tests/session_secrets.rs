@@ -7,26 +7,9 @@ use crossterm::event::KeyCode;
 use mfadesk::audit::{AuditContext, AuditLog, read_entries};
 use mfadesk::console::FileAudit;
 use mfadesk::sim;
-use support::{Console, Options, line_with};
+use support::{Console, Options, line_with, open_user};
 
 const CARISSA: i64 = 36216769;
-
-async fn open_user(c: &mut Console, query: &str, name: &str) {
-    c.key(KeyCode::Char('/'));
-    c.type_text(query);
-    c.key(KeyCode::Enter);
-    c.wait_for(&format!("{name} in results"), |s| {
-        s.lines().any(|l| l.contains("> ") && l.contains(name))
-    })
-    .await;
-    c.key(KeyCode::Enter);
-    c.wait_for("devices loaded", |s| {
-        s.contains("── Enrolled")
-            && !s.contains("Loading devices")
-            && !s.contains("Loading factors")
-    })
-    .await;
-}
 
 #[tokio::test]
 async fn a_whole_session_leaves_no_secret_in_the_audit_trail_or_the_log() {

@@ -5,7 +5,7 @@ mod support;
 
 use crossterm::event::KeyCode;
 use mfadesk::sim::{self, RouteKind};
-use support::{Console, Options, line_with};
+use support::{Console, Options, line_with, open_user};
 
 const WRITES: [RouteKind; 5] = [
     RouteKind::Enroll,
@@ -14,23 +14,6 @@ const WRITES: [RouteKind; 5] = [
     RouteKind::Remove,
     RouteKind::MfaToken,
 ];
-
-async fn open_user(c: &mut Console, query: &str, name: &str) {
-    c.key(KeyCode::Char('/'));
-    c.type_text(query);
-    c.key(KeyCode::Enter);
-    c.wait_for(&format!("{name} in results"), |s| {
-        s.lines().any(|l| l.contains("> ") && l.contains(name))
-    })
-    .await;
-    c.key(KeyCode::Enter);
-    c.wait_for("devices loaded", |s| {
-        s.contains("── Enrolled")
-            && !s.contains("Loading devices")
-            && !s.contains("Loading factors")
-    })
-    .await;
-}
 
 fn writes(c: &Console) -> u64 {
     WRITES.iter().map(|r| c.ctl().request_count(*r)).sum()

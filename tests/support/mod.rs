@@ -292,3 +292,21 @@ impl Console {
 pub fn line_with<'a>(screen: &'a str, text: &str) -> Option<&'a str> {
     screen.lines().find(|l| l.contains(text))
 }
+
+/// Searches for a user, opens the first match and waits until devices and factors are loaded.
+pub async fn open_user(c: &mut Console, query: &str, name: &str) {
+    c.key(KeyCode::Char('/'));
+    c.type_text(query);
+    c.key(KeyCode::Enter);
+    c.wait_for(&format!("{name} in results"), |s| {
+        s.lines().any(|l| l.contains("> ") && l.contains(name))
+    })
+    .await;
+    c.key(KeyCode::Enter);
+    c.wait_for("devices loaded", |s| {
+        s.contains("── Enrolled")
+            && !s.contains("Loading devices")
+            && !s.contains("Loading factors")
+    })
+    .await;
+}
