@@ -308,6 +308,12 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 ),
                 VerifyStage::EnterCode => {
                     f.input("Code", &d.code, d.busy.is_none(), None);
+                    if app.tenant.demo && !app.phone_visible {
+                        f.styled(
+                            "Demo: the code is on the demo phone (Esc, p, then v again).",
+                            theme.dim(),
+                        );
+                    }
                     if let Some(left) = left {
                         f.styled(
                             format!("{:16}expires in {}", "", countdown(left)),

@@ -149,7 +149,7 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .max()
         .unwrap_or(0);
     // A narrow pane drops the email column (the user pane's title shows it) to keep names whole.
-    let show_email = w >= 40;
+    let show_email = w >= 34;
     let name_w = if show_email {
         longest.clamp(avail / 3, avail * 3 / 5)
     } else {
