@@ -69,6 +69,7 @@ fn app(selected: usize) -> App {
         factors_error: None,
         device_sel: 25,
         factor_sel: 0,
+        select_after_load: None,
     });
     app.search.query = "last:Lastname*".into();
     app.search.results = results;

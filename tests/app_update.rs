@@ -1514,7 +1514,7 @@ fn every_change_records_an_attempt_then_an_outcome_without_secrets() {
         &mut app,
         enroll,
         ApiResponse::Enrolled(Ok(OtpDevice {
-            state_token: Some(Secret::new("st-from-enroll")),
+            state_token: None,
             ..enrolled_sms("2001", "Work phone", "+14155550123", false)
         })),
     );
@@ -1590,4 +1590,52 @@ fn every_change_records_an_attempt_then_an_outcome_without_secrets() {
         text.contains("remove    FAILED   404 user 36216766 OneLogin SMS"),
         "{text}"
     );
+}
+
+#[test]
+fn guided_enrollment_uses_the_code_enroll_sent_and_enter_on_empty_sends_another() {
+    let mut app = app_with_kelly();
+    let enroll = fill_and_submit_enroll(&mut app);
+    let cmds = answer(
+        &mut app,
+        enroll,
+        ApiResponse::Enrolled(Ok(OtpDevice {
+            state_token: Some(Secret::new("st-from-enroll")),
+            ..enrolled_sms("2001", "Work phone", "+14155550123", false)
+        })),
+    );
+    // The tenant already sent the first code: no second SMS.
+    assert!(
+        !requests(&cmds)
+            .iter()
+            .any(|(_, r)| matches!(r, ApiRequest::Trigger { .. })),
+        "{cmds:?}"
+    );
+    let d = top_as!(app, Verify);
+    assert_eq!(d.stage, VerifyStage::EnterCode);
+    assert!(d.expires_at.is_some(), "countdown shown");
+    // Enter on the empty field asks for a new code.
+    let (_, req) = one_request(&enter(&mut app));
+    assert!(matches!(req, ApiRequest::Trigger { .. }), "{req:?}");
+    // The code uses the enroll's state token when typed.
+    let mut app = app_with_kelly();
+    let enroll = fill_and_submit_enroll(&mut app);
+    answer(
+        &mut app,
+        enroll,
+        ApiResponse::Enrolled(Ok(OtpDevice {
+            state_token: Some(Secret::new("st-from-enroll")),
+            ..enrolled_sms("2001", "Work phone", "+14155550123", false)
+        })),
+    );
+    type_text(&mut app, "ABC123");
+    let (_, req) = one_request(&enter(&mut app));
+    let ApiRequest::Verify {
+        state_token, otp, ..
+    } = req
+    else {
+        panic!("{req:?}")
+    };
+    assert_eq!(state_token.unwrap().expose(), "st-from-enroll");
+    assert_eq!(otp.unwrap().expose(), "ABC123");
 }

@@ -427,6 +427,7 @@ fn state_with_user() -> App {
         factors_error: None,
         device_sel: 0,
         factor_sel: 0,
+        select_after_load: None,
     });
     app.focus = Focus::Devices;
     app

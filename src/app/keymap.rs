@@ -290,6 +290,7 @@ pub const DIALOG_KEYS: &[(&str, &str)] = &[
     ("Esc", "close the dialog (stops a push wait)"),
     ("y / n", "confirm / cancel a removal"),
     ("c", "copy the temporary token (OSC 52)"),
+    ("Ctrl-P", "demo: show the demo phone from a dialog"),
     ("Ctrl-C", "exit mfadesk"),
 ];
 

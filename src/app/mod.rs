@@ -160,6 +160,8 @@ pub struct UserView {
     pub device_sel: usize,
     /// Selected factor row.
     pub factor_sel: usize,
+    /// A device to select once the list reloads (the one just enrolled).
+    pub select_after_load: Option<DeviceId>,
 }
 
 impl UserView {

@@ -347,6 +347,7 @@ fn open_selected_user(app: &mut App, cmds: &mut Vec<Cmd>) {
         factors_error: None,
         device_sel: 0,
         factor_sel: 0,
+        select_after_load: None,
     });
     app.focus = Focus::Devices;
     load_devices(app, user_id, cmds);
@@ -509,10 +510,13 @@ fn open_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     };
     let mut dialog = verify_dialog(target, device, false);
+    // Only SMS and voice codes are reused: Protect's code row shares its id with the push row.
     let live = app
         .tokens
         .get(&dialog.device.id)
-        .filter(|t| t.expires_at > app.now && dialog.kind != DeviceKind::Push)
+        .filter(|t| {
+            t.expires_at > app.now && matches!(dialog.kind, DeviceKind::Sms | DeviceKind::Voice)
+        })
         .cloned();
     if let Some(live) = live {
         // A code sent moments ago is still valid: verify it without a new SMS.
@@ -673,6 +677,14 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
 }
 
 fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
+    if app.tenant.demo
+        && key.code == KeyCode::Char('p')
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+    {
+        // The demo phone can be opened while a dialog waits for its code.
+        run_action(app, Action::Phone, cmds);
+        return;
+    }
     if key.code == KeyCode::Esc {
         close_top(app, cmds);
         return;
@@ -986,6 +998,11 @@ fn submit_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
         }
         VerifyStage::EnterCode => {
             let code = d.code.value().trim().to_owned();
+            if code.is_empty() && matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice) {
+                // No code arrived: Enter on the empty field sends a new one.
+                send_trigger(app, cmds);
+                return;
+            }
             if code.is_empty() {
                 d.error = Some("Type the code the user reads out.".into());
                 return;
@@ -1242,6 +1259,11 @@ fn on_result(
                 match r {
                     Ok(devices) => {
                         view.device_sel = view.device_sel.min(devices.len().saturating_sub(1));
+                        if let Some(id) = view.select_after_load.take()
+                            && let Some(i) = devices.iter().position(|d| d.id == id)
+                        {
+                            view.device_sel = i;
+                        }
                         view.devices = Some(devices);
                         view.devices_error = None;
                     }
@@ -1350,14 +1372,37 @@ fn on_enrolled(app: &mut App, id: RequestId, r: Result<OtpDevice, ApiError>, cmd
                 );
                 return;
             }
-            // The guided enrollment: trigger with defaults, then verify.
+            // The guided enrollment: verify with the code enroll already sent when the tenant
+            // says so (its state token), else trigger with defaults first; then verify.
             let mut verify = verify_dialog(target, device.clone(), true);
-            if !device.needs_trigger {
-                verify.state_token = device.state_token.clone();
+            let sent = device.state_token.clone();
+            if let Some(token) = &sent {
+                let expires_at =
+                    app.now + Duration::seconds(i64::from(validate::STATE_TOKEN_RANGE.0));
+                verify.state_token = Some(token.clone());
+                verify.stage = VerifyStage::EnterCode;
+                if device.needs_trigger {
+                    verify.expires_at = Some(expires_at);
+                    app.tokens.insert(
+                        device.id.clone(),
+                        LiveToken {
+                            token: token.clone(),
+                            expires_at,
+                            options: TriggerOptions::default(),
+                        },
+                    );
+                }
+            }
+            if let Some(view) = app
+                .user
+                .as_mut()
+                .filter(|v| v.user.id == verify.target.user_id)
+            {
+                view.select_after_load = Some(device.id.clone());
             }
             app.dialogs.remove(pos);
             app.dialogs.push(Dialog::Verify(verify));
-            if device.needs_trigger {
+            if device.needs_trigger && sent.is_none() {
                 send_trigger(app, cmds);
             }
         }
@@ -1505,13 +1550,15 @@ fn on_triggered(
             } else {
                 VerifyStage::EnterCode
             };
-            let live = LiveToken {
-                token: t.state_token,
-                expires_at,
-                options: d.options.clone(),
-            };
-            let device_id = d.device.id.clone();
-            app.tokens.insert(device_id, live);
+            if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice) {
+                let live = LiveToken {
+                    token: t.state_token,
+                    expires_at,
+                    options: d.options.clone(),
+                };
+                let device_id = d.device.id.clone();
+                app.tokens.insert(device_id, live);
+            }
             settle(app, AuditKind::Trigger, AuditResult::Success, None, cmds);
         }
         Err(e) => {

@@ -308,9 +308,17 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 ),
                 VerifyStage::EnterCode => {
                     f.input("Code", &d.code, d.busy.is_none(), None);
+                    if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice)
+                        && d.code.value().is_empty()
+                    {
+                        f.styled(
+                            "No code arrived? Enter on the empty field sends a new one.",
+                            theme.dim(),
+                        );
+                    }
                     if app.tenant.demo && !app.phone_visible {
                         f.styled(
-                            "Demo: the code is on the demo phone (Esc, p, then v again).",
+                            "Demo: Ctrl-P shows the demo phone with the code.",
                             theme.dim(),
                         );
                     }
