@@ -298,6 +298,10 @@ async fn search(client: &Client, queries: &[UserQuery]) -> Result<SearchResult, 
             }
         }
     }
+    // A merged search has no single total: the largest would read "11 of 8".
+    if queries.len() > 1 {
+        result.total = None;
+    }
     // One failed query fails the search: a partial list would look complete.
     match first_error {
         Some(e) if !any_ok || e.kind != crate::api::ErrorKind::NotFound => Err(e),

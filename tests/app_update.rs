@@ -1143,11 +1143,16 @@ fn a_required_reason_is_asked_for_before_a_token_or_a_removal() {
     ch(&mut app, 'd');
     assert_eq!(
         top_as!(app, Remove).button,
-        RemoveButton::Reason,
-        "focus starts on the reason"
+        RemoveButton::Cancel,
+        "focus starts on Cancel"
     );
-    let cmds = enter(&mut app);
+    let cmds = ch(&mut app, 'y');
     assert!(cmds.is_empty(), "no removal without a reason: {cmds:?}");
+    assert_eq!(
+        top_as!(app, Remove).button,
+        RemoveButton::Reason,
+        "then the reason field"
+    );
     assert!(
         top_as!(app, Remove)
             .error

@@ -242,11 +242,12 @@ pub struct RemoveDialog {
 impl RemoveDialog {
     /// The focus order for Tab.
     pub fn fields(&self) -> Vec<RemoveButton> {
-        let mut f = Vec::new();
+        // Cancel first: Tab goes on to the ticket field (when asked for), then Remove.
+        let mut f = vec![RemoveButton::Cancel];
         if self.reason.is_some() {
             f.push(RemoveButton::Reason);
         }
-        f.extend([RemoveButton::Cancel, RemoveButton::Remove]);
+        f.push(RemoveButton::Remove);
         f
     }
 }

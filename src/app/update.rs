@@ -156,6 +156,13 @@ fn run_search(app: &mut App, cmds: &mut Vec<Cmd>) {
             app.search.request = Some(id);
             app.search.query = text.trim().to_owned();
             app.search.message = None;
+            if app
+                .status
+                .as_ref()
+                .is_some_and(|st| st.kind == StatusKind::Info)
+            {
+                app.status = None;
+            }
             app.focus = Focus::Users;
             cmds.push(cmd);
         }
@@ -324,20 +331,8 @@ fn open_selected_user(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     };
     // Drop loads for the previous user: their results would be stale.
-    let stale: Vec<RequestId> = app
-        .pending
-        .iter()
-        .filter(|(_, p)| {
-            matches!(
-                p,
-                Purpose::User(_) | Purpose::Devices(_) | Purpose::Factors(_)
-            )
-        })
-        .map(|(id, _)| *id)
-        .collect();
-    for id in stale {
-        app.cancel(Some(id), cmds);
-    }
+    cancel_loads(app, cmds);
+
     let user_id = user.id;
     app.user = Some(UserView {
         user,
@@ -354,6 +349,24 @@ fn open_selected_user(app: &mut App, cmds: &mut Vec<Cmd>) {
     load_factors(app, user_id, cmds);
 }
 
+/// Cancels user, device and factor loads in flight (superseded by new ones).
+fn cancel_loads(app: &mut App, cmds: &mut Vec<Cmd>) {
+    let stale: Vec<RequestId> = app
+        .pending
+        .iter()
+        .filter(|(_, p)| {
+            matches!(
+                p,
+                Purpose::User(_) | Purpose::Devices(_) | Purpose::Factors(_)
+            )
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    for id in stale {
+        app.cancel(Some(id), cmds);
+    }
+}
+
 fn load_devices(app: &mut App, user_id: UserId, cmds: &mut Vec<Cmd>) {
     let (_, cmd) = app.request(Purpose::Devices(user_id), ApiRequest::GetDevices(user_id));
     cmds.push(cmd);
@@ -366,11 +379,14 @@ fn load_factors(app: &mut App, user_id: UserId, cmds: &mut Vec<Cmd>) {
 
 fn refresh(app: &mut App, cmds: &mut Vec<Cmd>) {
     let Some(user_id) = app.user.as_ref().map(|u| u.user.id) else {
+        // Refresh the results shown, not whatever is half-typed in the box.
         if !app.search.query.is_empty() {
+            app.search.input = Input::new(app.search.query.clone());
             run_search(app, cmds);
         }
         return;
     };
+    cancel_loads(app, cmds);
     let (_, cmd) = app.request(Purpose::User(user_id), ApiRequest::GetUser(user_id));
     cmds.push(cmd);
     load_devices(app, user_id, cmds);
@@ -577,12 +593,8 @@ fn open_remove(app: &mut App) {
     ids.dedup();
     let last = ids.len() <= 1;
     let reason = reason_input(app);
-    // Safe first focus: Cancel, or the ticket field when the profile asks for one.
-    let button = if reason.is_some() {
-        RemoveButton::Reason
-    } else {
-        RemoveButton::Cancel
-    };
+    // Safe first focus: Cancel (Tab reaches the ticket field when the profile asks for one).
+    let button = RemoveButton::Cancel;
     app.dialogs.push(Dialog::Remove(RemoveDialog {
         target,
         device,
@@ -1699,8 +1711,20 @@ fn on_removed(app: &mut App, id: RequestId, r: Result<(), ApiError>, cmds: &mut 
         }
         Err(e) => {
             settle(app, AuditKind::Remove, AuditResult::Failure, Some(&e), cmds);
+            let user_id = d.target.user_id;
+            // A typed ticket or reason survives the failure: the dialog stays under the error.
+            if d.reason.as_ref().is_some_and(|r| !r.value().is_empty()) {
+                app.dialogs.insert(
+                    pos,
+                    Dialog::Remove(RemoveDialog {
+                        busy: None,
+                        error: Some(format!("Not removed: {}", e.message)),
+                        ..d
+                    }),
+                );
+            }
             error_dialog(app, "Removing the device", e);
-            reload_user(app, d.target.user_id, cmds);
+            reload_user(app, user_id, cmds);
         }
     }
 }

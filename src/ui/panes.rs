@@ -99,7 +99,9 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         Line::styled(fit(m, w), theme.warn())
     } else if s.searched {
         let total = s.total.map_or(String::new(), |t| format!(" of {t}"));
-        let more = if s.more.is_some() {
+        let more = if s.more.is_none() && s.total.is_none() && !s.next.is_empty() {
+            " · more below"
+        } else if s.more.is_some() {
             " · loading more…"
         } else {
             ""
