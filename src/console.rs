@@ -202,6 +202,32 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
     Ok(Session { app, io, demo })
 }
 
+/// Resolves when the process is asked to stop (SIGTERM, SIGHUP, SIGINT); never if that can't be watched.
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// Runs the console in the real terminal; the terminal is restored on every exit path.
 pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
     let session = prepare(settings).await?;
@@ -211,7 +237,11 @@ pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
         if std::env::var_os("MFADESK_DEBUG_PANIC").is_some() && cfg!(debug_assertions) {
             panic!("forced panic (MFADESK_DEBUG_PANIC, debug builds only)");
         }
-        runtime::run(session.app, &mut terminal, EventStream::new(), session.io).await
+        tokio::select! {
+            r = runtime::run(session.app, &mut terminal, EventStream::new(), session.io) => r.map(|_| ()),
+            // Killed or hung up: leave through the same door, so the terminal is restored.
+            () = termination() => Ok(()),
+        }
     }
     .await;
     let restored = ratatui::try_restore();

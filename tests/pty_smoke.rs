@@ -265,3 +265,17 @@ fn no_color_emits_no_colour_codes() {
         "NO_COLOR output holds a colour code"
     );
 }
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut s = Session::start(&[]);
+    s.wait_text("DEMO");
+    let pid = s.child.process_id().expect("a pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    s.wait_exit();
+    s.assert_restored();
+}
