@@ -44,6 +44,7 @@ impl PhoneSource for SimPhone {
                     },
                     to: m.to,
                     body: m.body,
+                    code: m.code,
                     sent_at: m.sent_at,
                 })
                 .collect(),

@@ -50,7 +50,12 @@ fn main() -> ExitCode {
             }
             None => {
                 let paths = Paths::platform().map_err(|e| e.to_string())?;
-                let env = |k: &str| std::env::var(k).ok();
+                // The account name comes from the system when no variable names the user.
+                let env = |k: &str| {
+                    std::env::var(k)
+                        .ok()
+                        .or_else(|| (k == "LOGNAME").then(|| whoami::username().ok()).flatten())
+                };
                 let settings =
                     config::resolve(&cli.options, &env, &paths).map_err(|e| e.to_string())?;
                 // The log goes to a file only: the terminal belongs to the console.

@@ -11,6 +11,8 @@ pub struct PhoneMessage {
     pub to: String,
     /// The text (it holds the code: this is the simulated user's phone).
     pub body: String,
+    /// The code in it, shown first so it is never cut off.
+    pub code: String,
     /// When it was sent.
     pub sent_at: DateTime<Utc>,
 }

@@ -264,7 +264,11 @@ pub fn resolve(
         .clone()
         .or_else(|| env(ENV_LOG_LEVEL))
         .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned());
-    let os_user = || env("USER").or_else(|| env("USERNAME"));
+    let os_user = || {
+        env("USER")
+            .or_else(|| env("USERNAME"))
+            .or_else(|| env("LOGNAME"))
+    };
 
     // --demo ignores profiles and credentials entirely; a profile's label would mislead here.
     if cli.demo {

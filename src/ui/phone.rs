@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Paragraph};
 use super::text::{clean, fit, relative};
 use super::theme::Theme;
 use crate::app::App;
+use crate::app::validate::mask_phone;
 
 /// Draws the phone panel.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -30,15 +31,18 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .rev()
         .take(msgs.height.saturating_sub(1) as usize)
     {
+        let code = clean(&format!("{} ", m.code));
         let head = clean(&format!(
             "{} {} {} ",
             m.channel,
-            m.to,
+            mask_phone(&m.to),
             relative(m.sent_at, app.now)
         ));
+        let used = code.chars().count() + head.chars().count();
         lines.push(Line::from(vec![
-            Span::styled(head.clone(), theme.dim()),
-            Span::raw(fit(&m.body, w.saturating_sub(head.chars().count()))),
+            Span::styled(code, theme.title()),
+            Span::styled(head, theme.dim()),
+            Span::raw(fit(&m.body, w.saturating_sub(used))),
         ]));
     }
     frame.render_widget(Paragraph::new(lines), msgs);
