@@ -7,8 +7,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::api::{
-    ApiError, AuthFactor, Client, DeviceId, MfaToken, OtpDevice, RateLimit, Secret, TriggerResult,
-    User, UserId, UserQuery, VerifyOutcome,
+    ApiError, AuthFactor, Client, DeviceId, MfaToken, OtpDevice, RateLimit, ResponseMeta, Secret,
+    TriggerResult, User, UserId, UserQuery, VerifyOutcome, with_meta,
 };
 
 /// Tags a request so its result can be matched (and dropped when stale).
@@ -145,6 +145,8 @@ pub struct ApiEvent {
     pub response: ApiResponse,
     /// The latest X-RateLimit-* headers.
     pub rate_limit: Option<RateLimit>,
+    /// Status and request id of the answer (for the audit trail).
+    pub meta: ResponseMeta,
 }
 
 /// What the console sends the worker.
@@ -184,10 +186,10 @@ async fn run(
                     let events = events.clone();
                     let done = done_tx.clone();
                     let task = tokio::spawn(async move {
-                        let response = execute(&client, request).await;
+                        let (response, meta) = with_meta(execute(&client, request)).await;
                         let rate_limit = client.rate_limit();
                         // The console may have quit; nothing to do then.
-                        let _ = events.send(ApiEvent { id, response, rate_limit });
+                        let _ = events.send(ApiEvent { id, response, rate_limit, meta });
                         let _ = done.send(id);
                     });
                     in_flight.insert(id, task.abort_handle());

@@ -891,6 +891,8 @@ fn push_is_polled_every_one_and_a_half_seconds_until_approved() {
         vec![
             (AuditKind::Trigger, AuditResult::Attempt),
             (AuditKind::Trigger, AuditResult::Success),
+            // The push sent is a verification under way; the poll settles it.
+            (AuditKind::Verify, AuditResult::Attempt),
             (AuditKind::Verify, AuditResult::Success),
         ]
     );
@@ -905,18 +907,24 @@ fn esc_during_a_push_wait_cancels_the_poll_and_stops_polling() {
     let cmds = esc(&mut app);
     assert_eq!(cancels(&cmds), vec![poll]);
     assert!(app.dialogs.is_empty());
+    // The wait is recorded as abandoned, and the devices are read again.
+    assert_eq!(
+        trail(&app).last(),
+        Some(&(AuditKind::Verify, AuditResult::Failure))
+    );
     for s in [4, 6, 10, 30] {
         app.now = now() + secs(s);
         assert!(requests(&tick(&mut app)).is_empty());
     }
-    assert!(!app.needs_tick());
     // A late answer to the cancelled poll changes nothing.
+    let (status, trail_len) = (app.status.clone(), app.audit.len());
     answer(
         &mut app,
         poll,
         ApiResponse::Verified(Ok(VerifyOutcome::Verified)),
     );
-    assert!(app.status.is_none());
+    assert_eq!(app.status, status);
+    assert_eq!(app.audit.len(), trail_len);
 }
 
 #[test]

@@ -459,6 +459,7 @@ fn late(id: u64, response: ApiResponse) -> Msg {
         id,
         response,
         rate_limit: None,
+        meta: Default::default(),
     }))
 }
 

@@ -161,4 +161,26 @@ async fn a_whole_session_leaves_no_secret_in_the_audit_trail_or_the_log() {
             .filter(|e| e.action == A::Remove)
             .all(|e| e.device_id.is_some())
     );
+    // Every settled change carries the answer's status and X-Request-Id.
+    for e in entries.iter().filter(|e| e.outcome == O::Success) {
+        assert!(e.http_status.is_some() && e.request_id.is_some(), "{e:?}");
+    }
+    let enrolled = entries
+        .iter()
+        .find(|e| e.action == A::Enroll && e.outcome == O::Success)
+        .unwrap();
+    assert!(
+        enrolled.device_id.is_some(),
+        "the new device's id is recorded"
+    );
+    // Every attempt has exactly one outcome.
+    for action in [A::Enroll, A::Trigger, A::Verify, A::Remove, A::MfaToken] {
+        let count = |attempt: bool| {
+            entries
+                .iter()
+                .filter(|e| e.action == action && (e.outcome == O::Attempt) == attempt)
+                .count()
+        };
+        assert_eq!(count(true), count(false), "{action:?}");
+    }
 }

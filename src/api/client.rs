@@ -460,8 +460,10 @@ impl Client {
             .bytes()
             .await
             .map_err(|e| transport_error(e, timeout))?;
+        let request_id = header_text(&headers, "x-request-id");
+        super::meta::note(status, request_id.as_deref());
         Ok(Reply {
-            request_id: header_text(&headers, "x-request-id"),
+            request_id,
             headers,
             body: body.to_vec(),
             status,

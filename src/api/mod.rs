@@ -3,6 +3,7 @@
 mod auth;
 pub mod client;
 pub mod error;
+pub mod meta;
 mod mfa;
 pub mod retry;
 pub mod secret;
@@ -12,6 +13,7 @@ pub mod wire;
 
 pub use client::{Client, ClientConfig, Credentials, parse_base_url};
 pub use error::{ApiError, ErrorKind};
+pub use meta::{ResponseMeta, with_meta};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::*;

@@ -263,6 +263,10 @@ pub struct App {
     pub quit_armed: bool,
     pub(crate) pending: HashMap<RequestId, Purpose>,
     pub(crate) tokens: HashMap<DeviceId, LiveToken>,
+    /// Attempts recorded and not yet settled, one per action (dialogs are modal).
+    pub(crate) open_attempts: HashMap<AuditKind, AuditNote>,
+    /// Status and request id of the answer being handled.
+    pub(crate) last_meta: crate::api::ResponseMeta,
     next_id: RequestId,
 }
 
@@ -288,6 +292,8 @@ impl App {
             quit_armed: false,
             pending: HashMap::new(),
             tokens: HashMap::new(),
+            open_attempts: HashMap::new(),
+            last_meta: Default::default(),
             next_id: 1,
         }
     }

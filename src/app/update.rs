@@ -31,6 +31,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
+                app.last_meta = event.meta.clone();
                 on_result(app, event.id, purpose, event.response, &mut cmds);
             }
         }
@@ -93,6 +94,11 @@ fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 "A change is in flight: press Ctrl-C again to exit anyway.",
             );
         } else {
+            settle_unknown(
+                app,
+                "the console was closed before the answer: the outcome is unknown",
+                cmds,
+            );
             app.quit = true;
             cmds.push(Cmd::Quit);
         }
@@ -215,6 +221,11 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Audit => app.dialogs.push(Dialog::Audit { scroll: 0 }),
         Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
         Action::Quit => {
+            settle_unknown(
+                app,
+                "the console was closed before the answer: the outcome is unknown",
+                cmds,
+            );
             app.quit = true;
             cmds.push(Cmd::Quit);
         }
@@ -649,42 +660,32 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
     let Some(dialog) = app.dialogs.pop() else {
         return;
     };
-    let Some(id) = dialog.busy() else { return };
     // Closing a dialog abandons its call (and a push wait).
-    let purpose = app.pending.get(&id).cloned();
-    app.cancel(Some(id), cmds);
-    let push_poll = matches!(&dialog, Dialog::Verify(v) if v.kind == DeviceKind::Push && v.state_token.is_some());
-    let kind = match purpose {
-        Some(Purpose::Enroll) => AuditKind::Enroll,
-        Some(Purpose::Trigger) => AuditKind::Trigger,
-        Some(Purpose::Verify) if !push_poll => AuditKind::Verify,
-        Some(Purpose::Remove) => AuditKind::Remove,
-        Some(Purpose::MfaToken) => AuditKind::MfaToken,
-        _ => return,
-    };
+    app.cancel(dialog.busy(), cmds);
+    let change = matches!(
+        dialog,
+        Dialog::Enroll(_)
+            | Dialog::Trigger(_)
+            | Dialog::Verify(_)
+            | Dialog::Remove(_)
+            | Dialog::Token(_)
+    );
     // A change already sent cannot be recalled: the trail says the outcome is unknown, and
     // the device list is read again so the screen shows what the tenant has.
-    let abandoned = ApiError::new(
-        ErrorKind::Cancelled,
-        "abandoned before the answer came: the outcome is unknown",
-    );
-    settle(app, kind, AuditResult::Failure, Some(&abandoned), cmds);
-    let what = keymap::binding(match kind {
-        AuditKind::Enroll => Action::Enroll,
-        AuditKind::Trigger => Action::Trigger,
-        AuditKind::Verify => Action::Verify,
-        AuditKind::Remove => Action::Remove,
-        AuditKind::MfaToken => Action::Token,
-    })
-    .map_or("change", |b| b.short);
-    app.set_status(
-        StatusKind::Warning,
-        format!(
-            "Stopped waiting for the {what}: the tenant may still have done it; devices re-read."
-        ),
-    );
-    if let Some(user_id) = app.user.as_ref().map(|v| v.user.id) {
-        reload_user(app, user_id, cmds);
+    if change
+        && settle_unknown(
+            app,
+            "abandoned before the answer came: the outcome is unknown",
+            cmds,
+        )
+    {
+        app.set_status(
+            StatusKind::Warning,
+            "Stopped waiting: the tenant may still have made the change; devices re-read.",
+        );
+        if let Some(user_id) = app.user.as_ref().map(|v| v.user.id) {
+            reload_user(app, user_id, cmds);
+        }
     }
 }
 
@@ -1143,13 +1144,19 @@ fn record(
         note.request_id = e.request_id.clone();
         note.message = Some(e.message.clone());
     } else if outcome == AuditResult::Success {
-        note.http_status = Some(200);
+        // The answer that settled it: its status and X-Request-Id.
+        note.http_status = app.last_meta.status.or(Some(200));
+        note.request_id = app.last_meta.request_id.clone();
+    }
+    if outcome == AuditResult::Attempt {
+        app.open_attempts.insert(note.action, note.clone());
     }
     app.audit.push(note.clone());
     cmds.push(Cmd::Audit(note));
 }
 
-/// The outcome of the attempt this request recorded: same action, user and device, now settled.
+/// Records the outcome of the open attempt of this action (one at a time: dialogs are modal);
+/// an outcome with no open attempt is not recorded twice.
 fn settle(
     app: &mut App,
     action: AuditKind,
@@ -1157,16 +1164,20 @@ fn settle(
     error: Option<&ApiError>,
     cmds: &mut Vec<Cmd>,
 ) {
-    let Some(attempt) = app
-        .audit
-        .iter()
-        .rev()
-        .find(|n| n.action == action && n.outcome == AuditResult::Attempt)
-        .cloned()
-    else {
+    let Some(attempt) = app.open_attempts.remove(&action) else {
         return;
     };
     record(app, attempt, outcome, error, cmds);
+}
+
+/// Closes every open attempt as of unknown outcome (a dialog closed or the console quit).
+fn settle_unknown(app: &mut App, why: &str, cmds: &mut Vec<Cmd>) -> bool {
+    let open: Vec<AuditKind> = app.open_attempts.keys().copied().collect();
+    let unknown = ApiError::new(ErrorKind::Cancelled, why);
+    for kind in &open {
+        settle(app, *kind, AuditResult::Failure, Some(&unknown), cmds);
+    }
+    !open.is_empty()
 }
 
 fn error_dialog(app: &mut App, context: &str, error: ApiError) {
@@ -1370,6 +1381,9 @@ fn on_enrolled(app: &mut App, id: RequestId, r: Result<OtpDevice, ApiError>, cmd
     );
     match r {
         Ok(device) => {
+            if let Some(attempt) = app.open_attempts.get_mut(&AuditKind::Enroll) {
+                attempt.device_id = Some(device.id.to_string());
+            }
             settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
             reload_user(app, target.user_id, cmds);
             if verified || device.active {
@@ -1501,7 +1515,14 @@ fn on_enroll_check(
                     let label = device_label(dev);
                     app.dialogs.remove(pos);
                     // The failure recorded for the lost answer was wrong: the device exists.
-                    settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
+                    let target = Target {
+                        user_id,
+                        user_label: String::new(),
+                        user_email: app.user.as_ref().and_then(|v| v.user.email.clone()),
+                    };
+                    let mut note = audit_note(app, AuditKind::Enroll, &target, Some(dev));
+                    note.message = Some("created after all: the enroll answer was lost".into());
+                    record(app, note, AuditResult::Success, None, cmds);
                     app.dialogs.push(Dialog::Info(InfoDialog {
                         title: "The device was created after all".into(),
                         lines: vec![
@@ -1571,7 +1592,13 @@ fn on_triggered(
                 let device_id = d.device.id.clone();
                 app.tokens.insert(device_id, live);
             }
+            let push = (d.kind == DeviceKind::Push).then(|| (d.target.clone(), d.device.clone()));
             settle(app, AuditKind::Trigger, AuditResult::Success, None, cmds);
+            if let Some((target, device)) = push {
+                // A push is a verification under way: its outcome comes from the polls.
+                let note = audit_note(app, AuditKind::Verify, &target, Some(&device));
+                record(app, note, AuditResult::Attempt, None, cmds);
+            }
         }
         Err(e) => {
             d.stage = VerifyStage::Stopped;
@@ -1613,12 +1640,7 @@ fn on_verified(
             let guided = d.guided;
             app.dialogs.remove(pos);
             app.tokens.remove(&device.id);
-            if !push {
-                settle(app, AuditKind::Verify, AuditResult::Success, None, cmds);
-            } else {
-                let note = audit_note(app, AuditKind::Verify, &target, Some(&device));
-                record(app, note, AuditResult::Success, None, cmds);
-            }
+            settle(app, AuditKind::Verify, AuditResult::Success, None, cmds);
             let what = if guided {
                 "Enrolled and verified"
             } else {
@@ -1634,13 +1656,18 @@ fn on_verified(
             );
             reload_user(app, target.user_id, cmds);
         }
-        Ok(VerifyOutcome::Pending { .. }) => {
-            d.stage = VerifyStage::AwaitPush {
-                next_poll: now + Duration::milliseconds(PUSH_POLL_MS),
-            };
+        Ok(VerifyOutcome::Pending { message }) => {
+            if push {
+                d.stage = VerifyStage::AwaitPush {
+                    next_poll: now + Duration::milliseconds(PUSH_POLL_MS),
+                };
+            } else {
+                // A code check has nothing to wait for: say what the tenant said, keep the code.
+                d.error = Some(format!("The tenant answered \"{message}\"; try again."));
+                settle(app, AuditKind::Verify, AuditResult::Pending, None, cmds);
+            }
         }
         Err(e) => {
-            let (target, device) = (d.target.clone(), d.device.clone());
             match e.kind {
                 ErrorKind::WrongCode => {
                     d.error = Some(format!(
@@ -1663,12 +1690,7 @@ fn on_verified(
                     d.error = Some(e.to_string());
                 }
             }
-            if push {
-                let note = audit_note(app, AuditKind::Verify, &target, Some(&device));
-                record(app, note, AuditResult::Failure, Some(&e), cmds);
-            } else {
-                settle(app, AuditKind::Verify, AuditResult::Failure, Some(&e), cmds);
-            }
+            settle(app, AuditKind::Verify, AuditResult::Failure, Some(&e), cmds);
             if !matches!(
                 e.kind,
                 ErrorKind::WrongCode

@@ -130,6 +130,7 @@ pub fn answer(app: &mut App, id: RequestId, response: ApiResponse) -> Vec<Cmd> {
             id,
             response,
             rate_limit: None,
+            meta: Default::default(),
         })),
     )
 }
