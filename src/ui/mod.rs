@@ -176,6 +176,7 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
             .collect(),
         Some(d) => dialogs::keys(d)
             .iter()
+            .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
     }
