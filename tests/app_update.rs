@@ -559,6 +559,7 @@ fn an_invalid_phone_number_is_explained_and_nothing_is_sent() {
     let mut app = app_with_kelly();
     ch(&mut app, 'e');
     tab(&mut app);
+    tab(&mut app);
     type_text(&mut app, "+14155550123");
     assert!(enter(&mut app).is_empty());
     let d = top_as!(app, Enroll);
@@ -1348,13 +1349,14 @@ fn tab_and_shift_tab_walk_each_dialogs_fields_in_order() {
             })
             .collect()
     };
-    assert_eq!(top_as!(app, Enroll).field, EnrollField::Name);
+    // Focus starts on the first field, the factor.
+    assert_eq!(top_as!(app, Enroll).field, EnrollField::Factor);
     use EnrollField::*;
-    assert_eq!(order(&mut app, false), vec![Phone, Verified, Factor, Name]);
-    assert_eq!(order(&mut app, true), vec![Factor, Verified, Phone, Name]);
+    assert_eq!(order(&mut app, false), vec![Name, Phone, Verified, Factor]);
+    assert_eq!(order(&mut app, true), vec![Verified, Phone, Name, Factor]);
     // Shift-Tab reported as Tab with SHIFT works the same.
     key_mod(&mut app, KeyCode::Tab, KeyModifiers::SHIFT);
-    assert_eq!(top_as!(app, Enroll).field, Factor);
+    assert_eq!(top_as!(app, Enroll).field, Verified);
     esc(&mut app);
 
     select_device(&mut app, 0);
@@ -1651,4 +1653,48 @@ fn guided_enrollment_uses_the_code_enroll_sent_and_enter_on_empty_sends_another(
     };
     assert_eq!(state_token.unwrap().expose(), "st-from-enroll");
     assert_eq!(otp.unwrap().expose(), "ABC123");
+}
+
+#[test]
+fn typing_on_the_factor_picker_starts_the_name() {
+    let mut app = app_with_kelly();
+    ch(&mut app, 'e');
+    assert_eq!(top_as!(app, Enroll).field, EnrollField::Factor);
+    type_text(&mut app, "Work phone");
+    let d = top_as!(app, Enroll);
+    assert_eq!(d.field, EnrollField::Name);
+    assert_eq!(d.name.value(), "Work phone");
+    // Tab first, as the field order suggests, works the same.
+    esc(&mut app);
+    ch(&mut app, 'e');
+    tab(&mut app);
+    type_text(&mut app, "Desk");
+    assert_eq!(top_as!(app, Enroll).name.value(), "Desk");
+}
+
+#[test]
+fn typing_a_lifetime_replaces_the_prefilled_one() {
+    let mut app = app_with_kelly();
+    select_device(&mut app, 0);
+    ch(&mut app, 't');
+    assert_eq!(top_as!(app, Trigger).expires_in.value(), "120");
+    type_text(&mut app, "300");
+    assert_eq!(top_as!(app, Trigger).expires_in.value(), "300");
+    let (_, req) = one_request(&enter(&mut app));
+    assert!(
+        matches!(
+            req,
+            ApiRequest::Trigger {
+                expires_in: Some(300),
+                ..
+            }
+        ),
+        "{req:?}"
+    );
+    // Moving the cursor first keeps the value for editing.
+    esc(&mut app);
+    ch(&mut app, 't');
+    key(&mut app, KeyCode::End);
+    type_text(&mut app, "0");
+    assert_eq!(top_as!(app, Trigger).expires_in.value(), "1200");
 }

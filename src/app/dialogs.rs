@@ -1,7 +1,7 @@
 //! Dialog state: one struct per dialog, each with the fields in Tab order.
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{Event, KeyEvent};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
@@ -17,6 +17,24 @@ pub fn edit(input: &mut Input, key: &KeyEvent) -> bool {
         }
         None => false,
     }
+}
+
+/// Clears a "selected" prefilled value when the first key would replace it, as a selected
+/// text field does: a typed character replaces it, Backspace or Delete clears it; any other
+/// key keeps it for editing. Returns true when the key was used up (the clearing itself).
+pub fn replace_if_fresh(input: &mut Input, fresh: &mut bool, key: &KeyEvent) -> bool {
+    if !std::mem::take(fresh) {
+        return false;
+    }
+    let typing = matches!(key.code, KeyCode::Char(_))
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    if typing || matches!(key.code, KeyCode::Backspace | KeyCode::Delete) {
+        input.reset();
+        return !typing;
+    }
+    false
 }
 
 /// How a device is verified.
@@ -137,6 +155,8 @@ pub struct TriggerDialog {
     pub device: OtpDevice,
     /// Seconds the code stays valid (120–900).
     pub expires_in: Input,
+    /// The prefilled lifetime is still "selected": typing replaces it.
+    pub expires_fresh: bool,
     /// Six-digit numeric code.
     pub numeric: bool,
     /// Optional SMS template.

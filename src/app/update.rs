@@ -123,17 +123,8 @@ fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
 }
 
 fn search_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
-    if std::mem::take(&mut app.search.fresh) {
-        let typing = matches!(key.code, KeyCode::Char(_))
-            && !key
-                .modifiers
-                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        if typing || matches!(key.code, KeyCode::Backspace | KeyCode::Delete) {
-            app.search.input.reset();
-            if !typing {
-                return;
-            }
-        }
+    if replace_if_fresh(&mut app.search.input, &mut app.search.fresh, &key) {
+        return;
     }
     match key.code {
         KeyCode::Esc => app.focus = Focus::Users,
@@ -452,7 +443,7 @@ fn open_enroll(app: &mut App) {
         name: Input::default(),
         phone: Input::default(),
         verified: false,
-        field: EnrollField::Name,
+        field: EnrollField::Factor,
         error: None,
         busy: None,
     }));
@@ -503,6 +494,7 @@ fn open_trigger(app: &mut App) {
         target,
         device,
         expires_in: Input::new("120".into()),
+        expires_fresh: true,
         numeric: false,
         template: Input::default(),
         field: TriggerField::ExpiresIn,
@@ -757,15 +749,18 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
             } else {
                 match d.field {
                     EnrollField::Factor => match key.code {
-                        KeyCode::Left | KeyCode::Up | KeyCode::Char('k') | KeyCode::Char('h') => {
-                            d.factor = d.factor.saturating_sub(1)
-                        }
-                        KeyCode::Right
-                        | KeyCode::Down
-                        | KeyCode::Char('j')
-                        | KeyCode::Char('l')
-                        | KeyCode::Char(' ') => {
+                        KeyCode::Left | KeyCode::Up => d.factor = d.factor.saturating_sub(1),
+                        KeyCode::Right | KeyCode::Down | KeyCode::Char(' ') => {
                             d.factor = (d.factor + 1).min(d.factors.len().saturating_sub(1))
+                        }
+                        // Typing on the factor picker starts the name: nothing typed is lost.
+                        KeyCode::Char(_)
+                            if !key
+                                .modifiers
+                                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                        {
+                            d.field = EnrollField::Name;
+                            edit(&mut d.name, &key);
                         }
                         _ => {}
                     },
@@ -788,13 +783,16 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 return;
             }
             if let Some(back) = is_tab(&key) {
+                d.expires_fresh = false;
                 d.field = cycle(&d.fields(), d.field, back);
             } else if is_submit(&key) {
                 submit_trigger(app, cmds);
             } else {
                 match d.field {
                     TriggerField::ExpiresIn => {
-                        edit(&mut d.expires_in, &key);
+                        if !replace_if_fresh(&mut d.expires_in, &mut d.expires_fresh, &key) {
+                            edit(&mut d.expires_in, &key);
+                        }
                     }
                     TriggerField::Numeric => {
                         if key.code == KeyCode::Char(' ') {
