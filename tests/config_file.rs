@@ -332,3 +332,12 @@ fn list_profiles_without_a_file_says_so() {
     };
     assert!(list_profiles(&empty).contains("No profiles"));
 }
+
+#[test]
+fn british_colour_and_a_longer_env_key_are_accepted() {
+    let text = "[profiles.prod]\nsubdomain = \"acme\"\nclient_id = \"id\"\nclient_secret_env_var = \"PROD_SECRET\"\ncolour = \"red\"\n";
+    let file = mfadesk::config::ConfigFile::parse(text, std::path::Path::new("c.toml")).unwrap();
+    let p = &file.profiles["prod"];
+    assert_eq!(p.color.as_deref(), Some("red"));
+    assert_eq!(p.client_secret_env.as_deref(), Some("PROD_SECRET"));
+}

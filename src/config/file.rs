@@ -33,6 +33,7 @@ pub struct Profile {
     /// The API credential's client id.
     pub client_id: Option<String>,
     /// Name of the environment variable that holds the client secret.
+    #[serde(alias = "client_secret_env_var")]
     pub client_secret_env: Option<String>,
     /// Shell command whose stdout is the client secret (run once per start).
     pub client_secret_command: Option<String>,
@@ -45,6 +46,7 @@ pub struct Profile {
     /// Text for the header badge, e.g. "PRODUCTION".
     pub label: Option<String>,
     /// Header colour: a name (`red`, `light_blue`), an index (`196`) or `#rrggbb`.
+    #[serde(alias = "colour")]
     pub color: Option<String>,
     /// Ask for a ticket or reason before remove and temporary token.
     #[serde(default)]
