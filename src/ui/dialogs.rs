@@ -308,25 +308,26 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 ),
                 VerifyStage::EnterCode => {
                     f.input("Code", &d.code, d.busy.is_none(), None);
-                    if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice)
-                        && d.code.value().is_empty()
-                    {
-                        f.styled(
-                            "No code arrived? Enter on the empty field sends a new one.",
-                            theme.dim(),
-                        );
-                    }
-                    if app.tenant.demo && !app.phone_visible {
-                        f.styled(
-                            "Demo: Ctrl-P shows the demo phone with the code.",
-                            theme.dim(),
-                        );
-                    }
                     if let Some(left) = left {
                         f.styled(
                             format!("{:16}expires in {}", "", countdown(left)),
                             if left < 30 { theme.warn() } else { theme.dim() },
                         );
+                    }
+                    let mut hints = Vec::new();
+                    if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice)
+                        && d.code.value().is_empty()
+                    {
+                        hints.push("No code arrived? Enter on the empty field sends a new one.");
+                    }
+                    if app.tenant.demo && !app.phone_visible {
+                        hints.push("Demo: Ctrl-P shows the demo phone with the code.");
+                    }
+                    if !hints.is_empty() {
+                        f.blank();
+                    }
+                    for h in hints {
+                        f.styled(h, theme.dim());
                     }
                 }
                 VerifyStage::AwaitPush { .. } => {
