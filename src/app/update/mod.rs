@@ -1,0 +1,318 @@
+//! `update(App, Msg) -> Vec<Cmd>`: every change to the console goes through here.
+//!
+//! This file routes messages, keys and API results; each flow lives in its own module.
+
+mod audit;
+mod enroll;
+mod errors;
+mod form;
+mod navigate;
+mod remove;
+mod search;
+mod token;
+mod user;
+mod verify;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::keymap::{self, Action};
+use super::phone::PhoneCmd;
+use super::*;
+use crate::worker::ApiResponse;
+use audit::{refused, settle_unknown};
+use enroll::{enroll_key, on_enroll_check, on_enrolled, open_enroll};
+use navigate::{move_selection, next_pane, page};
+use remove::{on_removed, open_remove, remove_key};
+use search::{on_search, on_search_more, search_key};
+use token::{on_issued, open_token, token_key};
+use user::{
+    on_devices_loaded, on_factors_loaded, on_user_loaded, open_selected_user, refresh, reload_user,
+};
+use verify::{on_triggered, on_verified, open_trigger, open_verify, trigger_key, verify_key};
+
+/// Applies one message to the state and returns what to do next.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    match msg {
+        Msg::Key(key) => on_key(app, key, &mut cmds),
+        Msg::Resize(w, h) => app.size = (w, h),
+        Msg::Tick => on_tick(app, &mut cmds),
+        Msg::Api(event) => {
+            if event.rate_limit.is_some() {
+                app.rate_limit = event.rate_limit;
+            }
+            // A result nobody waits for any more (superseded, dialog closed) is dropped.
+            if let Some(purpose) = app.pending.remove(&event.id) {
+                app.last_meta = event.meta.clone();
+                on_result(app, event.id, purpose, event.response, &mut cmds);
+            }
+        }
+        Msg::Phone(snapshot) => app.phone = snapshot,
+    }
+    cmds
+}
+
+fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
+    app.spinner = app.spinner.wrapping_add(1);
+    if app.phone_visible {
+        cmds.push(Cmd::Phone(PhoneCmd::Refresh));
+    }
+    verify::tick(app, cmds);
+}
+
+fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
+    if key.kind == KeyEventKind::Release {
+        return;
+    }
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        if app.change_in_flight() && !app.quit_armed {
+            app.quit_armed = true;
+            app.set_status(
+                StatusKind::Warning,
+                "A change is in flight: press Ctrl-C again to exit anyway.",
+            );
+        } else {
+            settle_unknown(
+                app,
+                "the console was closed before the answer: the outcome is unknown",
+                cmds,
+            );
+            app.quit = true;
+            cmds.push(Cmd::Quit);
+        }
+        return;
+    }
+    app.quit_armed = false;
+    if !app.dialogs.is_empty() {
+        dialog_key(app, key, cmds);
+        return;
+    }
+    if app.focus == Focus::Search {
+        search_key(app, key, cmds);
+        return;
+    }
+    if key.code == KeyCode::Esc {
+        app.status = None;
+        return;
+    }
+    if let Some(action) = keymap::action_for(&key) {
+        run_action(app, action, cmds);
+    }
+}
+
+fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
+    // Enter on an available factor enrolls it, and is refused like `e` in read-only mode.
+    let action = if action == Action::Open && app.focus == Focus::Factors {
+        Action::Enroll
+    } else {
+        action
+    };
+    if action.is_mutating() && app.tenant.read_only {
+        // The one place that refuses writes in read-only mode.
+        let name = keymap::binding(action).map_or("that", |b| b.short);
+        app.set_status(
+            StatusKind::Warning,
+            format!("Read-only mode: {name} is disabled for this tenant."),
+        );
+        refused(app, action, cmds);
+        return;
+    }
+    match action {
+        Action::Search => {
+            // Like a selected address bar: typing replaces the old query, Enter re-runs it,
+            // and the arrow keys keep it for editing.
+            app.search.fresh = !app.search.input.value().is_empty();
+            app.focus = Focus::Search;
+        }
+        Action::Down => move_selection(app, 1, cmds),
+        Action::Up => move_selection(app, -1, cmds),
+        Action::PageDown => move_selection(app, page(app), cmds),
+        Action::PageUp => move_selection(app, -page(app), cmds),
+        Action::Top => move_selection(app, isize::MIN / 2, cmds),
+        Action::Bottom => move_selection(app, isize::MAX / 2, cmds),
+        Action::NextPane => app.focus = next_pane(app, false),
+        Action::PrevPane => app.focus = next_pane(app, true),
+        Action::Open => {
+            if app.focus == Focus::Users {
+                open_selected_user(app, cmds);
+            }
+        }
+        Action::Enroll => open_enroll(app),
+        Action::Trigger => open_trigger(app),
+        Action::Verify => open_verify(app, cmds),
+        Action::Remove => open_remove(app),
+        Action::Token => open_token(app),
+        Action::Refresh => refresh(app, cmds),
+        Action::Audit => app.dialogs.push(Dialog::Audit { scroll: 0 }),
+        Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
+        Action::Quit => {
+            settle_unknown(
+                app,
+                "the console was closed before the answer: the outcome is unknown",
+                cmds,
+            );
+            app.quit = true;
+            cmds.push(Cmd::Quit);
+        }
+        Action::Phone => {
+            if app.tenant.demo {
+                app.phone_visible = !app.phone_visible;
+                if app.phone_visible {
+                    cmds.push(Cmd::Phone(PhoneCmd::Refresh));
+                }
+            }
+        }
+        Action::ApprovePush | Action::DenyPush => {
+            if !(app.tenant.demo && app.phone_visible) {
+                return;
+            }
+            match app.phone.pushes.last() {
+                Some(push) => {
+                    let token = push.state_token.clone();
+                    cmds.push(Cmd::Phone(if action == Action::ApprovePush {
+                        PhoneCmd::Approve(token)
+                    } else {
+                        PhoneCmd::Deny(token)
+                    }));
+                    cmds.push(Cmd::Phone(PhoneCmd::Refresh));
+                }
+                None => app.set_status(StatusKind::Info, "No push is waiting on the phone."),
+            }
+        }
+    }
+}
+
+/// Rows the help overlay holds (its scroll stops there).
+fn help_rows() -> usize {
+    keymap::BINDINGS.len() + keymap::DIALOG_KEYS.len() + 1
+}
+
+fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
+    let Some(dialog) = app.dialogs.pop() else {
+        return;
+    };
+    // Closing a dialog abandons its call (and a push wait).
+    app.cancel(dialog.busy(), cmds);
+    let change = matches!(
+        dialog,
+        Dialog::Enroll(_)
+            | Dialog::Trigger(_)
+            | Dialog::Verify(_)
+            | Dialog::Remove(_)
+            | Dialog::Token(_)
+    );
+    // A change already sent cannot be recalled: the trail says the outcome is unknown, and
+    // the device list is read again so the screen shows what the tenant has.
+    if change
+        && settle_unknown(
+            app,
+            "abandoned before the answer came: the outcome is unknown",
+            cmds,
+        )
+    {
+        app.set_status(
+            StatusKind::Warning,
+            "Stopped waiting: the tenant may still have made the change; devices re-read.",
+        );
+        if let Some(user_id) = app.user.as_ref().map(|v| v.user.id) {
+            reload_user(app, user_id, cmds);
+        }
+    }
+}
+
+fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
+    if app.tenant.demo
+        && key.code == KeyCode::Char('p')
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+    {
+        // The demo phone can be opened while a dialog waits for its code.
+        run_action(app, Action::Phone, cmds);
+        return;
+    }
+    if key.code == KeyCode::Esc {
+        close_top(app, cmds);
+        return;
+    }
+    let Some(top) = app.dialogs.last_mut() else {
+        return;
+    };
+    match top {
+        Dialog::Help { scroll } => match key.code {
+            KeyCode::Char('j') | KeyCode::Down => *scroll = (*scroll + 1).min(help_rows()),
+            KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+            KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
+                app.dialogs.pop();
+            }
+            _ => {}
+        },
+        Dialog::Info(_) | Dialog::Error(_) => {
+            if matches!(
+                key.code,
+                KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')
+            ) {
+                app.dialogs.pop();
+            }
+        }
+        Dialog::Audit { scroll } => match key.code {
+            KeyCode::Char('j') | KeyCode::Down => {
+                *scroll = (*scroll + 1).min(app.audit.len().saturating_sub(1))
+            }
+            KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+            KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('A') => {
+                app.dialogs.pop();
+            }
+            _ => {}
+        },
+        Dialog::SwitchReadOnly(_) => match key.code {
+            KeyCode::Char('y') | KeyCode::Enter => {
+                app.dialogs.clear();
+                app.tenant.read_only = true;
+                app.set_status(
+                    StatusKind::Info,
+                    "Read-only mode: lookups only, every change is refused.",
+                );
+            }
+            KeyCode::Char('n') => {
+                app.dialogs.pop();
+            }
+            _ => {}
+        },
+        Dialog::Enroll(_) => enroll_key(app, key, cmds),
+        Dialog::Trigger(_) => trigger_key(app, key, cmds),
+        Dialog::Verify(_) => verify_key(app, key, cmds),
+        Dialog::Remove(_) => remove_key(app, key, cmds),
+        Dialog::Token(_) => token_key(app, key, cmds),
+    }
+}
+
+fn on_result(
+    app: &mut App,
+    id: RequestId,
+    purpose: Purpose,
+    response: ApiResponse,
+    cmds: &mut Vec<Cmd>,
+) {
+    match (purpose, response) {
+        (Purpose::Search, ApiResponse::Search(r)) => on_search(app, r),
+        (Purpose::SearchMore, ApiResponse::Search(r)) => on_search_more(app, r),
+        (Purpose::User(uid), ApiResponse::User(r)) => on_user_loaded(app, uid, r),
+        (Purpose::Devices(uid), ApiResponse::Devices(r)) => on_devices_loaded(app, uid, r),
+        (Purpose::Factors(uid), ApiResponse::Factors(r)) => on_factors_loaded(app, uid, r),
+        (Purpose::Enroll, ApiResponse::Enrolled(r)) => on_enrolled(app, id, r, cmds),
+        (
+            Purpose::EnrollCheck {
+                display_name,
+                number,
+                cause,
+                known,
+            },
+            ApiResponse::Devices(r),
+        ) => on_enroll_check(app, id, (&display_name, &number, &known), &cause, r, cmds),
+        (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
+        (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
+        (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
+        (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
+        (Purpose::RateLimit, ApiResponse::RateLimit(Ok(rl))) => app.rate_limit = Some(rl),
+        _ => {}
+    }
+}
