@@ -199,6 +199,7 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
         clipboard: Box::new(io::stdout()),
         clock: chrono::Utc::now,
         on_draw: None,
+        stop: None,
     };
     Ok(Session { app, io, demo })
 }
@@ -238,11 +239,12 @@ pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
         if std::env::var_os("MFADESK_DEBUG_PANIC").is_some() && cfg!(debug_assertions) {
             panic!("forced panic (MFADESK_DEBUG_PANIC, debug builds only)");
         }
-        tokio::select! {
-            r = runtime::run(session.app, &mut terminal, EventStream::new(), session.io) => r.map(|_| ()),
-            // Killed or hung up: leave through the same door, so the terminal is restored.
-            () = termination() => Ok(()),
-        }
+        let mut io = session.io;
+        // Killed or hung up: the loop settles open changes and returns, so the terminal is restored.
+        io.stop = Some(Box::pin(termination()));
+        runtime::run(session.app, &mut terminal, EventStream::new(), io)
+            .await
+            .map(|_| ())
     }
     .await;
     let restored = ratatui::try_restore();

@@ -38,6 +38,9 @@ pub trait AuditSink: Send {
 /// Called after every draw with the state and the drawn screen.
 pub type DrawHook = Box<dyn FnMut(&App, &ratatui::buffer::Buffer) + Send>;
 
+/// A future that resolves when the console must stop from outside.
+pub type StopSignal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Everything the loop needs besides the state: the outside world, injectable for tests.
 pub struct Io {
     /// The API client the worker owns.
@@ -52,6 +55,8 @@ pub struct Io {
     pub clock: fn() -> DateTime<Utc>,
     /// Called after every draw (tests read the screen here).
     pub on_draw: Option<DrawHook>,
+    /// Resolves when the process is asked to stop (a signal): the console then quits cleanly.
+    pub stop: Option<StopSignal>,
 }
 
 /// Failures of the loop itself (not of API calls, which the console shows).
@@ -87,6 +92,7 @@ where
     draw(&mut app, terminal, &mut io)?;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stop = io.stop.take();
     while !app.quit {
         let msg = tokio::select! {
             ev = events.next() => match ev {
@@ -94,10 +100,15 @@ where
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(term_err(e)),
-                None => break,
+                // No more input: stop as if asked to, so open changes are settled.
+                None => Msg::Terminate,
             },
             Some(ev) = rx.recv() => Msg::Api(Box::new(ev)),
             _ = tick.tick(), if app.needs_tick() => Msg::Tick,
+            () = async { if let Some(s) = stop.as_mut() { s.await } }, if stop.is_some() => {
+                stop = None;
+                Msg::Terminate
+            }
         };
         handle(&mut app, msg, &tx, &mut io);
         // Fold in whatever else already arrived, then draw once.

@@ -11,7 +11,9 @@ use mfadesk::api::{
 use mfadesk::app::dialogs::{
     DeviceKind, Dialog, EnrollField, RemoveButton, TokenField, TriggerField, VerifyStage,
 };
-use mfadesk::app::{App, AuditKind, AuditNote, AuditResult, Cmd, Focus, StatusKind, TenantInfo};
+use mfadesk::app::{
+    App, AuditKind, AuditNote, AuditResult, Cmd, Focus, Msg, StatusKind, TenantInfo, update,
+};
 use mfadesk::worker::{ApiRequest, ApiResponse, RequestId, SearchResult};
 
 // ---- helpers ----------------------------------------------------------------------------
@@ -619,15 +621,17 @@ fn a_lost_enroll_answer_is_checked_and_the_device_found() {
     let mut devices = all_devices();
     devices.push(enrolled_sms("2001", "Work phone", "+14155550123", false));
     let cmds = answer(&mut app, check, ApiResponse::Devices(Ok(devices.clone())));
-    // The trail ends with the truth: the enrollment happened.
+    // The attempt stayed open during the check and ends with the truth: it happened.
     assert_eq!(
         trail(&app),
         vec![
             (AuditKind::Enroll, AuditResult::Attempt),
-            (AuditKind::Enroll, AuditResult::Failure),
             (AuditKind::Enroll, AuditResult::Success),
         ]
     );
+    let last = app.audit.last().unwrap();
+    assert_eq!(last.device_id.as_deref(), Some("2001"));
+    assert!(last.message.as_deref().unwrap().contains("answer was lost"));
     assert_eq!(audits(&cmds).len(), 1, "the success is written out too");
     let info = top_as!(app, Info);
     assert_eq!(info.title, "The device was created after all");
@@ -1697,4 +1701,104 @@ fn typing_a_lifetime_replaces_the_prefilled_one() {
     key(&mut app, KeyCode::End);
     type_text(&mut app, "0");
     assert_eq!(top_as!(app, Trigger).expires_in.value(), "1200");
+}
+
+#[test]
+fn an_expired_push_closes_its_verification_before_a_new_one() {
+    let mut app = app_with_kelly();
+    push_waiting(&mut app);
+    app.now = now() + secs(121);
+    tick(&mut app);
+    assert_eq!(top_as!(app, Verify).stage, VerifyStage::Expired);
+    assert_eq!(
+        trail(&app).last(),
+        Some(&(AuditKind::Verify, AuditResult::Failure)),
+        "the expired push is settled"
+    );
+    // Sending again opens a new attempt; every attempt has exactly one outcome.
+    let (id, _) = one_request(&enter(&mut app));
+    answer(&mut app, id, trigger_ok("1003", "st-push2"));
+    app.now += secs(2);
+    let (poll, _) = one_request(&tick(&mut app));
+    answer(
+        &mut app,
+        poll,
+        ApiResponse::Verified(Ok(VerifyOutcome::Verified)),
+    );
+    let t = trail(&app);
+    for kind in [AuditKind::Trigger, AuditKind::Verify] {
+        let attempts = t
+            .iter()
+            .filter(|(k, o)| *k == kind && *o == AuditResult::Attempt)
+            .count();
+        let outcomes = t
+            .iter()
+            .filter(|(k, o)| *k == kind && *o != AuditResult::Attempt)
+            .count();
+        assert_eq!(attempts, outcomes, "{kind:?}: {t:?}");
+    }
+}
+
+#[test]
+fn a_merged_search_shows_no_total_even_after_more_pages() {
+    let mut app = new_app();
+    ch(&mut app, '/');
+    type_text(&mut app, "kelly");
+    let (id, _) = one_request(&enter(&mut app));
+    let page: Vec<User> = (1..=10)
+        .map(|i| user(i, "Kelly", &format!("N{i}"), "k@acme.com", 1))
+        .collect();
+    let next = vec![UserQuery {
+        firstname: Some("kelly*".into()),
+        cursor: Some("c2".into()),
+        limit: Some(50),
+        ..UserQuery::default()
+    }];
+    answer(
+        &mut app,
+        id,
+        ApiResponse::Search(Ok(SearchResult {
+            users: page,
+            next,
+            total: None,
+        })),
+    );
+    let (more, _) = one_request(&key(&mut app, KeyCode::Char('G')));
+    let extra: Vec<User> = (11..=12)
+        .map(|i| user(i, "Kelly", &format!("N{i}"), "k@acme.com", 1))
+        .collect();
+    answer(
+        &mut app,
+        more,
+        ApiResponse::Search(Ok(SearchResult {
+            users: extra,
+            next: vec![],
+            total: Some(12),
+        })),
+    );
+    assert_eq!(app.search.results.len(), 12);
+    assert_eq!(
+        app.search.total, None,
+        "one field's total is not the merged list's"
+    );
+}
+
+#[test]
+fn being_stopped_mid_change_settles_it_as_unknown_and_quits() {
+    let mut app = app_with_kelly();
+    ch(&mut app, 'm');
+    one_request(&enter(&mut app));
+    let cmds = update(&mut app, Msg::Terminate);
+    assert!(cmds.contains(&Cmd::Quit) && app.quit);
+    let notes = audits(&cmds);
+    assert_eq!(notes.len(), 1, "{cmds:?}");
+    assert_eq!(notes[0].action, AuditKind::MfaToken);
+    assert_eq!(notes[0].outcome, AuditResult::Failure);
+    assert!(
+        notes[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("outcome is unknown")
+    );
 }

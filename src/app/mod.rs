@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use tui_input::Input;
 
-use crate::api::{AuthFactor, DeviceId, OtpDevice, RateLimit, Secret, User, UserId, UserQuery};
+use crate::api::{
+    ApiError, AuthFactor, DeviceId, OtpDevice, RateLimit, Secret, User, UserId, UserQuery,
+};
 use crate::worker::{ApiEvent, ApiRequest, RequestId};
 use dialogs::Dialog;
 use keymap::Action;
@@ -34,6 +36,8 @@ pub enum Msg {
     Api(Box<ApiEvent>),
     /// The demo phone's contents.
     Phone(PhoneSnapshot),
+    /// Stop now (a signal, or the end of input): changes in flight are settled as unknown.
+    Terminate,
 }
 
 /// Everything the console asks the outside world to do.
@@ -141,6 +145,8 @@ pub struct SearchState {
     pub searched: bool,
     /// The box was just focused: the next typed character replaces the old query.
     pub fresh: bool,
+    /// The results merge several queries (a bare name): no total applies to them.
+    pub merged: bool,
 }
 
 /// The open user: details, devices and factors.
@@ -205,6 +211,8 @@ pub(crate) enum Purpose {
         number: String,
         /// Why the enroll call failed, shown with what the check found.
         cause: String,
+        /// The failure itself: the open enroll attempt is settled with it once the check is back.
+        lost: ApiError,
         /// Device ids the user had before the enroll: a new one is the enrolled device.
         known: Vec<DeviceId>,
     },

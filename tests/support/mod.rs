@@ -161,6 +161,7 @@ impl Console {
             audit: Some(sink),
             clipboard: Box::new(clipboard.clone()),
             clock: chrono::Utc::now,
+            stop: None,
             on_draw: Some(Box::new(move |app, buffer| {
                 let _ = drawn_tx.send((app.busy(), buffer.clone()));
                 let _ = screen_tx.send(text_of(buffer));

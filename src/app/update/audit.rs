@@ -48,6 +48,14 @@ pub(super) fn record(
         note.request_id = app.last_meta.request_id.clone();
     }
     if outcome == AuditResult::Attempt {
+        // Never leave an attempt without an outcome: one still open is closed as unknown first.
+        if app.open_attempts.contains_key(&note.action) {
+            let unknown = ApiError::new(
+                ErrorKind::Cancelled,
+                "superseded by a new attempt before its answer: the outcome is unknown",
+            );
+            settle(app, note.action, AuditResult::Failure, Some(&unknown), cmds);
+        }
         app.open_attempts.insert(note.action, note.clone());
     }
     app.audit.push(note.clone());

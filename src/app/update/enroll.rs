@@ -1,5 +1,6 @@
 //! The enroll dialog: opening it, its keys, submitting, and the answer (lost answers included).
 
+use crate::api::ResponseMeta;
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
@@ -218,8 +219,8 @@ pub(super) fn on_enrolled(
             }
         }
         Err(e) if is_ambiguous(&e) => {
-            settle(app, AuditKind::Enroll, AuditResult::Failure, Some(&e), cmds);
-            // The device may exist even though the answer was lost: look before retrying.
+            // The device may exist even though the answer was lost: look before retrying. The
+            // attempt stays open until the check says how it ended.
             let known = app
                 .user
                 .as_ref()
@@ -232,6 +233,7 @@ pub(super) fn on_enrolled(
                     display_name: name,
                     number,
                     cause: e.to_string(),
+                    lost: e.clone(),
                     known,
                 },
                 ApiRequest::GetDevices(target.user_id),
@@ -260,7 +262,7 @@ pub(super) fn on_enroll_check(
     app: &mut App,
     id: RequestId,
     (name, number, known): (&str, &str, &[DeviceId]),
-    cause: &str,
+    (cause, lost): (&str, &ApiError),
     r: Result<Vec<OtpDevice>, ApiError>,
     cmds: &mut Vec<Cmd>,
 ) {
@@ -300,15 +302,17 @@ pub(super) fn on_enroll_check(
                     };
                     let label = device_label(dev);
                     app.dialogs.remove(pos);
-                    // The failure recorded for the lost answer was wrong: the device exists.
-                    let target = Target {
-                        user_id,
-                        user_label: String::new(),
-                        user_email: app.user.as_ref().and_then(|v| v.user.email.clone()),
+                    // The enrollment happened: the attempt ends in success, with what was known of
+                    // the lost answer (not the device check's status and request id).
+                    if let Some(attempt) = app.open_attempts.get_mut(&AuditKind::Enroll) {
+                        attempt.device_id = Some(dev.id.to_string());
+                        attempt.message = Some("created; the enroll answer was lost".into());
+                    }
+                    app.last_meta = ResponseMeta {
+                        status: lost.status,
+                        request_id: lost.request_id.clone(),
                     };
-                    let mut note = audit_note(app, AuditKind::Enroll, &target, Some(dev));
-                    note.message = Some("created after all: the enroll answer was lost".into());
-                    record(app, note, AuditResult::Success, None, cmds);
+                    settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
                     app.dialogs.push(Dialog::Info(InfoDialog {
                         title: "The device was created after all".into(),
                         lines: vec![
@@ -321,6 +325,13 @@ pub(super) fn on_enroll_check(
                     d.error = Some(format!(
                         "The enroll call failed ({cause}) and no such device exists: nothing was created. Enter tries again."
                     ));
+                    settle(
+                        app,
+                        AuditKind::Enroll,
+                        AuditResult::Failure,
+                        Some(lost),
+                        cmds,
+                    );
                 }
             }
             if let Some(view) = app.user.as_mut().filter(|v| v.user.id == user_id) {
@@ -331,6 +342,20 @@ pub(super) fn on_enroll_check(
             d.error = Some(format!(
                 "The enroll call failed ({cause}) and the device list could not be read ({e}). Press r on the user before trying again."
             ));
+            let unknown = ApiError {
+                message: format!(
+                    "outcome unknown: {} (the device list could not be read: {})",
+                    lost.message, e.message
+                ),
+                ..lost.clone()
+            };
+            settle(
+                app,
+                AuditKind::Enroll,
+                AuditResult::Failure,
+                Some(&unknown),
+                cmds,
+            );
         }
     }
 }

@@ -48,6 +48,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
         }
         Msg::Phone(snapshot) => app.phone = snapshot,
+        Msg::Terminate => {
+            settle_unknown(
+                app,
+                "mfadesk was stopped before the answer: the outcome is unknown",
+                &mut cmds,
+            );
+            app.quit = true;
+            cmds.push(Cmd::Quit);
+        }
     }
     cmds
 }
@@ -304,10 +313,18 @@ fn on_result(
                 display_name,
                 number,
                 cause,
+                lost,
                 known,
             },
             ApiResponse::Devices(r),
-        ) => on_enroll_check(app, id, (&display_name, &number, &known), &cause, r, cmds),
+        ) => on_enroll_check(
+            app,
+            id,
+            (&display_name, &number, &known),
+            (&cause, &lost),
+            r,
+            cmds,
+        ),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),

@@ -41,6 +41,7 @@ pub(super) fn run_search(app: &mut App, cmds: &mut Vec<Cmd>) {
             let old = (app.search.request.take(), app.search.more.take());
             app.cancel(old.0, cmds);
             app.cancel(old.1, cmds);
+            app.search.merged = queries.len() > 1;
             let (id, cmd) = app.request(Purpose::Search, ApiRequest::Search(queries));
             app.search.request = Some(id);
             app.search.query = text.trim().to_owned();
@@ -104,7 +105,10 @@ pub(super) fn on_search_more(app: &mut App, r: Result<SearchResult, ApiError>) {
                 }
             }
             app.search.next = next;
-            app.search.total = app.search.total.max(total);
+            // A merged search has no single total, even when only one field has more pages.
+            if !app.search.merged {
+                app.search.total = app.search.total.max(total);
+            }
         }
         Err(e) => {
             app.search.message = Some(format!("Could not load more results: {e}"));

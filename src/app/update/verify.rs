@@ -22,6 +22,7 @@ const PUSH_POLL_MS: i64 = 1_500;
 pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
     let now = app.now;
     let mut poll = None;
+    let mut push_expired = false;
     for dialog in app.dialogs.iter_mut() {
         let Dialog::Verify(v) = dialog else { continue };
         let expired = v.expires_at.is_some_and(|t| t <= now);
@@ -30,6 +31,7 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
                 if expired {
                     v.stage = VerifyStage::Expired;
                     v.error = Some("The push expired before it was approved.".into());
+                    push_expired = true;
                 } else if next_poll <= now {
                     poll = Some((v.target.user_id, v.device.id.clone(), v.state_token.clone()));
                 }
@@ -39,6 +41,20 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
             }
             _ => {}
         }
+    }
+    if push_expired {
+        // The push's verification is over: it ended unanswered.
+        let expired = ApiError::new(
+            ErrorKind::ExpiredStateToken,
+            "the push expired before it was approved",
+        );
+        settle(
+            app,
+            AuditKind::Verify,
+            AuditResult::Failure,
+            Some(&expired),
+            cmds,
+        );
     }
     if let Some((user_id, device_id, state_token)) = poll {
         let (id, cmd) = app.request(
