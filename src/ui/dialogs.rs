@@ -37,8 +37,14 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("⏎", "issue"),
             ("Esc", "cancel"),
         ],
+        Dialog::Verify(d) if d.kind == DeviceKind::Push => &[
+            ("⏎", "poll now / send again"),
+            ("a/x", "demo: approve/deny"),
+            ("Esc", "close (stops waiting)"),
+        ],
         Dialog::Verify(_) => &[
             ("⏎", "submit / send again"),
+            ("^P", "demo: phone"),
             ("Esc", "close (stops waiting)"),
         ],
         Dialog::Remove(_) => &[
