@@ -204,8 +204,9 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
     Ok(Session { app, io, demo })
 }
 
-/// Resolves when the process is asked to stop (SIGTERM, SIGHUP, SIGINT); never if that can't be watched.
-async fn termination() {
+/// Watches for SIGTERM, SIGHUP and SIGINT from now on (handlers are installed at once, before the
+/// terminal changes); the future resolves on the first. It never resolves if they can't be watched.
+fn termination() -> runtime::StopSignal {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -214,25 +215,30 @@ async fn termination() {
             signal(SignalKind::hangup()),
             signal(SignalKind::interrupt()),
         ) else {
-            return std::future::pending().await;
+            return Box::pin(std::future::pending());
         };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-            _ = int.recv() => {}
-        }
+        Box::pin(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
+        Box::pin(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
     }
 }
 
 /// Runs the console in the real terminal; the terminal is restored on every exit path.
 pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
     let session = prepare(settings).await?;
+    let stop = termination();
     // ratatui's init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::try_init().map_err(|e| ConsoleError::Terminal(e.to_string()))?;
     let result = async {
@@ -241,7 +247,7 @@ pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
         }
         let mut io = session.io;
         // Killed or hung up: the loop settles open changes and returns, so the terminal is restored.
-        io.stop = Some(Box::pin(termination()));
+        io.stop = Some(stop);
         runtime::run(session.app, &mut terminal, EventStream::new(), io)
             .await
             .map(|_| ())

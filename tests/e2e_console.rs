@@ -161,8 +161,13 @@ async fn push_is_approved_from_the_demo_phone() {
     let push_row = line_with(&s, "push").unwrap_or_default();
     assert!(push_row.contains("││> "), "push row selected:\n{s}");
     c.key(KeyCode::Char('v'));
-    c.wait_text("Waiting for the user to approve the push")
+    let s = c
+        .wait_text("Waiting for the user to approve the push")
         .await;
+    assert!(
+        s.contains("a/x demo: approve/deny"),
+        "the footer offers the demo keys"
+    );
     assert_eq!(c.ctl().pushes().len(), 1);
     c.key(KeyCode::Char('a'));
     c.wait_text("✓ Verified OneLogin Protect").await;
