@@ -255,7 +255,8 @@ pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
     .await;
     let restored = ratatui::try_restore();
     if let Some(demo) = session.demo {
-        demo.shutdown().await;
+        // Bounded: the terminal is already back, the process should leave promptly.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), demo.shutdown()).await;
     }
     result.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
     restored.map_err(|e| ConsoleError::Terminal(e.to_string()))?;

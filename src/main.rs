@@ -70,6 +70,9 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Nothing left to wait for once the console is closed: a stuck background task must not
+    // keep the process alive after the terminal has been handed back.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
