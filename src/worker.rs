@@ -118,24 +118,6 @@ pub enum ApiResponse {
     RateLimit(Result<RateLimit, ApiError>),
 }
 
-impl ApiResponse {
-    /// The error, when the call failed.
-    pub fn error(&self) -> Option<&ApiError> {
-        match self {
-            Self::Search(r) => r.as_ref().err(),
-            Self::User(r) => r.as_ref().err(),
-            Self::Devices(r) => r.as_ref().err(),
-            Self::Factors(r) => r.as_ref().err(),
-            Self::Enrolled(r) => r.as_ref().err(),
-            Self::Triggered(r) => r.as_ref().err(),
-            Self::Verified(r) => r.as_ref().err(),
-            Self::Removed(r) => r.as_ref().err(),
-            Self::MfaToken(r) => r.as_ref().err(),
-            Self::RateLimit(r) => r.as_ref().err(),
-        }
-    }
-}
-
 /// A finished request, with the budget the API reported after it.
 #[derive(Clone, Debug)]
 pub struct ApiEvent {

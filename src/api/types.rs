@@ -86,6 +86,18 @@ pub struct OtpDevice {
     pub state_token: Option<Secret>,
 }
 
+impl OtpDevice {
+    /// The factor and the user's name for it, e.g. `OneLogin SMS "Work phone"` (raw API text).
+    pub fn label(&self) -> String {
+        match &self.user_display_name {
+            Some(name) if !name.is_empty() && name != &self.auth_factor_name => {
+                format!("{} \"{}\"", self.auth_factor_name, name)
+            }
+            _ => self.auth_factor_name.clone(),
+        }
+    }
+}
+
 /// The result of triggering a device (`POST …/trigger`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TriggerResult {

@@ -71,14 +71,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn device_text(d: &OtpDevice) -> String {
-    let mut s = clean(&d.auth_factor_name);
-    if let Some(n) = d
-        .user_display_name
-        .as_deref()
-        .filter(|n| *n != d.auth_factor_name)
-    {
-        s.push_str(&format!(" \"{}\"", clean(n)));
-    }
+    let mut s = clean(&d.label());
     if let Some(p) = &d.phone_number {
         s.push_str(&format!(" {}", mask_phone(p)));
     }

@@ -8,7 +8,7 @@ use tui_input::Input;
 use super::audit::{audit_note, record, settle};
 use super::errors::{error_dialog, is_ambiguous};
 use super::form::{is_submit, is_tab};
-use super::user::{device_label, reload_user, target};
+use super::user::{reload_user, target};
 use super::verify::{send_trigger, verify_dialog};
 use crate::api::{ApiError, DeviceId, ErrorKind, OtpDevice};
 use crate::app::dialogs::*;
@@ -178,7 +178,7 @@ pub(super) fn on_enrolled(
                     StatusKind::Success,
                     format!(
                         "Enrolled {} for {}: active.",
-                        device_label(&device),
+                        device.label(),
                         target.user_label
                     ),
                 );
@@ -300,7 +300,7 @@ pub(super) fn on_enroll_check(
                     } else {
                         "pending: press v to verify it"
                     };
-                    let label = device_label(dev);
+                    let label = dev.label();
                     app.dialogs.remove(pos);
                     // The enrollment happened: the attempt ends in success, with what was known of
                     // the lost answer (not the device check's status and request id).

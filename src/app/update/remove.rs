@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::audit::{audit_note, record, settle};
 use super::errors::error_dialog;
 use super::form::{is_tab, reason_input, reason_of};
-use super::user::{device_label, reload_user, selected_device};
+use super::user::{reload_user, selected_device};
 use crate::api::{ApiError, DeviceId};
 use crate::app::dialogs::*;
 use crate::app::*;
@@ -133,11 +133,7 @@ pub(super) fn on_removed(
             app.tokens.remove(&d.device.id);
             app.set_status(
                 StatusKind::Success,
-                format!(
-                    "Removed {} from {}.",
-                    device_label(&d.device),
-                    d.target.user_label
-                ),
+                format!("Removed {} from {}.", d.device.label(), d.target.user_label),
             );
             reload_user(app, d.target.user_id, cmds);
         }

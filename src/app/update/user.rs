@@ -164,13 +164,3 @@ pub(super) fn selected_device(app: &mut App) -> Option<(Target, OtpDevice)> {
         }
     }
 }
-
-/// A device's label: its factor name, and the name the user gave it when that differs.
-pub(super) fn device_label(d: &OtpDevice) -> String {
-    match &d.user_display_name {
-        Some(name) if !name.is_empty() && name != &d.auth_factor_name => {
-            format!("{} \"{}\"", d.auth_factor_name, name)
-        }
-        _ => d.auth_factor_name.clone(),
-    }
-}

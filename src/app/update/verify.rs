@@ -7,7 +7,7 @@ use tui_input::Input;
 use super::audit::{audit_note, record, settle};
 use super::errors::error_dialog;
 use super::form::{is_submit, is_tab};
-use super::user::{device_label, reload_user, selected_device};
+use super::user::{reload_user, selected_device};
 use crate::api::{ApiError, ErrorKind, OtpDevice, Secret, VerifyOutcome};
 use crate::app::dialogs::*;
 use crate::app::phone::PhoneCmd;
@@ -83,7 +83,7 @@ pub(super) fn open_trigger(app: &mut App) {
             StatusKind::Info,
             format!(
                 "{} takes codes directly: press v to verify.",
-                device_label(&device)
+                device.label()
             ),
         );
         return;
@@ -424,7 +424,7 @@ pub(super) fn on_verified(
                 StatusKind::Success,
                 format!(
                     "✓ {what} {} for {}: the device is active.",
-                    device_label(&device),
+                    device.label(),
                     target.user_label
                 ),
             );
