@@ -317,6 +317,16 @@ impl App {
         !self.pending.is_empty()
     }
 
+    /// The position of the dialog waiting for this request, if it is still open.
+    pub(crate) fn dialog_waiting_for(&self, id: RequestId) -> Option<usize> {
+        self.dialogs.iter().position(|d| d.busy() == Some(id))
+    }
+
+    /// The open user's view, when it is this user (results for another user are stale).
+    pub(crate) fn view_of(&mut self, user_id: UserId) -> Option<&mut UserView> {
+        self.user.as_mut().filter(|v| v.user.id == user_id)
+    }
+
     /// True when the runtime should send ticks: spinner, countdown, push wait or phone panel.
     pub fn needs_tick(&self) -> bool {
         self.busy()

@@ -152,7 +152,7 @@ pub(super) fn on_enrolled(
     r: Result<OtpDevice, ApiError>,
     cmds: &mut Vec<Cmd>,
 ) {
-    let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
+    let Some(pos) = app.dialog_waiting_for(id) else {
         return;
     };
     let Dialog::Enroll(d) = &mut app.dialogs[pos] else {
@@ -205,11 +205,7 @@ pub(super) fn on_enrolled(
                     );
                 }
             }
-            if let Some(view) = app
-                .user
-                .as_mut()
-                .filter(|v| v.user.id == verify.target.user_id)
-            {
+            if let Some(view) = app.view_of(verify.target.user_id) {
                 view.select_after_load = Some(device.id.clone());
             }
             app.dialogs.remove(pos);
@@ -222,9 +218,7 @@ pub(super) fn on_enrolled(
             // The device may exist even though the answer was lost: look before retrying. The
             // attempt stays open until the check says how it ended.
             let known = app
-                .user
-                .as_ref()
-                .filter(|v| v.user.id == target.user_id)
+                .view_of(target.user_id)
                 .and_then(|v| v.devices.as_ref())
                 .map(|d| d.iter().map(|d| d.id.clone()).collect())
                 .unwrap_or_default();
@@ -266,7 +260,7 @@ pub(super) fn on_enroll_check(
     r: Result<Vec<OtpDevice>, ApiError>,
     cmds: &mut Vec<Cmd>,
 ) {
-    let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
+    let Some(pos) = app.dialog_waiting_for(id) else {
         return;
     };
     let Dialog::Enroll(d) = &mut app.dialogs[pos] else {
@@ -334,7 +328,7 @@ pub(super) fn on_enroll_check(
                     );
                 }
             }
-            if let Some(view) = app.user.as_mut().filter(|v| v.user.id == user_id) {
+            if let Some(view) = app.view_of(user_id) {
                 view.devices = Some(devices);
             }
         }

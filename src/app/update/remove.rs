@@ -115,7 +115,7 @@ pub(super) fn on_removed(
     r: Result<(), ApiError>,
     cmds: &mut Vec<Cmd>,
 ) {
-    let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
+    let Some(pos) = app.dialog_waiting_for(id) else {
         return;
     };
     let Dialog::Remove(d) = app.dialogs.remove(pos) else {
@@ -124,7 +124,7 @@ pub(super) fn on_removed(
     match r {
         Ok(()) => {
             settle(app, AuditKind::Remove, AuditResult::Success, None, cmds);
-            if let Some(view) = app.user.as_mut().filter(|v| v.user.id == d.target.user_id)
+            if let Some(view) = app.view_of(d.target.user_id)
                 && let Some(devices) = view.devices.as_mut()
             {
                 devices.retain(|x| x.id != d.device.id);

@@ -126,7 +126,7 @@ pub(super) fn on_issued(
     r: Result<MfaToken, ApiError>,
     cmds: &mut Vec<Cmd>,
 ) {
-    let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
+    let Some(pos) = app.dialog_waiting_for(id) else {
         return;
     };
     match r {

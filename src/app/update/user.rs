@@ -105,7 +105,7 @@ pub(super) fn on_user_loaded(app: &mut App, uid: UserId, r: Result<User, ApiErro
 
 /// Takes the open user's devices, keeping the selection in range.
 pub(super) fn on_devices_loaded(app: &mut App, uid: UserId, r: Result<Vec<OtpDevice>, ApiError>) {
-    if let Some(view) = app.user.as_mut().filter(|v| v.user.id == uid) {
+    if let Some(view) = app.view_of(uid) {
         match r {
             Ok(devices) => {
                 view.device_sel = view.device_sel.min(devices.len().saturating_sub(1));
@@ -124,7 +124,7 @@ pub(super) fn on_devices_loaded(app: &mut App, uid: UserId, r: Result<Vec<OtpDev
 
 /// Takes the factors the open user can enroll, keeping the selection in range.
 pub(super) fn on_factors_loaded(app: &mut App, uid: UserId, r: Result<Vec<AuthFactor>, ApiError>) {
-    if let Some(view) = app.user.as_mut().filter(|v| v.user.id == uid) {
+    if let Some(view) = app.view_of(uid) {
         match r {
             Ok(factors) => {
                 view.factor_sel = view.factor_sel.min(factors.len().saturating_sub(1));

@@ -329,7 +329,7 @@ pub(super) fn on_triggered(
     cmds: &mut Vec<Cmd>,
 ) {
     let now = app.now;
-    let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
+    let Some(pos) = app.dialog_waiting_for(id) else {
         return;
     };
     let Dialog::Verify(d) = &mut app.dialogs[pos] else {
@@ -400,7 +400,7 @@ pub(super) fn on_verified(
     cmds: &mut Vec<Cmd>,
 ) {
     let now = app.now;
-    let Some(pos) = app.dialogs.iter().position(|d| d.busy() == Some(id)) else {
+    let Some(pos) = app.dialog_waiting_for(id) else {
         return;
     };
     let Dialog::Verify(d) = &mut app.dialogs[pos] else {
