@@ -16,6 +16,7 @@ use tui_input::Input;
 use crate::api::{
     ApiError, AuthFactor, DeviceId, OtpDevice, RateLimit, Secret, User, UserId, UserQuery,
 };
+use crate::policy::RequiredChecks;
 use crate::worker::{ApiEvent, ApiRequest, RequestId};
 use dialogs::Dialog;
 use keymap::Action;
@@ -57,7 +58,7 @@ pub enum Cmd {
     Quit,
 }
 
-pub use crate::audit::{AuditAction as AuditKind, AuditOutcome as AuditResult};
+pub use crate::audit::{AuditAction as AuditKind, AuditOutcome as AuditResult, CallerCheckRef};
 
 /// One audit record, as the console knows it (no secret ever goes in here).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +85,10 @@ pub struct AuditNote {
     pub reason: Option<String>,
     /// An error message (never a secret).
     pub message: Option<String>,
+    /// How a caller check was made: "push" or "code".
+    pub method: Option<String>,
+    /// On a change line: the caller check that preceded it.
+    pub caller_check: Option<CallerCheckRef>,
 }
 
 /// Which pane has the keyboard.
@@ -118,6 +123,29 @@ pub struct TenantInfo {
     pub color: Option<String>,
     /// Ask for a reason before remove or temporary token.
     pub require_reason: bool,
+    /// The profile's caller-check policy.
+    pub caller_check: CallerCheckSettings,
+}
+
+/// The profile's caller-check policy, as the console applies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerCheckSettings {
+    /// How long a successful check stays valid, in minutes.
+    pub minutes: u32,
+    /// Changes that need a fresh check first.
+    pub required: RequiredChecks,
+    /// Checks are allowed in read-only mode.
+    pub read_only_allowed: bool,
+}
+
+impl Default for CallerCheckSettings {
+    fn default() -> Self {
+        Self {
+            minutes: crate::policy::DEFAULT_CALLER_CHECK_MINUTES,
+            required: RequiredChecks::none(),
+            read_only_allowed: true,
+        }
+    }
 }
 
 /// The users pane: search box and results.

@@ -542,6 +542,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     AuditResult::Pending => "pending",
                     AuditResult::Failure => "FAILED",
                     AuditResult::Refused => "refused",
+                    AuditResult::Overridden => "overridden",
                 };
                 let status = n.http_status.map_or(String::new(), |s| format!(" {s}"));
                 f.text(fit(

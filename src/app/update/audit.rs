@@ -25,6 +25,8 @@ pub(super) fn audit_note(
         request_id: None,
         reason: None,
         message: None,
+        method: None,
+        caller_check: None,
     }
 }
 
