@@ -178,6 +178,7 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
     };
     let mut app = App::new(tenant, chrono::Utc::now());
     app.colors = Theme::from_env().color;
+    app.operator = settings.operator.clone();
     let context = settings.audit_context(&base_url);
     let log = match AuditLog::open(&settings.audit_log) {
         Ok(log) => log,

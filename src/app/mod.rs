@@ -1,5 +1,6 @@
 //! Console state and its update function: keys and API results in, commands out.
 
+pub mod caller;
 pub mod dialogs;
 pub mod keymap;
 pub mod phone;
@@ -249,6 +250,8 @@ pub(crate) enum Purpose {
     Remove,
     MfaToken,
     RateLimit,
+    CallerTrigger,
+    CallerVerify,
 }
 
 /// A state token kept so `v` can verify again without a new SMS.
@@ -297,6 +300,14 @@ pub struct App {
     pub quit: bool,
     /// Ctrl-C was pressed once while a change was in flight.
     pub quit_armed: bool,
+    /// Who is at the keyboard, for the caller-check line and the audit trail.
+    pub operator: String,
+    /// The latest caller check (of the open user; opening another user clears it).
+    pub caller: Option<crate::policy::CallerCheck>,
+    /// A reason to skip a required check for one change.
+    pub caller_override: Option<caller::CallerOverride>,
+    /// The tenant refused this credential a trigger or verify (Read Users scope).
+    pub credential_read_only: bool,
     pub(crate) pending: HashMap<RequestId, Purpose>,
     pub(crate) tokens: HashMap<DeviceId, LiveToken>,
     /// Attempts recorded and not yet settled, one per action (dialogs are modal).
@@ -326,6 +337,10 @@ impl App {
             colors: true,
             quit: false,
             quit_armed: false,
+            operator: "unknown".to_owned(),
+            caller: None,
+            caller_override: None,
+            credential_read_only: false,
             pending: HashMap::new(),
             tokens: HashMap::new(),
             open_attempts: HashMap::new(),
@@ -362,6 +377,8 @@ impl App {
             || self.dialogs.iter().any(|d| {
                 matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
+                    || matches!(d, Dialog::CallerCheck(c) if c.expires_at.is_some()
+                    || matches!(c.stage, caller::CheckStage::AwaitPush { .. }))
             })
     }
 
@@ -380,6 +397,9 @@ impl App {
                 Focus::Factors => !self.tenant.read_only && self.user.is_some(),
                 _ => false,
             },
+            Action::CallerCheck => {
+                self.user.is_some() && self.caller_check_allowed() && !self.credential_read_only
+            }
             Action::Phone => self.tenant.demo,
             Action::ApprovePush | Action::DenyPush => {
                 self.tenant.demo && self.phone_visible && !self.phone.pushes.is_empty()
