@@ -56,6 +56,8 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
         app.set_status(StatusKind::Warning, NO_ACTIVE_DEVICE);
         return;
     }
+    // A status about the gate or an older check would be stale under the dialog.
+    app.status = None;
     app.dialogs.push(Dialog::CallerCheck(CallerCheckDialog {
         target,
         devices,
@@ -74,6 +76,8 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
 pub(super) fn user_opened(app: &mut App, user_id: UserId) {
     if app.caller.as_ref().is_some_and(|c| c.user_id != user_id) {
         app.caller = None;
+        // The status may still speak of the previous user's check.
+        app.status = None;
     }
     if app
         .caller_override
@@ -348,6 +352,8 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
             if expired {
                 let (target, device) = (d.target.clone(), d.device().cloned());
                 d.stage = CheckStage::Choose;
+                d.state_token = None;
+                d.expires_at = None;
                 d.error = Some("✗ The push expired before it was approved.".into());
                 let e = ApiError::new(ErrorKind::ExpiredStateToken, "the push expired");
                 settle(
@@ -497,6 +503,8 @@ fn failed(app: &mut App, pos: usize, e: ApiError, cmds: &mut Vec<Cmd>) {
         // The credential cannot trigger or verify: say so once, and send nothing from now on.
         app.credential_read_only = true;
         d.stage = CheckStage::Choose;
+        d.state_token = None;
+        d.expires_at = None;
         d.error = Some(NO_SCOPE.into());
         app.set_status(StatusKind::Warning, NO_SCOPE);
         settle(
@@ -516,6 +524,8 @@ fn failed(app: &mut App, pos: usize, e: ApiError, cmds: &mut Vec<Cmd>) {
         }
         _ => {
             d.stage = CheckStage::Choose;
+            d.state_token = None;
+            d.expires_at = None;
             d.error = Some(format!("✗ Caller check failed: {reason}."));
         }
     }
