@@ -56,6 +56,8 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("Esc", "cancel"),
         ],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
+        // Opened from a guarded change for a user with no active device: only the override.
+        Dialog::CallerCheck(d) if d.devices.is_empty() => &[("o", "override"), ("Esc", "back")],
         Dialog::CallerCheck(d) => match d.stage {
             crate::app::caller::CheckStage::Choose => {
                 &[("j/k", "device"), ("⏎", "check"), ("Esc", "cancel")]
@@ -65,7 +67,11 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
                 ("a/x", "demo: approve/deny"),
                 ("Esc", "stop waiting"),
             ],
-            _ => &[("⏎", "check the code"), ("^P", "demo: phone"), ("Esc", "cancel")],
+            _ => &[
+                ("⏎", "check the code"),
+                ("^P", "demo: phone"),
+                ("Esc", "cancel"),
+            ],
         },
         Dialog::CallerOverride(_) => &[("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } | Dialog::Help { .. } => &[("j/k", "scroll"), ("Esc", "close")],

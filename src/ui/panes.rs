@@ -12,6 +12,7 @@ use crate::api::{OtpDevice, User, UserStatus};
 use crate::app::dialogs::DeviceKind;
 use crate::app::validate::mask_phone;
 use crate::app::{App, Focus};
+use unicode_width::UnicodeWidthStr;
 
 fn pane<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
     let style = if focused {
@@ -359,7 +360,15 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     if let Some(check) = app.caller_check() {
         let line = crate::app::caller::check_line(check, app.now, app.tenant.caller_check.minutes);
         let style = if line.ok { theme.ok() } else { theme.warn() };
-        lines.push(Line::styled(fit(&clean(&line.text), w), style));
+        let text = clean(&line.text);
+        // On a narrow pane the device goes on its own line rather than being cut.
+        match text.split_once(" (") {
+            Some((who, device)) if text.width() > w => {
+                lines.push(Line::styled(fit(who, w), style));
+                lines.push(Line::styled(fit(&format!("  ({device}"), w), style));
+            }
+            _ => lines.push(Line::styled(fit(&text, w), style)),
+        }
     }
     lines.push(section(
         "Enrolled",

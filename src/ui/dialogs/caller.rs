@@ -32,7 +32,10 @@ pub(super) fn draw_check(
                 f.blank();
                 f.styled(NO_ACTIVE_DEVICE, theme.warn());
                 if d.resume.is_some() {
-                    f.styled("o overrides with a reason for this one change.", theme.dim());
+                    f.styled(
+                        "o overrides with a reason for this one change.",
+                        theme.dim(),
+                    );
                 }
             } else {
                 f.text("They prove it with one of the user's active devices:");
@@ -81,7 +84,7 @@ pub(super) fn draw_check(
         CheckStage::AwaitPush { .. } => {
             f.blank();
             if let Some(x) = device {
-                f.text(fit(&format!("Push sent to {}.", device_text(x)), w));
+                f.text(format!("Push sent to {}.", device_text(x)));
             }
             f.styled(
                 format!(
@@ -104,11 +107,11 @@ pub(super) fn draw_check(
             f.blank();
             if let Some(x) = device {
                 let ask = match DeviceKind::of(x) {
-                    DeviceKind::Sms => "Ask the caller for the code in the SMS to",
-                    DeviceKind::Voice => "Ask the caller for the code the call read to",
+                    DeviceKind::Sms => "Ask the caller for the code sent to",
+                    DeviceKind::Voice => "Ask the caller for the code the call read out on",
                     _ => "Ask the caller for the code shown on",
                 };
-                f.text(fit(&format!("{ask} {}.", device_text(x)), w));
+                f.text(format!("{ask} {}.", device_text(x)));
             }
             f.input("Code", &d.code, d.busy.is_none(), None);
             if let Some(left) = left {
@@ -118,7 +121,10 @@ pub(super) fn draw_check(
                 );
             }
             if app.tenant.demo && !app.phone_visible {
-                f.styled("Demo: Ctrl-P shows the demo phone with the code.", theme.dim());
+                f.styled(
+                    "Demo: Ctrl-P shows the demo phone with the code.",
+                    theme.dim(),
+                );
             }
         }
     }
@@ -130,7 +136,11 @@ pub(super) fn draw_check(
 }
 
 /// The override dialog: the reason for skipping the check for one change.
-pub(super) fn draw_override(d: &OverrideDialog, f: &mut Form<'_>, theme: &Theme) -> (&'static str, bool) {
+pub(super) fn draw_override(
+    d: &OverrideDialog,
+    f: &mut Form<'_>,
+    theme: &Theme,
+) -> (&'static str, bool) {
     let w = f.width;
     f.text(fit(
         &format!(
@@ -150,7 +160,7 @@ pub(super) fn draw_override(d: &OverrideDialog, f: &mut Form<'_>, theme: &Theme)
         &d.reason,
         true,
         Some((
-            "at least 10 characters, e.g. manager approval in INC-1234".into(),
+            "at least 10 characters, e.g. approval in INC-1234".into(),
             theme.dim(),
         )),
     );
