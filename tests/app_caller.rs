@@ -703,3 +703,13 @@ fn help_and_footer_offer_c_with_a_user_open() {
     assert!(help.contains("Check caller"), "{help}");
     key(&mut app, KeyCode::Esc);
 }
+
+#[test]
+fn when_changes_are_guarded_the_pane_says_the_caller_is_not_checked_yet() {
+    let app = kelly_with(tenant(), all_devices());
+    assert!(!pane(&app).contains("Caller not checked"));
+    let mut app = kelly_requiring(&[GuardedAction::Token]);
+    assert!(pane(&app).contains("Caller not checked · c checks the caller"));
+    check_by_code(&mut app);
+    assert!(!pane(&app).contains("Caller not checked"));
+}

@@ -369,6 +369,12 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             }
             _ => lines.push(Line::styled(fit(&text, w), style)),
         }
+    } else if !app.tenant.caller_check.required.is_empty() {
+        // The profile guards changes: say up front that this caller is not checked yet.
+        lines.push(Line::styled(
+            fit("Caller not checked · c checks the caller", w),
+            theme.dim(),
+        ));
     }
     lines.push(section(
         "Enrolled",
