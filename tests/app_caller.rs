@@ -713,3 +713,15 @@ fn when_changes_are_guarded_the_pane_says_the_caller_is_not_checked_yet() {
     check_by_code(&mut app);
     assert!(!pane(&app).contains("Caller not checked"));
 }
+
+#[test]
+fn the_not_checked_line_says_when_no_device_can_check() {
+    let app = kelly_with(
+        TenantInfo {
+            caller_check: policy(&[GuardedAction::Remove]),
+            ..tenant()
+        },
+        vec![voice_device()],
+    );
+    assert!(pane(&app).contains("Caller not checked · no active device"));
+}

@@ -371,10 +371,16 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         }
     } else if !app.tenant.caller_check.required.is_empty() {
         // The profile guards changes: say up front that this caller is not checked yet.
-        lines.push(Line::styled(
-            fit("Caller not checked · c checks the caller", w),
-            theme.dim(),
-        ));
+        let none_active = view
+            .devices
+            .as_ref()
+            .is_some_and(|d| !d.iter().any(|x| x.active));
+        let text = if none_active {
+            "Caller not checked · no active device"
+        } else {
+            "Caller not checked · c checks the caller"
+        };
+        lines.push(Line::styled(fit(text, w), theme.dim()));
     }
     lines.push(section(
         "Enrolled",
