@@ -725,3 +725,25 @@ fn the_not_checked_line_says_when_no_device_can_check() {
     );
     assert!(pane(&app).contains("Caller not checked · no active device"));
 }
+
+#[test]
+fn help_marks_c_when_the_profile_forbids_checks_in_read_only_mode() {
+    let mut app = kelly_with(
+        TenantInfo {
+            read_only: true,
+            caller_check: CallerCheckSettings {
+                read_only_allowed: false,
+                ..CallerCheckSettings::default()
+            },
+            ..tenant()
+        },
+        all_devices(),
+    );
+    ch(&mut app, '?');
+    let help = screen(&app, 120, 40);
+    let line = help
+        .lines()
+        .find(|l| l.contains("Check caller"))
+        .unwrap_or_default();
+    assert!(line.contains("(read-only)"), "{help}");
+}

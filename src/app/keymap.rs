@@ -106,7 +106,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "c",
         action: Action::CallerCheck,
         short: "caller",
-        help: "Check caller: prove the caller holds an active device",
+        help: "Check caller with an active device (push or code)",
         footer: true,
     },
     Binding {
