@@ -47,6 +47,7 @@
 mod auth;
 pub mod cli;
 mod clock;
+mod conn;
 mod control;
 mod error;
 mod faults;
@@ -59,6 +60,7 @@ mod state;
 mod totp;
 mod users;
 
+pub use conn::handling_request;
 pub use control::SimControl;
 pub use error::SimError;
 pub use faults::{Fault, RouteKind};

@@ -1,13 +1,14 @@
 //! The tenant model: users, devices, tokens and everything the demo delivered.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::clock::{Clock, iso_ms};
 use super::faults::FaultRule;
-use super::ratelimit::RateWindow;
+use super::ratelimit::RateBook;
 
 /// The MFA factor kinds the demo tenant offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -323,7 +324,8 @@ pub(crate) struct TempToken {
 #[derive(Debug)]
 pub(crate) struct Tenant {
     pub account_id: i64,
-    pub users: BTreeMap<i64, SimUser>,
+    /// Shared so a users search can match filters after the lock is released.
+    pub users: Arc<BTreeMap<i64, SimUser>>,
     pub devices: BTreeMap<i64, SimDevice>,
     pub next_device_id: i64,
     pub clock: Clock,
@@ -331,12 +333,62 @@ pub(crate) struct Tenant {
     pub state_tokens: HashMap<String, StateToken>,
     pub outbox: Vec<OutboxMessage>,
     pub temp_tokens: Vec<TempToken>,
-    pub rate: RateWindow,
+    pub rate: RateBook,
     pub faults: Vec<FaultRule>,
     pub counts: HashMap<super::faults::RouteKind, u64>,
 }
 
+/// Most SMS and voice messages the outbox keeps (the oldest go first).
+pub(crate) const MAX_OUTBOX: usize = 1000;
+/// Most state tokens kept, answered or not (the oldest go first).
+pub(crate) const MAX_STATE_TOKENS: usize = 10_000;
+/// Most temporary MFA tokens kept (the oldest go first).
+pub(crate) const MAX_TEMP_TOKENS: usize = 10_000;
+/// How long an expired token is still recognised (to answer "expired", not "invalid").
+const EXPIRED_GRACE_SECS: i64 = 3600;
+
 impl Tenant {
+    /// Records a delivered message, forgetting the oldest beyond [`MAX_OUTBOX`].
+    pub(crate) fn deliver(&mut self, msg: OutboxMessage) {
+        if self.outbox.len() >= MAX_OUTBOX {
+            let extra = self.outbox.len() + 1 - MAX_OUTBOX;
+            self.outbox.drain(..extra);
+        }
+        self.outbox.push(msg);
+    }
+
+    /// Stores a state token, first forgetting consumed ones, ones expired for a while,
+    /// and the oldest beyond [`MAX_STATE_TOKENS`].
+    pub(crate) fn add_state_token(&mut self, token: String, st: StateToken) {
+        let cutoff = self.now() - chrono::TimeDelta::seconds(EXPIRED_GRACE_SECS);
+        self.state_tokens
+            .retain(|_, s| !s.consumed && s.expires_at > cutoff);
+        while self.state_tokens.len() >= MAX_STATE_TOKENS {
+            let oldest = self
+                .state_tokens
+                .iter()
+                .min_by_key(|(_, s)| s.created_at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => self.state_tokens.remove(&k),
+                None => break,
+            };
+        }
+        self.state_tokens.insert(token, st);
+    }
+
+    /// Stores a temporary MFA token, first forgetting used and expired ones and the
+    /// oldest beyond [`MAX_TEMP_TOKENS`].
+    pub(crate) fn add_temp_token(&mut self, tt: TempToken) {
+        let now = self.now();
+        self.temp_tokens.retain(|t| !t.used && t.expires_at > now);
+        if self.temp_tokens.len() >= MAX_TEMP_TOKENS {
+            let extra = self.temp_tokens.len() + 1 - MAX_TEMP_TOKENS;
+            self.temp_tokens.drain(..extra);
+        }
+        self.temp_tokens.push(tt);
+    }
+
     /// The sim time now.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
