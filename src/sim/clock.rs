@@ -27,7 +27,7 @@ impl Clock {
             .offset
             .num_seconds()
             .checked_add(seconds)
-            .filter(|s| s.abs() <= MAX_OFFSET_SECS)
+            .filter(|s| s.unsigned_abs() <= MAX_OFFSET_SECS.unsigned_abs())
             .and_then(TimeDelta::try_seconds)
             .ok_or_else(|| {
                 format!(

@@ -387,13 +387,14 @@ async fn gate(State(app): State<App>, req: Request, next: Next) -> Response {
     }
     let route = faults::classify(req.method(), req.uri().path());
     // The token endpoint may carry its credentials in the body (already read in full).
+    // Bodies are already in memory (read under the size limit before routing).
     let (parts, body) = req.into_parts();
-    let bytes = if route == Some(RouteKind::Token) {
-        axum::body::to_bytes(body, usize::MAX)
-            .await
-            .unwrap_or_default()
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let creds_body = if route == Some(RouteKind::Token) {
+        bytes.clone()
     } else {
-        drop(body);
         Bytes::new()
     };
     let (fault, owner) = {
@@ -403,7 +404,7 @@ async fn gate(State(app): State<App>, req: Request, next: Next) -> Response {
             *t.counts.entry(r).or_default() += 1;
         }
         let fault = faults::take(&mut t.faults, route.unwrap_or(RouteKind::Any));
-        (fault, auth::budget_owner(&t, &parts.headers, &bytes))
+        (fault, auth::budget_owner(&t, &parts.headers, &creds_body))
     };
     let req = Request::from_parts(parts, Body::from(bytes));
     let fault = fault.or_else(|| random_fault(&app.config));
