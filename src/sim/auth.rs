@@ -215,8 +215,8 @@ pub(crate) fn budget_owner(t: &Tenant, headers: &HeaderMap, body: &Bytes) -> Opt
     }
     let fields = body_fields(headers, body);
     let text = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_string);
-    let (id, secret) =
-        header_credentials(headers).or_else(|| Some((text("client_id")?, text("client_secret")?)))?;
+    let (id, secret) = header_credentials(headers)
+        .or_else(|| Some((text("client_id")?, text("client_secret")?)))?;
     client_scope(&id, &secret).map(|_| id)
 }
 

@@ -155,7 +155,8 @@ mod tests {
         assert!(listen("example.com:80").is_err());
         let a = listen("0.0.0.0:8080").unwrap();
         assert!(!a.allow_remote);
-        let w = Wrapper::try_parse_from(["sim", "--listen", "0.0.0.0:1", "--allow-remote"]).unwrap();
+        let w =
+            Wrapper::try_parse_from(["sim", "--listen", "0.0.0.0:1", "--allow-remote"]).unwrap();
         assert!(SimConfig::from(w.args).allow_remote);
         // Flags near integer limits are a parse error, not a wrap-around.
         assert!(Wrapper::try_parse_from(["sim", "--rate-limit", "4294967296"]).is_err());

@@ -30,9 +30,7 @@ impl Clock {
             .filter(|s| s.unsigned_abs() <= MAX_OFFSET_SECS.unsigned_abs())
             .and_then(TimeDelta::try_seconds)
             .ok_or_else(|| {
-                format!(
-                    "seconds must keep the clock within {MAX_OFFSET_SECS} seconds of real time"
-                )
+                format!("seconds must keep the clock within {MAX_OFFSET_SECS} seconds of real time")
             })?;
         // Offsets are whole seconds: only `advance` changes them.
         self.offset = total;

@@ -245,7 +245,9 @@ async fn answer(req: hyper::Request<Incoming>, router: Router, limits: Limits) -
         Ok(Ok(b)) => b,
     };
     let req = axum::extract::Request::from_parts(parts, Body::from(bytes));
-    let run = InRequest(Box::pin(AssertUnwindSafe(router.oneshot(req)).catch_unwind()));
+    let run = InRequest(Box::pin(
+        AssertUnwindSafe(router.oneshot(req)).catch_unwind(),
+    ));
     match run.await {
         Ok(Ok(resp)) => resp,
         Err(_) => {

@@ -367,6 +367,8 @@ fn fault_response(fault: &Fault, route: Option<RouteKind>) -> Option<Response> {
             *r.body_mut() = Body::from(r#"{"status":{"error":false,"code":200,"type":"succ"#);
             r
         }
+        // Deliberate, to prove a handler panic is answered 500 and goes no further.
+        Fault::Panic => panic!("demo tenant fault: handler panic"),
         Fault::RevokedToken => match route {
             Some(RouteKind::Users | RouteKind::User) => {
                 v2_err(401, "UnauthorizedError", "Unauthorized").into_response()

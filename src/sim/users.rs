@@ -136,8 +136,7 @@ pub(crate) async fn list(
         ),
     };
     for (k, v) in &params {
-        if TEXT_FILTERS.contains(&k.as_str()) && v.chars().count() > MAX_FILTER_CHARS
-        {
+        if TEXT_FILTERS.contains(&k.as_str()) && v.chars().count() > MAX_FILTER_CHARS {
             return Err(bad(&format!(
                 "{k} must be at most {MAX_FILTER_CHARS} characters"
             )));
