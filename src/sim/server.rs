@@ -52,7 +52,8 @@ pub struct SimConfig {
     pub header_read_timeout: Duration,
     /// For a request body once its head is in (10 s).
     pub body_timeout: Duration,
-    /// From an answer to the next complete request head on a kept-alive connection (5 s).
+    /// From an answer to the next complete request head on a kept-alive connection (10 s;
+    /// hyper's header-read timeout also runs then, so only a shorter value changes anything).
     pub idle_timeout: Duration,
     /// Open connections at most; more are answered 503 and closed (4096).
     pub max_connections: usize,
@@ -73,7 +74,7 @@ impl Default for SimConfig {
             allow_remote: false,
             header_read_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(10),
             max_connections: 4096,
             max_body_bytes: 1024 * 1024,
         }

@@ -453,3 +453,91 @@ impl Tenant {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::seed::{BUILTIN, Seed};
+    use crate::sim::server::Shared;
+
+    fn tenant() -> Tenant {
+        let seed = Seed::parse(BUILTIN).unwrap();
+        Shared::fresh_tenant(&seed, 5000).unwrap()
+    }
+
+    fn state_token(t: &Tenant, expires_in: i64) -> StateToken {
+        StateToken {
+            user_id: 1,
+            device_id: 2,
+            code: None,
+            push: PushAnswer::Pending,
+            created_at: t.now(),
+            expires_at: t.now() + chrono::TimeDelta::seconds(expires_in),
+            consumed: false,
+        }
+    }
+
+    #[test]
+    fn state_tokens_keep_only_recent_ones() {
+        let mut t = tenant();
+        let mut used = state_token(&t, 120);
+        used.consumed = true;
+        t.add_state_token("used".into(), used);
+        t.add_state_token("old".into(), state_token(&t, -2 * EXPIRED_GRACE_SECS));
+        t.add_state_token("expired".into(), state_token(&t, -60));
+        t.add_state_token("live".into(), state_token(&t, 120));
+        // Consumed and long-expired tokens go; a just-expired one stays to say "expired".
+        assert!(!t.state_tokens.contains_key("used"));
+        assert!(!t.state_tokens.contains_key("old"));
+        assert!(t.state_tokens.contains_key("expired"));
+        for i in 0..MAX_STATE_TOKENS + 10 {
+            t.add_state_token(format!("t{i}"), state_token(&t, 120));
+        }
+        assert_eq!(t.state_tokens.len(), MAX_STATE_TOKENS);
+        assert!(
+            t.state_tokens
+                .contains_key(&format!("t{}", MAX_STATE_TOKENS + 9))
+        );
+    }
+
+    #[test]
+    fn temp_tokens_and_outbox_keep_only_recent_ones() {
+        let mut t = tenant();
+        let temp = |t: &Tenant, token: &str, used: bool, expires_in: i64| TempToken {
+            user_id: 1,
+            token: token.into(),
+            reusable: false,
+            expires_at: t.now() + chrono::TimeDelta::seconds(expires_in),
+            used,
+        };
+        t.add_temp_token(temp(&t, "used", true, 60));
+        t.add_temp_token(temp(&t, "gone", false, -1));
+        t.add_temp_token(temp(&t, "live", false, 60));
+        let tokens: Vec<&str> = t.temp_tokens.iter().map(|x| x.token.as_str()).collect();
+        assert_eq!(tokens, ["live"]);
+        for i in 0..MAX_TEMP_TOKENS + 5 {
+            let tt = temp(&t, &format!("t{i}"), false, 60);
+            t.add_temp_token(tt);
+        }
+        assert_eq!(t.temp_tokens.len(), MAX_TEMP_TOKENS);
+        let newest = format!("t{}", MAX_TEMP_TOKENS + 4);
+        assert_eq!(
+            t.temp_tokens.last().map(|x| x.token.as_str()),
+            Some(newest.as_str())
+        );
+
+        for i in 0..MAX_OUTBOX + 3 {
+            t.deliver(OutboxMessage {
+                user_id: 1,
+                device_id: 2,
+                channel: Channel::Sms,
+                to: "+1".into(),
+                body: String::new(),
+                code: i.to_string(),
+                sent_at: t.now(),
+            });
+        }
+        assert_eq!(t.outbox.len(), MAX_OUTBOX);
+        assert_eq!(t.outbox[0].code, "3");
+    }
+}
