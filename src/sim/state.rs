@@ -344,6 +344,8 @@ pub(crate) const MAX_OUTBOX: usize = 1000;
 pub(crate) const MAX_STATE_TOKENS: usize = 10_000;
 /// Most temporary MFA tokens kept (the oldest go first).
 pub(crate) const MAX_TEMP_TOKENS: usize = 10_000;
+/// Inserts between sweeps for used and expired tokens.
+const PRUNE_EVERY: usize = 256;
 /// How long an expired token is still recognised (to answer "expired", not "invalid").
 const EXPIRED_GRACE_SECS: i64 = 3600;
 
@@ -360,9 +362,12 @@ impl Tenant {
     /// Stores a state token, first forgetting consumed ones, ones expired for a while,
     /// and the oldest beyond [`MAX_STATE_TOKENS`].
     pub(crate) fn add_state_token(&mut self, token: String, st: StateToken) {
-        let cutoff = self.now() - chrono::TimeDelta::seconds(EXPIRED_GRACE_SECS);
-        self.state_tokens
-            .retain(|_, s| !s.consumed && s.expires_at > cutoff);
+        // A sweep is O(n): do it every PRUNE_EVERY inserts; the cap below bounds the rest.
+        if self.state_tokens.len() % PRUNE_EVERY == 0 {
+            let cutoff = self.now() - chrono::TimeDelta::seconds(EXPIRED_GRACE_SECS);
+            self.state_tokens
+                .retain(|_, s| !s.consumed && s.expires_at > cutoff);
+        }
         while self.state_tokens.len() >= MAX_STATE_TOKENS {
             let oldest = self
                 .state_tokens
@@ -380,8 +385,10 @@ impl Tenant {
     /// Stores a temporary MFA token, first forgetting used and expired ones and the
     /// oldest beyond [`MAX_TEMP_TOKENS`].
     pub(crate) fn add_temp_token(&mut self, tt: TempToken) {
-        let now = self.now();
-        self.temp_tokens.retain(|t| !t.used && t.expires_at > now);
+        if self.temp_tokens.len() % PRUNE_EVERY == 0 {
+            let now = self.now();
+            self.temp_tokens.retain(|t| !t.used && t.expires_at > now);
+        }
         if self.temp_tokens.len() >= MAX_TEMP_TOKENS {
             let extra = self.temp_tokens.len() + 1 - MAX_TEMP_TOKENS;
             self.temp_tokens.drain(..extra);
@@ -485,7 +492,9 @@ mod tests {
         t.add_state_token("used".into(), used);
         t.add_state_token("old".into(), state_token(&t, -2 * EXPIRED_GRACE_SECS));
         t.add_state_token("expired".into(), state_token(&t, -60));
-        t.add_state_token("live".into(), state_token(&t, 120));
+        for i in 0..PRUNE_EVERY {
+            t.add_state_token(format!("live{i}"), state_token(&t, 120));
+        }
         // Consumed and long-expired tokens go; a just-expired one stays to say "expired".
         assert!(!t.state_tokens.contains_key("used"));
         assert!(!t.state_tokens.contains_key("old"));
@@ -512,9 +521,16 @@ mod tests {
         };
         t.add_temp_token(temp(&t, "used", true, 60));
         t.add_temp_token(temp(&t, "gone", false, -1));
-        t.add_temp_token(temp(&t, "live", false, 60));
+        for i in 0..PRUNE_EVERY {
+            t.add_temp_token(temp(&t, &format!("live{i}"), false, 60));
+        }
         let tokens: Vec<&str> = t.temp_tokens.iter().map(|x| x.token.as_str()).collect();
-        assert_eq!(tokens, ["live"]);
+        assert_eq!(
+            tokens.len(),
+            PRUNE_EVERY,
+            "used and expired ones were swept"
+        );
+        assert!(!tokens.contains(&"used") && !tokens.contains(&"gone"));
         for i in 0..MAX_TEMP_TOKENS + 5 {
             let tt = temp(&t, &format!("t{i}"), false, 60);
             t.add_temp_token(tt);
