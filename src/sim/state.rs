@@ -363,7 +363,7 @@ impl Tenant {
     /// and the oldest beyond [`MAX_STATE_TOKENS`].
     pub(crate) fn add_state_token(&mut self, token: String, st: StateToken) {
         // A sweep is O(n): do it every PRUNE_EVERY inserts; the cap below bounds the rest.
-        if self.state_tokens.len() % PRUNE_EVERY == 0 {
+        if self.state_tokens.len().is_multiple_of(PRUNE_EVERY) {
             let cutoff = self.now() - chrono::TimeDelta::seconds(EXPIRED_GRACE_SECS);
             self.state_tokens
                 .retain(|_, s| !s.consumed && s.expires_at > cutoff);
@@ -385,7 +385,7 @@ impl Tenant {
     /// Stores a temporary MFA token, first forgetting used and expired ones and the
     /// oldest beyond [`MAX_TEMP_TOKENS`].
     pub(crate) fn add_temp_token(&mut self, tt: TempToken) {
-        if self.temp_tokens.len() % PRUNE_EVERY == 0 {
+        if self.temp_tokens.len().is_multiple_of(PRUNE_EVERY) {
             let now = self.now();
             self.temp_tokens.retain(|t| !t.used && t.expires_at > now);
         }

@@ -168,7 +168,7 @@ pub(crate) async fn list(
     let total = matching.len();
     let pages = total.div_ceil(limit).max(1);
     // A page far past the end is empty, never an overflow.
-    let skip = (page - 1).checked_mul(limit).unwrap_or(usize::MAX);
+    let skip = (page - 1).saturating_mul(limit);
     let items: Vec<&SimUser> = matching.into_iter().skip(skip).take(limit).collect();
     let mut resp = ok(&json!(items));
     let host = headers
