@@ -240,7 +240,10 @@ const MAX_DELAY_MS: u64 = 600_000;
 
 /// Checks the settings that a flag could push to absurd values, and the listen address.
 fn check(c: &SimConfig) -> Result<Limits, SimError> {
-    for (name, ms) in [("latency", c.latency_ms), ("jitter", c.jitter_ms)] {
+    for (name, ms) in [
+        ("latency (--latency-ms)", c.latency_ms),
+        ("jitter (--jitter-ms)", c.jitter_ms),
+    ] {
         if ms > MAX_DELAY_MS {
             return Err(SimError::Config(format!(
                 "{name} must be at most {MAX_DELAY_MS} ms"
