@@ -197,7 +197,7 @@ async fn serve(stream: TcpStream, router: Router, limits: Limits, mut stop: watc
 /// panic into a 500.
 async fn answer(req: hyper::Request<Incoming>, router: Router, limits: Limits) -> Response {
     let v2 = req.uri().path().starts_with("/api/2/");
-    let refuse = |code: u16, name: &'static str, message: &str| {
+    let reject = |code: u16, name: &'static str, message: &str| {
         let err: ApiError = if v2 {
             v2_err(code, name, message)
         } else {
@@ -209,17 +209,18 @@ async fn answer(req: hyper::Request<Incoming>, router: Router, limits: Limits) -
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         r
     };
-    let head_bytes = req.uri().to_string().len()
+    let uri_bytes = req.uri().to_string().len();
+    let head_bytes = uri_bytes
         + req
             .headers()
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 4)
             .sum::<usize>();
-    if req.uri().to_string().len() > MAX_URI_BYTES {
-        return refuse(414, "URITooLongError", "URI Too Long");
+    if uri_bytes > MAX_URI_BYTES {
+        return reject(414, "URITooLongError", "URI Too Long");
     }
     if head_bytes > MAX_HEADER_BYTES {
-        return refuse(
+        return reject(
             431,
             "RequestHeaderFieldsTooLargeError",
             "Request Header Fields Too Large",
@@ -230,17 +231,17 @@ async fn answer(req: hyper::Request<Incoming>, router: Router, limits: Limits) -
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let too_large = || refuse(413, "PayloadTooLargeError", "Request Entity Too Large");
+    let too_large = || reject(413, "PayloadTooLargeError", "Request Entity Too Large");
     if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
         return too_large();
     }
     let (parts, body) = req.into_parts();
     let read = read_body(Body::new(body), limits.max_body_bytes);
     let bytes = match tokio::time::timeout(limits.body, read).await {
-        Err(_) => return refuse(408, "RequestTimeoutError", "Request Timeout"),
+        Err(_) => return reject(408, "RequestTimeoutError", "Request Timeout"),
         Ok(Err(BodyError::TooLarge)) => return too_large(),
         Ok(Err(BodyError::Broken)) => {
-            return refuse(400, "BadRequestError", "Request body could not be read");
+            return reject(400, "BadRequestError", "Request body could not be read");
         }
         Ok(Ok(b)) => b,
     };
@@ -252,7 +253,7 @@ async fn answer(req: hyper::Request<Incoming>, router: Router, limits: Limits) -
         Ok(Ok(resp)) => resp,
         Err(_) => {
             tracing::error!("demo tenant handler panicked; answered 500");
-            refuse(500, "InternalServerError", "Internal Server Error")
+            reject(500, "InternalServerError", "Internal Server Error")
         }
     }
 }
