@@ -6,7 +6,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use mfadesk::sim::SimConfig;
+use mfadesk::sim::{SimConfig, SimControl};
 use serde_json::Value;
 use sim_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,16 +16,13 @@ use tokio::time::timeout;
 /// Generous ceiling for anything that should happen within a short timeout.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Waits until `f` holds, polling an in-process counter (no sleeps as assertions).
-async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    timeout(PATIENCE, async {
-        while !f() {
-            tokio::task::yield_now().await;
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+/// Waits until the tenant's open-connection count satisfies `f`.
+async fn wait_until(control: &SimControl, what: &str, f: impl FnMut(&usize) -> bool) {
+    let mut open = control.watch_connections();
+    timeout(PATIENCE, open.wait_for(f))
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+        .unwrap();
 }
 
 /// Reads until the server closes the connection; returns what it sent.
@@ -97,10 +94,7 @@ async fn two_thousand_half_open_connections_neither_block_others_nor_linger() {
             .unwrap();
         half_open.push(s);
     }
-    wait_until("2000 open connections", || {
-        control.open_connections() >= 2000
-    })
-    .await;
+    wait_until(&control, "2000 open connections", |n| *n >= 2000).await;
     // Another client is served while they hang.
     let t = sim.manage().await;
     assert_eq!(sim.get(&t, "/api/2/users/36216766").await.status(), 200);
@@ -109,10 +103,7 @@ async fn two_thousand_half_open_connections_neither_block_others_nor_linger() {
         read_to_close(s).await;
     }
     drop(sim.http);
-    wait_until("no half-open connection left", || {
-        control.open_connections() <= 1
-    })
-    .await;
+    wait_until(&control, "no half-open connection left", |n| *n <= 1).await;
 }
 
 #[tokio::test]
@@ -130,7 +121,7 @@ async fn over_the_cap_is_503_in_onelogin_shape_until_a_slot_frees() {
         s.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
         held.push(s);
     }
-    wait_until("5 open connections", || control.open_connections() == 5).await;
+    wait_until(&control, "5 open connections", |n| *n == 5).await;
     let mut extra = TcpStream::connect(addr).await.unwrap();
     let (status, v) = parse_response(&read_to_close(&mut extra).await);
     assert_eq!(status, 503, "{v}");
@@ -139,7 +130,7 @@ async fn over_the_cap_is_503_in_onelogin_shape_until_a_slot_frees() {
     assert_eq!(v["status"]["message"], "Too many open connections");
     assert_eq!(control.open_connections(), 5);
     held.truncate(0);
-    wait_until("slots freed", || control.open_connections() == 0).await;
+    wait_until(&control, "slots freed", |n| *n == 0).await;
     let t = sim.manage().await;
     assert_eq!(sim.get(&t, "/api/2/users/36216766").await.status(), 200);
 }
@@ -181,5 +172,5 @@ async fn stalled_heads_bodies_and_idle_keep_alives_are_closed() {
         read_to_close(&mut idle).await.is_empty(),
         "closed without more data"
     );
-    wait_until("all closed", || control.open_connections() == 0).await;
+    wait_until(&control, "all closed", |n| *n == 0).await;
 }

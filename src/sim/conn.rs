@@ -91,21 +91,15 @@ impl<F: Future> Future for InRequest<F> {
     }
 }
 
-/// Open connections right now, out of the cap.
-pub(crate) fn open_connections(permits: &Semaphore, limits: &Limits) -> usize {
-    limits
-        .max_connections
-        .saturating_sub(permits.available_permits())
-}
-
 /// Accepts connections until told to stop; each connection stops with it.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     router: Router,
     limits: Limits,
-    permits: Arc<Semaphore>,
+    open: Arc<watch::Sender<usize>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let stream = tokio::select! {
             _ = stopped(&mut stop) => return,
@@ -125,9 +119,12 @@ pub(crate) async fn accept_loop(
         };
         let router = router.clone();
         let stop = stop.clone();
+        let open = open.clone();
+        open.send_modify(|n| *n += 1);
         tokio::spawn(async move {
             serve(stream, router, limits, stop).await;
             drop(permit);
+            open.send_modify(|n| *n = n.saturating_sub(1));
         });
     }
 }

@@ -164,7 +164,12 @@ impl SimControl {
 
     /// Connections open right now (each holds one of `max_connections`).
     pub fn open_connections(&self) -> usize {
-        crate::sim::conn::open_connections(&self.app.permits, &self.app.limits)
+        *self.app.open.borrow()
+    }
+
+    /// Follows the number of open connections, so a test can wait for a count.
+    pub fn watch_connections(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.app.open.subscribe()
     }
 
     /// How many requests reached a route (`Any`: every API request).

@@ -15,7 +15,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::clock::Clock;
@@ -85,10 +85,8 @@ impl Default for SimConfig {
 #[derive(Debug)]
 pub(crate) struct Shared {
     tenant: Mutex<Tenant>,
-    /// One permit per open connection.
-    pub permits: Arc<Semaphore>,
-    /// The connection bounds.
-    pub limits: Limits,
+    /// How many connections are open, for tests to wait on.
+    pub open: Arc<watch::Sender<usize>>,
     pub config: SimConfig,
     pub seed: Seed,
 }
@@ -183,17 +181,16 @@ impl DemoTenant {
             addr: config.listen,
             source,
         })?;
-        let permits = Arc::new(Semaphore::new(limits.max_connections));
+        let open = Arc::new(watch::Sender::new(0));
         let app: App = Arc::new(Shared {
             tenant: Mutex::new(tenant),
-            permits: permits.clone(),
-            limits,
+            open: open.clone(),
             config,
             seed,
         });
         let router = router(app.clone());
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router, limits, permits, stop_rx));
+        let task = tokio::spawn(accept_loop(listener, router, limits, open, stop_rx));
         Ok(DemoTenant {
             addr,
             control: SimControl::new(app),
