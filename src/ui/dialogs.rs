@@ -53,6 +53,16 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("Tab", "switch button"),
             ("Esc", "cancel"),
         ],
+        Dialog::Register(d) if d.ended => &[("⏎", "close"), ("Esc", "close")],
+        Dialog::Register(d) if d.mode == RegisterMode::Protect => &[
+            ("s", "setup key"),
+            ("a/x", "demo: accept/deny"),
+            ("Esc", "stop waiting"),
+        ],
+        Dialog::Register(d) if d.mode == RegisterMode::Authenticator => {
+            &[("⏎", "check code"), ("s", "setup key"), ("Esc", "stop")]
+        }
+        Dialog::Register(_) => &[("⏎", "check code"), ("^P", "demo: phone"), ("Esc", "stop")],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
         Dialog::Audit { .. } | Dialog::Help { .. } => &[("j/k", "scroll"), ("Esc", "close")],
         _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
@@ -531,6 +541,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             }
             (" Help ", false)
         }
+        // Drawn by `register::draw`, which needs more room than a form.
+        Dialog::Register(_) => return,
         Dialog::Audit { scroll } => {
             if app.audit.is_empty() {
                 f.styled("No changes made in this session yet.", theme.dim());
