@@ -122,6 +122,38 @@ impl EnrollDialog {
         EnrollField::Phone,
         EnrollField::Verified,
     ];
+
+    /// The chosen factor's name, lower-cased, for deciding which fields apply.
+    fn factor_name(&self) -> String {
+        self.factors
+            .get(self.factor)
+            .map(|f| f.name.to_ascii_lowercase())
+            .unwrap_or_default()
+    }
+
+    /// Whether the chosen factor needs a phone number (SMS and voice).
+    pub fn needs_phone(&self) -> bool {
+        let name = self.factor_name();
+        name.contains("sms") || name.contains("voice")
+    }
+
+    /// Whether the chosen factor may be pre-verified (spec §3.4: SMS, voice and email only;
+    /// an authenticator or Protect always needs the user).
+    pub fn may_preverify(&self) -> bool {
+        self.needs_phone() || self.factor_name().contains("email")
+    }
+
+    /// The fields that apply to the chosen factor, in Tab order.
+    pub fn fields(&self) -> Vec<EnrollField> {
+        Self::FIELDS
+            .into_iter()
+            .filter(|f| match f {
+                EnrollField::Phone => self.needs_phone(),
+                EnrollField::Verified => self.may_preverify(),
+                _ => true,
+            })
+            .collect()
+    }
 }
 
 /// The trigger dialog's fields, in Tab order.

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::qr;
 use super::text::{clean, fit};
@@ -23,6 +23,25 @@ fn grouped(key: &str) -> String {
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Breaks `text` into lines of at most `width` columns, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out.into_iter().map(|l| fit(&l, width)).collect()
 }
 
 /// Draws the registration dialog over `area`.
@@ -69,27 +88,33 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
     match d.mode {
         RegisterMode::Authenticator => {
             lines.push(Line::styled(who, theme.title()));
-            lines.push(Line::raw(fit(
-                "Have the user scan this code with their authenticator app.",
-                inner_w,
-            )));
+            lines.extend(
+                wrap(
+                    "Have the user scan this code with their authenticator app.",
+                    inner_w,
+                )
+                .into_iter()
+                .map(Line::raw),
+            );
         }
         RegisterMode::Protect => {
             lines.push(Line::styled(who, theme.title()));
-            lines.push(Line::raw(fit(
-                "Have the user scan this code in OneLogin Protect and accept.",
-                inner_w,
-            )));
+            lines.extend(
+                wrap(
+                    "Have the user scan this code in OneLogin Protect and accept.",
+                    inner_w,
+                )
+                .into_iter()
+                .map(Line::raw),
+            );
         }
         RegisterMode::Code => {
             lines.push(Line::styled(who, theme.title()));
-            lines.push(Line::raw(fit(
-                &format!(
-                    "A code was sent by {}: type what the user received.",
-                    d.factor
-                ),
-                inner_w,
-            )));
+            let text = format!(
+                "A code was sent by {}: type what the user received.",
+                d.factor
+            );
+            lines.extend(wrap(&text, inner_w).into_iter().map(Line::raw));
         }
     }
     if uri.is_some() && art.is_none() {
@@ -182,7 +207,12 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
     }
     if let Some(e) = &d.error {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(format!("! {}", clean(e)), theme.danger()));
+        let text = format!("! {}", clean(e));
+        lines.extend(
+            wrap(&text, inner_w)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.danger())),
+        );
     }
     if app.tenant.demo && !d.ended {
         lines.push(Line::raw(""));
@@ -216,12 +246,7 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
         .border_style(theme.border());
     let inner = block.inner(text_area);
     frame.render_widget(Clear, text_area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        text_area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block), text_area);
     if let Some((x, y)) = cursor
         && y < inner.height
         && x < inner.width
