@@ -269,7 +269,8 @@ async fn protect_denied_from_the_demo_phone_enrolls_nothing() {
     c.wait_text("denied the enrollment").await;
     assert!(c.ctl().devices(CARISSA).is_empty());
     c.key(KeyCode::Esc);
-    c.wait_for("dialog closed", |s| !s.contains("┌ Enroll")).await;
+    c.wait_for("dialog closed", |s| !s.contains("┌ Enroll"))
+        .await;
     c.quit().await;
 }
 
