@@ -121,15 +121,16 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
         let need = uri
             .and_then(qr::min_size)
             .map_or_else(String::new, |(w, h)| {
-                format!(" (it needs {}×{} plus the text)", w + 30, h + 2)
+                format!(" (it needs {}×{})", w + 30, h + 3)
             });
-        lines.push(Line::styled(
-            fit(
-                &format!("! The terminal is too small for the QR code{need}."),
-                inner_w,
-            ),
-            theme.danger(),
-        ));
+        let text = format!(
+            "! The terminal is too small for the QR code{need}: enlarge it, or s shows the setup key."
+        );
+        lines.extend(
+            wrap(&text, inner_w)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.danger())),
+        );
     }
     lines.push(Line::raw(""));
     if let Some(a) = &account {
