@@ -329,3 +329,35 @@ async fn verify_on_v2_triggers_an_sms_and_checks_the_code() {
     .await;
     c.quit().await;
 }
+
+#[tokio::test]
+async fn push_token_and_remove_work_on_v2() {
+    let mut c = v2_console((120, 40)).await;
+    open_user(&mut c, "stephanie", "Stephanie Gilmore").await;
+    c.wait_text("MFA v2").await;
+    // v2 lists Protect once, as a push device; it is the default and selected first.
+    c.key(KeyCode::Tab);
+    c.key(KeyCode::Char('v'));
+    c.wait_text("Waiting for the user to approve the push")
+        .await;
+    let pushes = c.ctl().pushes();
+    assert_eq!(pushes.len(), 1, "the v2 push shows on the demo phone");
+    c.key(KeyCode::Char('a'));
+    c.wait_text("✓ Verified OneLogin Protect").await;
+
+    c.key(KeyCode::Char('m'));
+    c.wait_text("Issue a temporary MFA token").await;
+    c.key(KeyCode::Enter);
+    c.wait_text("Shown once").await;
+    c.key(KeyCode::Enter);
+    c.wait_for("token dialog closed", |s| !s.contains("Shown once"))
+        .await;
+
+    let before = c.ctl().devices(36216767).len();
+    c.key(KeyCode::Char('d'));
+    c.wait_text("Remove device").await;
+    c.key(KeyCode::Char('y'));
+    c.wait_text("Removed").await;
+    assert_eq!(c.ctl().devices(36216767).len(), before - 1);
+    c.quit().await;
+}
