@@ -519,3 +519,23 @@ pub fn cycle<T: PartialEq + Copy>(fields: &[T], current: T, back: bool) -> T {
     let j = if back { (i + n - 1) % n } else { (i + 1) % n };
     fields.get(j).copied().unwrap_or(current)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::otpauth_parts;
+
+    #[test]
+    fn otpauth_names_account_issuer_and_key() {
+        let (account, issuer, key) = otpauth_parts(
+            "otpauth://totp/OneLogin:kelly%40acme.example?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20IT",
+        );
+        assert_eq!(account.as_deref(), Some("kelly@acme.example"));
+        assert_eq!(
+            issuer.as_deref(),
+            Some("Acme IT"),
+            "the issuer parameter wins"
+        );
+        assert_eq!(key.as_deref(), Some("JBSWY3DPEHPK3PXP"));
+        assert_eq!(otpauth_parts("not a uri"), (None, None, None));
+    }
+}
