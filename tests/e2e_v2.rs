@@ -190,6 +190,9 @@ async fn authenticator_enrollment_scans_from_the_screen_and_checks_the_first_cod
         .filter(|n| n.action == AuditKind::Enroll)
         .collect();
     assert_eq!(enroll.len(), 2, "one attempt, one outcome");
+    let trail = format!("{:?}", app.audit);
+    assert!(!trail.contains(&secret), "the seed is not audited");
+    assert!(!trail.contains(&code), "the first code is not audited");
     assert_eq!(enroll[1].outcome, AuditResult::Success);
     assert_eq!(
         enroll[1].device_id.as_deref(),
