@@ -46,8 +46,11 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// Draws the registration dialog over `area`.
 pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme: &Theme) {
-    frame.render_widget(Clear, area);
     let uri = d.registration.totp_url.as_ref().map(|s| s.expose());
+    // Only a QR code needs the whole area; a code dialog leaves the demo phone in view.
+    if uri.is_some() {
+        frame.render_widget(Clear, area);
+    }
     // Leave at least 30 columns for the words beside the code.
     let art = uri.and_then(|u| qr::render(u, area.width.saturating_sub(30), area.height));
     let text_area = match &art {
@@ -236,7 +239,14 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
                 lines.push(Line::styled(fit(&text, inner_w), theme.dim()));
             }
             RegisterMode::Code => lines.push(Line::styled(
-                fit("Demo phone: Ctrl-P shows the code sent.", inner_w),
+                fit(
+                    if app.phone_visible {
+                        "Demo phone: the code is under Messages."
+                    } else {
+                        "Demo phone: Ctrl-P shows the code sent."
+                    },
+                    inner_w,
+                ),
                 theme.dim(),
             )),
         }
