@@ -419,13 +419,7 @@ pub(crate) fn answer_registration(t: &mut Tenant, id: &str, accept: bool) -> boo
 }
 
 /// A verification as `POST …/verifications` answers it (an array, as the docs show).
-fn verification_json(
-    t: &Tenant,
-    id: &str,
-    d: &SimDevice,
-    expires_at: chrono::DateTime<chrono::Utc>,
-) -> Value {
-    let _ = t;
+fn verification_json(id: &str, d: &SimDevice, expires_at: chrono::DateTime<chrono::Utc>) -> Value {
     json!([{
         "id": id,
         "user_id": d.user_id.to_string(),
@@ -513,7 +507,7 @@ pub(crate) async fn create_verification(
             consumed: false,
         },
     );
-    Ok(created(&verification_json(&t, &id, &d, expires_at)))
+    Ok(created(&verification_json(&id, &d, expires_at)))
 }
 
 /// The user's verification, or 404 NotFound (unknown or expired).
