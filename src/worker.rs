@@ -118,6 +118,60 @@ pub enum ApiResponse {
     RateLimit(Result<RateLimit, ApiError>),
 }
 
+impl ApiResponse {
+    /// The error, when the call failed.
+    pub fn error(&self) -> Option<&ApiError> {
+        match self {
+            ApiResponse::Search(Err(e))
+            | ApiResponse::User(Err(e))
+            | ApiResponse::Devices(Err(e))
+            | ApiResponse::Factors(Err(e))
+            | ApiResponse::Enrolled(Err(e))
+            | ApiResponse::Triggered(Err(e))
+            | ApiResponse::Verified(Err(e))
+            | ApiResponse::Removed(Err(e))
+            | ApiResponse::MfaToken(Err(e))
+            | ApiResponse::RateLimit(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl ApiRequest {
+    /// What the call does, for the log (no ids beyond the user's, no secrets).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ApiRequest::Search(_) => "search users",
+            ApiRequest::GetUser(_) => "get user",
+            ApiRequest::GetDevices(_) => "list devices",
+            ApiRequest::GetFactors(_) => "list factors",
+            ApiRequest::Enroll { .. } => "enroll",
+            ApiRequest::Trigger { .. } => "trigger",
+            ApiRequest::Verify { .. } => "verify",
+            ApiRequest::Remove { .. } => "remove",
+            ApiRequest::MfaToken { .. } => "temporary token",
+            ApiRequest::RateLimit => "rate limit",
+        }
+    }
+}
+
+/// Writes the final error of a failed call to the log (its retries are logged by the client).
+pub fn log_failure(call: &str, response: &ApiResponse) {
+    let Some(e) = response.error() else { return };
+    if e.kind == crate::api::ErrorKind::Cancelled {
+        return;
+    }
+    // The message is already scrubbed of what the call sent; the log redacts again.
+    tracing::warn!(
+        call,
+        kind = ?e.kind,
+        status = ?e.status,
+        request_id = ?e.request_id,
+        "call failed: {}",
+        e.message
+    );
+}
+
 /// A finished request, with the budget the API reported after it.
 #[derive(Clone, Debug)]
 pub struct ApiEvent {
@@ -168,7 +222,9 @@ async fn run(
                     let events = events.clone();
                     let done = done_tx.clone();
                     let task = tokio::spawn(async move {
+                        let call = request.name();
                         let (response, meta) = with_meta(execute(&client, request)).await;
+                        log_failure(call, &response);
                         let rate_limit = client.rate_limit();
                         // The console may have quit; nothing to do then.
                         let _ = events.send(ApiEvent { id, response, rate_limit, meta });

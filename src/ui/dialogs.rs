@@ -466,7 +466,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (" Temporary MFA token ", false)
         }
         Dialog::Error(d) => {
-            f.styled(fit(&d.context, inner_w), theme.title());
+            f.styled(clean(&d.context), theme.title());
             f.blank();
             let mut meta = Vec::new();
             if let Some(s) = d.error.status {

@@ -99,6 +99,9 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         && let (Some(rem), Some(lim)) = (rl.remaining, rl.limit)
     {
         right.push_str(&format!("API {}/{}", group(rem), group(lim)));
+        if let Some(secs) = app.rate_reset_in() {
+            right.push_str(&format!(" · resets in {:02}:{:02}", secs / 60, secs % 60));
+        }
     }
     right.push(' ');
     right.push_str(if app.busy() {

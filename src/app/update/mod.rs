@@ -3,6 +3,8 @@
 //! This file routes messages, keys and API results; each flow lives in its own module.
 
 mod audit;
+mod audit_view;
+mod connect;
 mod enroll;
 mod errors;
 mod form;
@@ -38,9 +40,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Resize(w, h) => app.size = (w, h),
         Msg::Tick => on_tick(app, &mut cmds),
         Msg::Api(event) => {
-            if event.rate_limit.is_some() {
-                app.rate_limit = event.rate_limit;
-            }
+            connect::on_event_meta(app, &event);
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
                 app.last_meta = event.meta.clone();
@@ -151,6 +151,7 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => open_verify(app, cmds),
         Action::Remove => open_remove(app),
         Action::Token => open_token(app),
+        Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
         Action::Audit => app.dialogs.push(Dialog::Audit { scroll: 0 }),
         Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
@@ -254,6 +255,11 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
             }
             _ => {}
         },
+        Dialog::Error(e)
+            if key.code == KeyCode::Char('r') && Some(&e.error) == app.connection.as_ref() =>
+        {
+            connect::retry(app, cmds);
+        }
         Dialog::Info(_) | Dialog::Error(_) => {
             if matches!(
                 key.code,
@@ -329,7 +335,7 @@ fn on_result(
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
-        (Purpose::RateLimit, ApiResponse::RateLimit(Ok(rl))) => app.rate_limit = Some(rl),
+        (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
         _ => {}
     }
 }
