@@ -95,13 +95,19 @@ impl AuditSink for FileAudit {
             .context
             .entry_at(note.time, note.user_id, note.action, note.outcome);
         entry.user_email = note.user_email.clone();
+        entry.user_name = note.user_name.clone();
         entry.device_id = note.device_id.clone();
+        entry.device_name = note.device_name.clone();
         entry.factor = note.factor.clone();
         entry.http_status = note.http_status;
         entry.request_id = note.request_id.clone();
         entry.reason = note.reason.clone();
         entry.message = note.message.clone();
         self.log.record(entry).map_err(|e| e.to_string())
+    }
+
+    fn trail_path(&self) -> Option<std::path::PathBuf> {
+        self.log.path().map(std::path::Path::to_path_buf)
     }
 }
 

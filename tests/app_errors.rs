@@ -2,6 +2,7 @@
 //! the tenant's clock, and the audit view.
 
 mod common;
+mod support;
 
 use std::time::Duration;
 
@@ -449,4 +450,107 @@ fn state_token_and_temporary_token_expiries_use_the_tenants_clock() {
         _ => None,
     });
     assert_eq!(issued, Some(now() + chrono::Duration::hours(1)));
+}
+
+// ---- 20: the audit view -------------------------------------------------------------------
+
+/// An older line (before user and device names were recorded), a current one, a torn one.
+fn trail_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("audit.jsonl");
+    let old = r#"{"time":"2026-11-20T09:00:00.000Z","operator":"asmith","profile":null,"base_url":"https://acme.onelogin.com","user_id":36216766,"user_email":"kelly@acme.com","device_id":"525509","factor":"OneLogin SMS","action":"remove","outcome":"success","http_status":200,"request_id":"r1","reason":"INC-41 lost phone","message":null}"#;
+    let new = r#"{"time":"2026-11-27T10:00:00.000Z","operator":"jdoe","profile":"prod","base_url":"https://acme.onelogin.com","user_id":36216767,"user_email":"stephanie@acme.com","user_name":"Stephanie Gilmore","device_id":"9","device_name":"Steph's iPhone","factor":"OneLogin Protect","action":"mfa_token","outcome":"failure","http_status":422,"request_id":"r2","reason":"CHG-7 travel","message":"Validation failed"}"#;
+    std::fs::write(&path, format!("{old}\n{{\"torn\n{new}\n")).expect("write trail");
+    path
+}
+
+#[test]
+fn the_audit_view_reads_the_file_newest_first_and_filters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = trail_file(dir.path());
+    let mut app = new_app();
+    let cmds = ch(&mut app, 'A');
+    assert!(cmds.contains(&mfadesk::app::Cmd::ReadAudit), "{cmds:?}");
+    let read = mfadesk::audit::read_trail(&path).map_err(|e| e.to_string());
+    update(&mut app, Msg::AuditRead(read));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let s = screen(&app, w, h);
+        let steph = s
+            .find("Stephanie Gilmore")
+            .expect("the newer entry, by name");
+        let kelly = s.find("kelly@acme.com").expect("the older entry, by email");
+        assert!(steph < kelly, "newest first:\n{s}");
+        assert!(s.contains("FAILED") && s.contains("success"), "{s}");
+        assert!(s.contains("1 unreadable lines skipped"), "{s}");
+    }
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("\"Steph's iPhone\" (OneLogin Protect)"), "{s}");
+    assert!(s.contains("reason: CHG-7 travel"), "{s}");
+    assert!(s.contains("by asmith"), "{s}");
+    // `/` filters by ticket text…
+    ch(&mut app, '/');
+    type_text(&mut app, "inc-41");
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("kelly@acme.com") && !s.contains("Stephanie"),
+        "{s}"
+    );
+    // …Esc leaves the box, not the view; the filter stays.
+    esc(&mut app);
+    assert!(matches!(
+        app.dialogs.last(),
+        Some(mfadesk::app::dialogs::Dialog::Audit { .. })
+    ));
+    assert!(screen(&app, 120, 40).contains("Filter: inc-41"));
+    // …by operator, and by user name.
+    ch(&mut app, '/');
+    key_mod(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    for _ in 0..6 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "jdoe");
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("Stephanie") && !s.contains("kelly@acme.com"),
+        "{s}"
+    );
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "gilmore");
+    assert!(screen(&app, 120, 40).contains("1 entry"));
+    enter(&mut app);
+    esc(&mut app);
+    assert!(app.dialogs.is_empty());
+}
+
+#[test]
+fn without_a_trail_file_the_view_says_it_shows_this_session() {
+    let mut app = new_app();
+    ch(&mut app, 'A');
+    update(&mut app, Msg::AuditRead(Err("no file".into())));
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("this session only") && s.contains("no file"),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn a_in_the_console_shows_entries_from_earlier_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = trail_file(dir.path());
+    let log = mfadesk::audit::AuditLog::open(&path).expect("open");
+    let context = mfadesk::audit::AuditContext::new("jdoe", None, "http://127.0.0.1");
+    let opts = support::Options {
+        audit: Some(Box::new(mfadesk::console::FileAudit { log, context })),
+        ..support::Options::default()
+    };
+    let mut c = support::Console::start_opts(opts, |_| {}).await;
+    c.wait_idle().await;
+    c.key(KeyCode::Char('A'));
+    let s = c.wait_text("Stephanie Gilmore").await;
+    assert!(s.contains("kelly@acme.com"), "{s}");
+    c.key(KeyCode::Esc);
+    c.wait_for("closed", |s| !s.contains("Audit trail")).await;
+    c.quit().await;
 }

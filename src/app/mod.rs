@@ -1,5 +1,6 @@
 //! Console state and its update function: keys and API results in, commands out.
 
+pub mod audit_view;
 pub mod dialogs;
 pub mod keymap;
 pub mod phone;
@@ -38,6 +39,8 @@ pub enum Msg {
     Phone(PhoneSnapshot),
     /// Stop now (a signal, or the end of input): changes in flight are settled as unknown.
     Terminate,
+    /// The audit trail as read from its file (entries, lines skipped), or why it could not be.
+    AuditRead(Result<(Vec<crate::audit::AuditEntry>, usize), String>),
 }
 
 /// Everything the console asks the outside world to do.
@@ -53,6 +56,8 @@ pub enum Cmd {
     Phone(PhoneCmd),
     /// Write an audit line.
     Audit(AuditNote),
+    /// Read the whole audit trail for the audit view (answered by [`Msg::AuditRead`]).
+    ReadAudit,
     /// Leave.
     Quit,
 }
@@ -72,8 +77,12 @@ pub struct AuditNote {
     pub user_id: UserId,
     /// The user's email.
     pub user_email: Option<String>,
+    /// The user's name.
+    pub user_name: Option<String>,
     /// The device.
     pub device_id: Option<String>,
+    /// The user's name for the device.
+    pub device_name: Option<String>,
     /// The factor name.
     pub factor: Option<String>,
     /// HTTP status of the answer.
@@ -297,6 +306,8 @@ pub struct AuditView {
     pub filter: Input,
     /// The filter box has the keyboard.
     pub editing: bool,
+    /// Lines of the file that could not be read.
+    pub skipped: usize,
 }
 
 impl App {

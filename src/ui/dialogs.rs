@@ -54,7 +54,8 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("Esc", "cancel"),
         ],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
-        Dialog::Audit { .. } | Dialog::Help { .. } => &[("j/k", "scroll"), ("Esc", "close")],
+        Dialog::Audit { .. } => &[("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
+        Dialog::Help { .. } => &[("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
         _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
     }
 }
@@ -532,31 +533,80 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (" Help ", false)
         }
         Dialog::Audit { scroll } => {
-            if app.audit.is_empty() {
-                f.styled("No changes made in this session yet.", theme.dim());
+            let view = &app.audit_view;
+            let rows = crate::app::audit_view::rows(app);
+            let filter = view.filter.value();
+            if view.editing {
+                f.input("Filter", &view.filter, true, None);
+            } else if filter.is_empty() {
+                f.styled("/ filters by user, ticket or operator", theme.dim());
+            } else {
+                f.text(fit(&format!("Filter: {filter}  (/ edits)"), inner_w));
             }
-            for n in app.audit.iter().skip(*scroll) {
-                let outcome = match n.outcome {
+            let source = match (&view.entries, &view.error) {
+                (Some(_), _) => "whole trail",
+                (None, Some(_)) => "this session only",
+                (None, None) => "reading the trail file…",
+            };
+            let mut summary = format!(
+                "{} entr{} · newest first · {source}",
+                rows.len(),
+                if rows.len() == 1 { "y" } else { "ies" }
+            );
+            if view.skipped > 0 {
+                summary.push_str(&format!(" · {} unreadable lines skipped", view.skipped));
+            }
+            f.styled(fit(&summary, inner_w), theme.dim());
+            if let Some(e) = &view.error {
+                f.styled(fit(&format!("! {e}"), inner_w), theme.warn());
+            }
+            if rows.is_empty() {
+                f.styled(
+                    if filter.is_empty() {
+                        "Nothing recorded yet."
+                    } else {
+                        "No entry matches the filter."
+                    },
+                    theme.dim(),
+                );
+            }
+            for r in rows.iter().skip(*scroll) {
+                let outcome = match r.outcome {
                     AuditResult::Attempt => "attempt",
                     AuditResult::Success => "success",
                     AuditResult::Pending => "pending",
                     AuditResult::Failure => "FAILED",
                     AuditResult::Refused => "refused",
                 };
-                let status = n.http_status.map_or(String::new(), |s| format!(" {s}"));
-                f.text(fit(
-                    &format!(
-                        "{} {:<9} {:<8}{status} user {} {}",
-                        n.time.format("%H:%M:%S"),
-                        n.action.as_str(),
-                        outcome,
-                        n.user_id,
-                        n.factor.as_deref().unwrap_or("")
-                    ),
-                    inner_w,
-                ));
+                let style = match r.outcome {
+                    AuditResult::Failure | AuditResult::Refused => theme.danger(),
+                    AuditResult::Success => theme.ok(),
+                    _ => theme.text(),
+                };
+                f.lines.push(Line::from(vec![
+                    Span::raw(format!("{} ", r.time.format("%Y-%m-%d %H:%M:%S"))),
+                    Span::styled(format!("{:<9} {:<8} ", r.action.as_str(), outcome), style),
+                    Span::raw(fit(&r.user, inner_w.saturating_sub(39))),
+                ]));
+                let mut detail = Vec::new();
+                if !r.device.is_empty() {
+                    detail.push(r.device.clone());
+                }
+                if let Some(reason) = &r.reason {
+                    detail.push(format!("reason: {reason}"));
+                }
+                if !r.operator.is_empty() {
+                    detail.push(format!("by {}", r.operator));
+                }
+                if let Some(m) = &r.message {
+                    detail.push(m.clone());
+                }
+                f.styled(
+                    fit(&format!("    {}", detail.join(" · ")), inner_w),
+                    theme.dim(),
+                );
             }
-            (" Audit trail (this session) ", false)
+            (" Audit trail ", false)
         }
     };
     // Wrap long text here, not in the Paragraph, so the height counts every row drawn.

@@ -48,6 +48,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
         }
         Msg::Phone(snapshot) => app.phone = snapshot,
+        Msg::AuditRead(read) => audit_view::on_read(app, read),
         Msg::Terminate => {
             settle_unknown(
                 app,
@@ -153,7 +154,7 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Token => open_token(app),
         Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
-        Action::Audit => app.dialogs.push(Dialog::Audit { scroll: 0 }),
+        Action::Audit => audit_view::open(app, cmds),
         Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
         Action::Quit => {
             settle_unknown(
@@ -239,6 +240,11 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         run_action(app, Action::Phone, cmds);
         return;
     }
+    if audit_view::editing(app) {
+        // The filter box takes every key, Esc included (it leaves the box, not the view).
+        audit_view::key(app, key);
+        return;
+    }
     if key.code == KeyCode::Esc {
         close_top(app, cmds);
         return;
@@ -268,16 +274,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 app.dialogs.pop();
             }
         }
-        Dialog::Audit { scroll } => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => {
-                *scroll = (*scroll + 1).min(app.audit.len().saturating_sub(1))
-            }
-            KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
-            KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('A') => {
-                app.dialogs.pop();
-            }
-            _ => {}
-        },
+        Dialog::Audit { .. } => audit_view::key(app, key),
         Dialog::SwitchReadOnly(_) => match key.code {
             KeyCode::Char('y') | KeyCode::Enter => {
                 app.dialogs.clear();
