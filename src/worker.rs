@@ -338,9 +338,10 @@ async fn search(client: &Client, queries: &[UserQuery]) -> Result<SearchResult, 
             }
         }
     }
-    // A merged search has no single total: the largest would read "11 of 8".
+    // A merged search has no single total (the largest would read "11 of 8"), but when no
+    // query has another page the merged, de-duplicated list is the exact count.
     if queries.len() > 1 {
-        result.total = None;
+        result.total = result.next.is_empty().then_some(result.users.len() as u64);
     }
     // One failed query fails the search: a partial list would look complete.
     match first_error {

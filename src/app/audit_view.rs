@@ -20,6 +20,8 @@ pub struct AuditRow {
     pub action: AuditKind,
     /// How it ended.
     pub outcome: AuditResult,
+    /// HTTP status of the answer.
+    pub http_status: Option<u16>,
     /// The reason or ticket.
     pub reason: Option<String>,
     /// The error or note.
@@ -57,6 +59,7 @@ impl From<&AuditEntry> for AuditRow {
             device: what(&e.device_name, &e.factor, &e.device_id),
             action: e.action,
             outcome: e.outcome,
+            http_status: e.http_status,
             reason: e.reason.clone(),
             message: e.message.clone(),
             email: e.user_email.clone(),
@@ -74,6 +77,7 @@ impl From<&AuditNote> for AuditRow {
             device: what(&n.device_name, &n.factor, &n.device_id),
             action: n.action,
             outcome: n.outcome,
+            http_status: n.http_status,
             reason: n.reason.clone(),
             message: n.message.clone(),
             email: n.user_email.clone(),
@@ -113,6 +117,6 @@ pub fn rows(app: &App) -> Vec<AuditRow> {
     rows.retain(|r| r.matches(filter));
     // Stable: lines written in the same millisecond keep the file's order, reversed.
     rows.reverse();
-    rows.sort_by(|a, b| b.time.cmp(&a.time));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.time));
     rows
 }

@@ -12,7 +12,7 @@ use super::text::{clean, fit, relative, stamp};
 use super::theme::Theme;
 use crate::api::OtpDevice;
 use crate::app::dialogs::*;
-use crate::app::keymap::{BINDINGS, DIALOG_KEYS};
+use crate::app::keymap::{BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
 use crate::app::validate::{self, countdown, mask_phone};
 use crate::app::{App, AuditResult};
 
@@ -193,7 +193,8 @@ impl<'a> Form<'a> {
 
 /// Draws the top dialog.
 pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let width = area.width.saturating_sub(4).min(72);
+    // Dialogs grow with the terminal, up to 100 columns, so text is not cut where there is room.
+    let width = area.width.saturating_sub(4).min(100);
     let inner_w = width.saturating_sub(2) as usize;
     let mut f = Form::new(inner_w, theme);
     let (title, danger) = match dialog {
@@ -423,8 +424,11 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     );
                     f.blank();
                     if let Some(exp) = t.expires_at {
+                        let local = exp.with_timezone(&chrono::Local);
                         f.text(format!(
-                            "Expires {} ({})",
+                            "Expires {} local time (UTC{}) · {} · {}",
+                            local.format("%Y-%m-%d %H:%M"),
+                            local.format("%:z"),
                             stamp(exp),
                             relative(exp, app.now)
                         ));
@@ -440,7 +444,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                         theme.warn(),
                     );
                     if d.copied {
-                        f.styled("✓ Copied to the clipboard.", theme.ok());
+                        f.styled("Sent to the terminal's clipboard (OSC 52).", theme.ok());
                     }
                 }
                 None => {
@@ -523,12 +527,20 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     ),
                 ]));
             }
-            f.styled("In dialogs", theme.title());
-            for (k, v) in DIALOG_KEYS {
-                f.lines.push(Line::from(vec![
-                    Span::styled(format!("  {k:<12}"), theme.key()),
-                    Span::raw(fit(v, inner_w.saturating_sub(14))),
-                ]));
+            let tables: [(&str, &[(&str, &str)]); 4] = [
+                ("In dialogs", DIALOG_KEYS),
+                ("Devices list", LEGEND),
+                ("Search", SEARCH_SYNTAX),
+                ("Text fields", EDIT_KEYS),
+            ];
+            for (heading, rows) in tables {
+                f.styled(heading, theme.title());
+                for (k, v) in rows {
+                    f.lines.push(Line::from(vec![
+                        Span::styled(format!("  {k:<16}"), theme.key()),
+                        Span::raw(fit(v, inner_w.saturating_sub(18))),
+                    ]));
+                }
             }
             (" Help ", false)
         }
@@ -583,10 +595,14 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     AuditResult::Success => theme.ok(),
                     _ => theme.text(),
                 };
+                let outcome = match r.http_status {
+                    Some(s) => format!("{outcome} {s}"),
+                    None => outcome.to_owned(),
+                };
                 f.lines.push(Line::from(vec![
                     Span::raw(format!("{} ", r.time.format("%Y-%m-%d %H:%M:%S"))),
-                    Span::styled(format!("{:<9} {:<8} ", r.action.as_str(), outcome), style),
-                    Span::raw(fit(&r.user, inner_w.saturating_sub(39))),
+                    Span::styled(format!("{:<9} {:<11} ", r.action.as_str(), outcome), style),
+                    Span::raw(fit(&r.user, inner_w.saturating_sub(42))),
                 ]));
                 let mut detail = Vec::new();
                 if !r.device.is_empty() {
@@ -631,7 +647,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         let total = lines.len();
         lines = lines.into_iter().skip(start).take(room).collect();
         title = format!(
-            "{title} · j/k scroll · {}–{} of {total}",
+            "{title} · j/k g/G PgUp/PgDn scroll · {}–{} of {total}",
             start + 1,
             start + room
         );

@@ -38,14 +38,19 @@ pub fn view(app: &App, frame: &mut Frame) {
     .areas(area);
     draw_header(app, frame, header, &theme);
     let body = if app.phone_visible && app.tenant.demo {
+        // A tall terminal gives the phone room for every code; a short one keeps the panes.
+        let phone_rows = if body.height >= 30 { 12 } else { 9 };
         let [top, bottom] =
-            Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
+            Layout::vertical([Constraint::Min(6), Constraint::Length(phone_rows)]).areas(body);
         phone::draw(app, frame, bottom, &theme);
         top
     } else {
         body
     };
-    let users_width = (body.width * 2 / 5).clamp(30, 48);
+    // About a third of a wide terminal, more (up to two fifths) when the rows need it.
+    let users_width = panes::users_width_needed(app)
+        .clamp(body.width / 3, (body.width * 2 / 5).max(body.width / 3))
+        .clamp(30, 64);
     let [left, right] =
         Layout::horizontal([Constraint::Length(users_width), Constraint::Min(20)]).areas(body);
     panes::draw_users(app, frame, left, &theme);
@@ -110,13 +115,15 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         " "
     });
     right.push(' ');
+    // The tenant is named once: its URL when that already holds the name.
+    let tenant = if t.base_url.contains(&t.name) {
+        fit(&t.base_url, 48)
+    } else {
+        format!("{} ({})", fit(&t.name, 24), fit(&t.base_url, 40))
+    };
     let mut spans = vec![
         Span::styled(" mfadesk", theme.title()),
-        Span::raw(format!(
-            " · {} ({})",
-            fit(&t.name, 24),
-            fit(&t.base_url, 40)
-        )),
+        Span::raw(format!(" · {tenant}")),
     ];
     if let Some(p) = &t.profile {
         spans.push(Span::raw(format!(" · profile {}", fit(p, 16))));

@@ -10,6 +10,7 @@ use super::text::{clean, fit, pad, relative, stamp};
 use super::theme::Theme;
 use crate::api::{OtpDevice, User, UserStatus};
 use crate::app::dialogs::DeviceKind;
+use crate::app::query;
 use crate::app::validate::mask_phone;
 use crate::app::{App, Focus};
 
@@ -45,6 +46,15 @@ fn status_style(user: &User, theme: &Theme) -> Style {
         UserStatus::Locked | UserStatus::Suspended => theme.danger(),
         _ => theme.warn(),
     }
+}
+
+/// Columns the users pane needs to show its rows whole: marker, name, email, status, borders.
+pub fn users_width_needed(app: &App) -> u16 {
+    let longest = |f: &dyn Fn(&User) -> usize| app.search.results.iter().map(f).max().unwrap_or(0);
+    let name = longest(&|u| u.display_name().chars().count());
+    let email = longest(&|u| u.email.as_deref().map_or(1, |e| e.chars().count()));
+    let needed = 2 + name + 1 + email + 1 + 10 + 2;
+    u16::try_from(needed).unwrap_or(u16::MAX)
 }
 
 /// Draws the search box and the result list.
@@ -98,24 +108,19 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     } else if let Some(m) = &s.message {
         Line::styled(fit(m, w), theme.warn())
     } else if s.searched {
-        let total = s.total.map_or(String::new(), |t| format!(" of {t}"));
-        let more = if s.more.is_none() && s.total.is_none() && !s.next.is_empty() {
-            " · more below"
-        } else if s.more.is_some() {
+        let more = !s.next.is_empty();
+        let tail = if s.more.is_some() {
             " · loading more…"
+        } else if more {
+            " · more below"
         } else {
             ""
         };
         Line::styled(
             fit(
                 &format!(
-                    "{}{total} user{}{more}",
-                    s.results.len(),
-                    if s.total.unwrap_or(s.results.len() as u64) == 1 {
-                        ""
-                    } else {
-                        "s"
-                    }
+                    "{}{tail}",
+                    query::count_text(s.results.len(), s.total, more)
                 ),
                 w,
             ),
@@ -166,7 +171,8 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .take(rows)
         .map(|(i, u)| {
             let sel = i == s.selected;
-            let mark = if sel { "> " } else { "  " };
+            // One `>` on screen: only the focused pane marks its row; the others keep it dimmed.
+            let mark = if sel && focused { "> " } else { "  " };
             let mut spans = vec![Span::raw(mark), Span::raw(pad(&u.display_name(), name_w))];
             if show_email {
                 spans.push(Span::raw(" "));
@@ -213,7 +219,7 @@ fn device_lines(
     w: usize,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
-    let mark = if selected { ">" } else { " " };
+    let mark = if selected && focused { ">" } else { " " };
     let star = if d.default { "★" } else { " " };
     let kind = match DeviceKind::of(d) {
         DeviceKind::Push => "push",
@@ -241,6 +247,12 @@ fn device_lines(
         }
         detail.push(Span::styled(state, state_style));
         detail.push(Span::styled(format!(" · {kind}"), theme.dim()));
+        let used: usize = detail.iter().map(|s| s.width()).sum();
+        if used > w {
+            // Too narrow for the whole detail: cut it once, visibly.
+            let text: String = detail.iter().map(|s| s.content.as_ref()).collect();
+            detail = vec![Span::styled(fit(&text, w), theme.dim())];
+        }
         vec![
             Line::from(vec![
                 Span::raw(format!("{mark} {star} ")),
@@ -324,17 +336,12 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         None => "never logged in".into(),
     };
     let count = match &view.devices {
-        Some(d) => {
-            let mut ids: Vec<_> = d.iter().map(|d| &d.id).collect();
-            // Protect is listed once for push and once for its code, not always side by side.
-            ids.sort();
-            ids.dedup();
-            format!(
-                " · {} factor{}",
-                ids.len(),
-                if ids.len() == 1 { "" } else { "s" }
-            )
-        }
+        // The count is of the rows below (Protect's push and code are two rows, two factors).
+        Some(d) => format!(
+            " · {} factor{}",
+            d.len(),
+            if d.len() == 1 { "" } else { "s" }
+        ),
         None => String::new(),
     };
     let status = fit(&status, w);
@@ -376,11 +383,14 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
                     .map(|x| x.auth_factor_name.chars().count())
                     .max()
                     .unwrap_or(0),
-                phone: if d.iter().any(|x| x.phone_number.is_some()) {
-                    13.min(w / 5)
-                } else {
-                    0
-                },
+                // Masked numbers are short: they are shown whole, never cut.
+                phone: d
+                    .iter()
+                    .filter_map(|x| x.phone_number.as_deref())
+                    .map(|p| mask_phone(p).chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .min(w / 4),
             };
             let f = app.focus == Focus::Devices && focused;
             for (i, dev) in d.iter().enumerate() {
@@ -404,7 +414,7 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         (Some(f), None) => {
             for (i, factor) in f.iter().enumerate() {
                 let sel = i == view.factor_sel && app.focus == Focus::Factors;
-                let mark = if sel { "> " } else { "  " };
+                let mark = if sel && focused { "> " } else { "  " };
                 let mut line =
                     Line::raw(format!("{mark}{}", pad(&factor.name, w.saturating_sub(2))));
                 if sel {

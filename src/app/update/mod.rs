@@ -177,7 +177,8 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
             if !(app.tenant.demo && app.phone_visible) {
                 return;
             }
-            match app.phone.pushes.last() {
+            let open = app.user.as_ref().map(|v| v.user.id);
+            match app.phone.shown_push(open) {
                 Some(push) => {
                     let token = push.state_token.clone();
                     cmds.push(Cmd::Phone(if action == Action::ApprovePush {
@@ -195,7 +196,7 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
 
 /// Rows the help overlay holds (its scroll stops there).
 fn help_rows() -> usize {
-    keymap::BINDINGS.len() + keymap::DIALOG_KEYS.len() + 1
+    keymap::help_len()
 }
 
 fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
@@ -256,6 +257,14 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Help { scroll } => match key.code {
             KeyCode::Char('j') | KeyCode::Down => *scroll = (*scroll + 1).min(help_rows()),
             KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+            KeyCode::PageDown => {
+                *scroll = (*scroll + usize::from(app.size.1.saturating_sub(6))).min(help_rows())
+            }
+            KeyCode::PageUp => {
+                *scroll = scroll.saturating_sub(usize::from(app.size.1.saturating_sub(6)))
+            }
+            KeyCode::Char('g') | KeyCode::Home => *scroll = 0,
+            KeyCode::Char('G') | KeyCode::End => *scroll = help_rows(),
             KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
                 app.dialogs.pop();
             }
