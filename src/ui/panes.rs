@@ -48,15 +48,6 @@ fn status_style(user: &User, theme: &Theme) -> Style {
     }
 }
 
-/// Columns the users pane needs to show its rows whole: marker, name, email, status, borders.
-pub fn users_width_needed(app: &App) -> u16 {
-    let longest = |f: &dyn Fn(&User) -> usize| app.search.results.iter().map(f).max().unwrap_or(0);
-    let name = longest(&|u| u.display_name().chars().count());
-    let email = longest(&|u| u.email.as_deref().map_or(1, |e| e.chars().count()));
-    let needed = 2 + name + 1 + email + 1 + 10 + 2;
-    u16::try_from(needed).unwrap_or(u16::MAX)
-}
-
 /// Draws the search box and the result list.
 pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let s = &app.search;
@@ -144,7 +135,17 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     };
     let rows = list.height as usize;
     let offset = s.selected.saturating_sub(rows.saturating_sub(1));
-    let status_w = 10.min(w / 4);
+    // The status column is as wide as its longest word on screen, so emails get the rest.
+    let status_w = s
+        .results
+        .iter()
+        .skip(offset)
+        .take(rows)
+        .map(|u| status_word(u, app).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(10)
+        .min(w / 4);
     let avail = w.saturating_sub(status_w + 4);
     // Names get the room they need (up to 3/5), emails the rest.
     let longest = s
@@ -203,6 +204,7 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
 /// Column widths for the device rows, from what the rows hold.
 struct DeviceColumns {
     factor: usize,
+    name: usize,
     phone: usize,
 }
 
@@ -265,7 +267,12 @@ fn device_lines(
         let fixed = 22;
         let phone_w = cols.phone;
         let rest = w.saturating_sub(fixed + phone_w);
-        let factor_w = cols.factor.min(rest * 3 / 5);
+        // Whole names first when both do not fit: factor names are generic, device names are not.
+        let factor_w = if cols.factor + cols.name <= rest {
+            cols.factor
+        } else {
+            rest.saturating_sub(cols.name).max(rest * 2 / 5)
+        };
         let name_w = rest.saturating_sub(factor_w);
         vec![Line::from(vec![
             Span::raw(format!("{mark} {star} ")),
@@ -381,6 +388,12 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
                 factor: d
                     .iter()
                     .map(|x| x.auth_factor_name.chars().count())
+                    .max()
+                    .unwrap_or(0),
+                name: d
+                    .iter()
+                    .filter_map(|x| x.user_display_name.as_deref())
+                    .map(|n| n.chars().count() + 2)
                     .max()
                     .unwrap_or(0),
                 // Masked numbers are short: they are shown whole, never cut.
