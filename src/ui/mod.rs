@@ -182,11 +182,19 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
             .filter(|b| b.footer && app.available(b.action))
             .map(|b| (b.label.to_owned(), b.short.to_owned()))
             .collect(),
-        Some(d) => dialogs::keys(d)
-            .iter()
-            .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
+        Some(d) => {
+            let mut keys: Vec<(String, String)> = dialogs::keys(d)
+                .iter()
+                .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            // The start-up connection failure: r tries again from the dialog itself.
+            if matches!(d, crate::app::dialogs::Dialog::Error(e) if Some(&e.error) == app.connection.as_ref())
+            {
+                keys.insert(0, ("r".into(), "retry".into()));
+            }
+            keys
+        }
     }
 }
 
