@@ -554,3 +554,132 @@ async fn a_in_the_console_shows_entries_from_earlier_sessions() {
     c.wait_for("closed", |s| !s.contains("Audit trail")).await;
     c.quit().await;
 }
+
+// ---- 18, 19, 22 ----------------------------------------------------------------------------
+
+#[test]
+fn help_scrolls_with_j_k_g_g_and_pages() {
+    let mut app = kelly_app_small();
+    ch(&mut app, '?');
+    let top = screen(&app, 80, 24);
+    assert!(top.contains("1–"), "{top}");
+    key(&mut app, KeyCode::PageDown);
+    let paged = screen(&app, 80, 24);
+    assert!(!paged.contains(" 1–"), "PgDn moved: {paged}");
+    ch(&mut app, 'G');
+    let end = screen(&app, 80, 24);
+    assert!(end.contains("Home / End") && end.contains("Ctrl-U"), "{end}");
+    key(&mut app, KeyCode::PageUp);
+    ch(&mut app, 'g');
+    assert_eq!(screen(&app, 80, 24), top, "g is the top again");
+    ch(&mut app, 'j');
+    assert_ne!(screen(&app, 80, 24), top);
+    ch(&mut app, 'k');
+    assert_eq!(screen(&app, 80, 24), top);
+}
+
+fn kelly_app_small() -> App {
+    let mut app = app_with_kelly();
+    update(&mut app, Msg::Resize(80, 24));
+    app
+}
+
+#[test]
+fn a_field_search_with_no_match_suggests_the_prefix_form() {
+    let mut app = new_app();
+    ch(&mut app, '/');
+    type_text(&mut app, "email:kelly");
+    let (id, _) = one_request(&enter(&mut app));
+    update(&mut app, event(id, search_ok(vec![])));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let s = flat(&screen(&app, w, h));
+        assert!(s.contains("try email:kelly*"), "{w}×{h}: {s}");
+        assert!(s.contains("for the start"), "{w}×{h}: {s}");
+    }
+}
+
+#[test]
+fn two_words_search_both_orders_and_last_comma_first_one_query() {
+    let mut app = new_app();
+    ch(&mut app, '/');
+    type_text(&mut app, "slater kelly");
+    let (_, req) = one_request(&enter(&mut app));
+    let ApiRequest::Search(queries) = req else {
+        panic!("a search")
+    };
+    assert!(queries.iter().any(|q| q.firstname.as_deref() == Some("kelly*")
+        && q.lastname.as_deref() == Some("slater*")));
+    ch(&mut app, '/');
+    type_text(&mut app, "Slater, Kelly");
+    let (_, req) = one_request(&enter(&mut app));
+    assert!(matches!(req, ApiRequest::Search(q) if q.len() == 1
+        && q[0].firstname.as_deref() == Some("Kelly*")
+        && q[0].lastname.as_deref() == Some("Slater*")));
+}
+
+#[tokio::test]
+async fn slater_kelly_finds_kelly_slater_with_an_exact_count() {
+    let mut c = support::Console::start().await;
+    c.wait_idle().await;
+    c.key(KeyCode::Char('/'));
+    c.type_text("slater kelly");
+    c.key(KeyCode::Enter);
+    let s = c.wait_text("Kelly Slater").await;
+    assert!(s.contains("1 user"), "{s}");
+    c.key(KeyCode::Char('/'));
+    c.type_text("Slater, Kelly");
+    c.key(KeyCode::Enter);
+    let s = c.wait_for("results", |s| s.contains("Slater, Kelly") && s.contains("1 user")).await;
+    assert!(s.contains("Kelly Slater"), "{s}");
+    c.quit().await;
+}
+
+#[test]
+fn copying_the_token_says_it_was_sent_not_that_it_worked() {
+    let mut app = app_with_kelly();
+    ch(&mut app, 'm');
+    let (id, _) = one_request(&enter(&mut app));
+    let token = mfadesk::api::MfaToken {
+        mfa_token: "55647655".into(),
+        reusable: false,
+        expires_at: Some(now() + chrono::Duration::hours(1)),
+    };
+    update(&mut app, event(id, ApiResponse::MfaToken(Ok(token))));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("local time") && s.contains("UTC"), "{s}");
+    let cmds = ch(&mut app, 'c');
+    assert!(cmds.iter().any(|c| matches!(c, mfadesk::app::Cmd::Copy(_))));
+    let status = app.status.as_ref().map(|s| s.text.as_str());
+    assert_eq!(status, Some("Sent to the terminal's clipboard (OSC 52)"));
+}
+
+#[test]
+fn one_marker_on_screen_and_the_count_matches_the_rows() {
+    let mut app = new_app();
+    search_with(&mut app, result_users());
+    open_user(
+        &mut app,
+        kelly(),
+        vec![protect_push(), sms_device(), protect_code()],
+        vec![sms_factor()],
+    );
+    for focus in [
+        mfadesk::app::Focus::Users,
+        mfadesk::app::Focus::Devices,
+        mfadesk::app::Focus::Factors,
+    ] {
+        app.focus = focus;
+        let s = screen(&app, 120, 40);
+        let marks = s.lines().filter(|l| l.contains("│> ") || l.contains("│>  ")).count();
+        assert_eq!(marks, 1, "{focus:?}:\n{s}");
+        assert!(s.contains("· 3 factors"), "{s}");
+    }
+}
+
+#[test]
+fn masked_numbers_keep_the_country_code() {
+    assert_eq!(
+        mfadesk::app::validate::mask_phone("+61412345678"),
+        "+61 ••••• 5678"
+    );
+}

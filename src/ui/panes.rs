@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::text::{clean, fit, pad, relative, stamp};
 use super::theme::Theme;
@@ -120,14 +120,26 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     } else {
         Line::styled(fit("Press / and type a name, email or id.", w), theme.dim())
     };
-    frame.render_widget(
-        Paragraph::new(info),
-        Rect {
-            y: inner.y + 1,
-            height: 1,
-            ..inner
-        },
-    );
+    // With no rows to show, a message wraps over the empty list: it is read whole, not cut.
+    let whole = s.request.is_none() && s.results.is_empty();
+    match (&s.message, whole) {
+        (Some(m), true) => frame.render_widget(
+            Paragraph::new(Line::styled(clean(m), theme.warn())).wrap(Wrap { trim: true }),
+            Rect {
+                y: inner.y + 1,
+                height: inner.height - 1,
+                ..inner
+            },
+        ),
+        _ => frame.render_widget(
+            Paragraph::new(info),
+            Rect {
+                y: inner.y + 1,
+                height: 1,
+                ..inner
+            },
+        ),
+    }
     let list = Rect {
         y: inner.y + 2,
         height: inner.height - 2,
