@@ -568,7 +568,10 @@ fn help_scrolls_with_j_k_g_g_and_pages() {
     assert!(!paged.contains(" 1–"), "PgDn moved: {paged}");
     ch(&mut app, 'G');
     let end = screen(&app, 80, 24);
-    assert!(end.contains("Home / End") && end.contains("Ctrl-U"), "{end}");
+    assert!(
+        end.contains("Home / End") && end.contains("Ctrl-U"),
+        "{end}"
+    );
     key(&mut app, KeyCode::PageUp);
     ch(&mut app, 'g');
     assert_eq!(screen(&app, 80, 24), top, "g is the top again");
@@ -607,8 +610,12 @@ fn two_words_search_both_orders_and_last_comma_first_one_query() {
     let ApiRequest::Search(queries) = req else {
         panic!("a search")
     };
-    assert!(queries.iter().any(|q| q.firstname.as_deref() == Some("kelly*")
-        && q.lastname.as_deref() == Some("slater*")));
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.firstname.as_deref() == Some("kelly*")
+                && q.lastname.as_deref() == Some("slater*"))
+    );
     ch(&mut app, '/');
     type_text(&mut app, "Slater, Kelly");
     let (_, req) = one_request(&enter(&mut app));
@@ -629,7 +636,11 @@ async fn slater_kelly_finds_kelly_slater_with_an_exact_count() {
     c.key(KeyCode::Char('/'));
     c.type_text("Slater, Kelly");
     c.key(KeyCode::Enter);
-    let s = c.wait_for("results", |s| s.contains("Slater, Kelly") && s.contains("1 user")).await;
+    let s = c
+        .wait_for("results", |s| {
+            s.contains("Slater, Kelly") && s.contains("1 user")
+        })
+        .await;
     assert!(s.contains("Kelly Slater"), "{s}");
     c.quit().await;
 }
@@ -670,7 +681,10 @@ fn one_marker_on_screen_and_the_count_matches_the_rows() {
     ] {
         app.focus = focus;
         let s = screen(&app, 120, 40);
-        let marks = s.lines().filter(|l| l.contains("│> ") || l.contains("│>  ")).count();
+        let marks = s
+            .lines()
+            .filter(|l| l.contains("│> ") || l.contains("│>  "))
+            .count();
         assert_eq!(marks, 1, "{focus:?}:\n{s}");
         assert!(s.contains("· 3 factors"), "{s}");
     }

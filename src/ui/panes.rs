@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::text::{clean, fit, pad, relative, stamp};
+use super::text::{clean, fit, pad, relative, stamp, wrap};
 use super::theme::Theme;
 use crate::api::{OtpDevice, User, UserStatus};
 use crate::app::dialogs::DeviceKind;
@@ -390,7 +390,12 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     ));
     let first_device = lines.len();
     match (&view.devices, &view.devices_error) {
-        (_, Some(e)) => lines.push(Line::styled(fit(e, w), theme.danger())),
+        (_, Some(e)) => lines.extend(
+            // Errors wrap: read whole, with the status and request id at the end.
+            wrap(e, w)
+                .into_iter()
+                .map(|r| Line::styled(r, theme.danger())),
+        ),
         (None, None) => lines.push(Line::styled("  Loading devices…", theme.dim())),
         (Some(d), None) if d.is_empty() => {
             lines.push(Line::styled("  No MFA devices enrolled.", theme.dim()))
@@ -430,7 +435,12 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         theme,
     ));
     match (&view.factors, &view.factors_error) {
-        (_, Some(e)) => lines.push(Line::styled(fit(e, w), theme.danger())),
+        (_, Some(e)) => lines.extend(
+            // Errors wrap: read whole, with the status and request id at the end.
+            wrap(e, w)
+                .into_iter()
+                .map(|r| Line::styled(r, theme.danger())),
+        ),
         (None, None) => lines.push(Line::styled("  Loading factors…", theme.dim())),
         (Some(f), None) if f.is_empty() => lines.push(Line::styled(
             fit("  Nothing left to enroll through the API.", w),
