@@ -697,3 +697,65 @@ fn masked_numbers_keep_the_country_code() {
         "+61 ••••• 5678"
     );
 }
+
+// ---- 21: the demo phone -------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_demo_phone_shows_yubikey_codes_and_names_people() {
+    let mut c = support::Console::start().await;
+    c.wait_idle().await;
+    support::open_user(&mut c, "john", "John Florence").await;
+    c.key(KeyCode::Char('p'));
+    let s = c.wait_text(mfadesk::sim::DEMO_YUBIKEY_CODE).await;
+    // The open user's codes come first, people by name, the key's code whole under its owner.
+    let codes_at = s
+        .find("Authenticator and YubiKey codes")
+        .expect("codes heading");
+    let mut rows = s[codes_at..].lines().skip(1);
+    let owner = rows.next().unwrap_or_default();
+    assert!(
+        owner.contains("John Florence") && owner.contains("touch"),
+        "{s}"
+    );
+    let code = rows.next().unwrap_or_default();
+    assert!(code.contains(mfadesk::sim::DEMO_YUBIKEY_CODE), "{s}");
+    assert!(!s.contains("Push for user "), "{s}");
+    c.quit().await;
+}
+
+#[test]
+fn approve_answers_the_push_the_panel_shows() {
+    use mfadesk::app::phone::{PhoneCmd, PhonePush, PhoneSnapshot};
+    let mut app = App::new(
+        TenantInfo {
+            demo: true,
+            ..tenant()
+        },
+        now(),
+    );
+    open_user(&mut app, kelly(), vec![protect_push()], vec![]);
+    ch(&mut app, 'p');
+    let push = |token: &str, user_id: i64, who: &str| PhonePush {
+        state_token: token.into(),
+        user_id,
+        who: who.into(),
+        device_id: 1,
+        expires_at: now() + secs(100),
+    };
+    // The newest push is someone else's; the panel shows Kelly's, and `a` answers that one.
+    app.phone = PhoneSnapshot {
+        pushes: vec![
+            push("kelly-push", kelly().id, "Kelly Slater · Pixel 8"),
+            push("other-push", 36216767, "Stephanie Gilmore · iPhone"),
+        ],
+        ..PhoneSnapshot::default()
+    };
+    assert!(screen(&app, 120, 40).contains("Kelly Slater · Pixel 8"));
+    let cmds = ch(&mut app, 'a');
+    assert!(
+        cmds.contains(&mfadesk::app::Cmd::Phone(PhoneCmd::Approve(
+            "kelly-push".into()
+        ))),
+        "{cmds:?}"
+    );
+}

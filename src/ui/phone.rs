@@ -96,24 +96,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     ));
     for c in open_user_first(p.codes.iter(), |c| c.user_id, open) {
         if c.touch {
-            // A YubiKey's OTP is long: the code comes first and is never cut (it wraps).
+            // A YubiKey's OTP is long: whose key on one row, the code whole below (it wraps).
+            lines.push(Line::raw(fit(&format!("{} (YubiKey, touch)", c.label), w)));
             let code: Vec<char> = clean(&c.code).chars().collect();
-            let label = format!(" touch · {}", c.label);
-            if code.len() + 8 <= w {
-                let code: String = code.iter().collect();
-                let used = code.chars().count();
-                lines.push(Line::from(vec![
-                    Span::styled(code, theme.title()),
-                    Span::raw(fit(&label, w.saturating_sub(used))),
-                ]));
-            } else {
-                lines.push(Line::raw(fit(&format!("YubiKey{label}"), w)));
-                for chunk in code.chunks(w.max(8)) {
-                    lines.push(Line::styled(
-                        chunk.iter().collect::<String>(),
-                        theme.title(),
-                    ));
-                }
+            for chunk in code.chunks(w.saturating_sub(2).max(8)) {
+                lines.push(Line::styled(
+                    format!("  {}", chunk.iter().collect::<String>()),
+                    theme.title(),
+                ));
             }
         } else {
             lines.push(Line::raw(fit(
