@@ -759,3 +759,30 @@ fn approve_answers_the_push_the_panel_shows() {
         "{cmds:?}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_call_in_a_running_console_leaves_its_final_error_in_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mfadesk.log");
+    let subscriber =
+        mfadesk::logging::build_subscriber(&path, mfadesk::config::DEFAULT_LOG_LEVEL).expect("log");
+    // The test runtime is single-threaded: the worker's tasks log through this default.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut c = Loop::start(&format!("http://127.0.0.1:{port}"), "x-secret-value");
+    c.wait_for("the connection dialog", |s| s.contains("Could not connect"))
+        .await;
+    c.quit().await;
+    let log = std::fs::read_to_string(&path).expect("read log");
+    let line = log
+        .lines()
+        .find(|l| l.contains("call failed"))
+        .unwrap_or_else(|| panic!("no final error in:\n{log}"));
+    assert!(
+        line.contains("WARN") && line.contains("Connection refused"),
+        "{line}"
+    );
+    assert!(!log.contains("x-secret-value"), "{log}");
+}

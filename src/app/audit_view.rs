@@ -110,13 +110,28 @@ impl AuditRow {
 /// The rows the audit view shows, newest first, with the filter applied.
 pub fn rows(app: &App) -> Vec<AuditRow> {
     let filter = app.audit_view.filter.value();
-    let mut rows: Vec<AuditRow> = match &app.audit_view.entries {
-        Some(entries) => entries.iter().map(AuditRow::from).collect(),
-        None => app.audit.iter().map(AuditRow::from).collect(),
-    };
-    rows.retain(|r| r.matches(filter));
-    // Stable: lines written in the same millisecond keep the file's order, reversed.
-    rows.reverse();
-    rows.sort_by_key(|r| std::cmp::Reverse(r.time));
-    rows
+    match &app.audit_view.entries {
+        // Already newest first (sorted once, when read).
+        Some(entries) => entries
+            .iter()
+            .map(AuditRow::from)
+            .filter(|r| r.matches(filter))
+            .collect(),
+        None => {
+            let mut rows: Vec<AuditRow> = app
+                .audit
+                .iter()
+                .map(AuditRow::from)
+                .filter(|r| r.matches(filter))
+                .collect();
+            newest_first(&mut rows, |r| r.time);
+            rows
+        }
+    }
+}
+
+/// Sorts newest first; entries of the same millisecond keep their written order, reversed.
+pub fn newest_first<T>(items: &mut [T], time: impl Fn(&T) -> DateTime<Utc>) {
+    items.reverse();
+    items.sort_by_key(|i| std::cmp::Reverse(time(i)));
 }

@@ -188,6 +188,13 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
                 .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect();
+            if matches!(d, crate::app::dialogs::Dialog::Audit { .. }) && app.audit_view.editing {
+                keys = vec![
+                    ("⏎".into(), "done".into()),
+                    ("Esc".into(), "leave filter".into()),
+                    ("^U".into(), "clear".into()),
+                ];
+            }
             // The start-up connection failure: r tries again from the dialog itself.
             if matches!(d, crate::app::dialogs::Dialog::Error(e) if Some(&e.error) == app.connection.as_ref())
             {

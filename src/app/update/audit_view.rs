@@ -18,7 +18,8 @@ pub(super) fn open(app: &mut App, cmds: &mut Vec<Cmd>) {
 /// The trail as read: newest first is the view's job; a failure falls back to this session.
 pub(super) fn on_read(app: &mut App, read: Result<(Vec<crate::audit::AuditEntry>, usize), String>) {
     match read {
-        Ok((entries, skipped)) => {
+        Ok((mut entries, skipped)) => {
+            crate::app::audit_view::newest_first(&mut entries, |e| e.time);
             app.audit_view.entries = Some(entries);
             app.audit_view.skipped = skipped;
             app.audit_view.error = None;
