@@ -159,7 +159,7 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .min(10)
         .min(w / 4);
     let avail = w.saturating_sub(status_w + 4);
-    // Names get the room they need (up to 3/5), emails the rest.
+    // Names get the room they need, emails the rest.
     let longest = s
         .results
         .iter()
@@ -171,7 +171,8 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     // A narrow pane drops the email column (the user pane's title shows it) to keep names whole.
     let show_email = w >= 34;
     let name_w = if show_email {
-        longest.clamp(avail / 3, avail * 3 / 5)
+        // Names whole first: the email keeps at least ten columns (the title shows it whole).
+        longest.clamp(avail / 3, avail.saturating_sub(10).max(avail / 3))
     } else {
         avail + 1
     };
