@@ -632,13 +632,13 @@ async fn slater_kelly_finds_kelly_slater_with_an_exact_count() {
     c.type_text("slater kelly");
     c.key(KeyCode::Enter);
     let s = c.wait_text("Kelly Slater").await;
-    assert!(s.contains("1 user"), "{s}");
+    assert!(s.contains("1 of 1 user"), "{s}");
     c.key(KeyCode::Char('/'));
     c.type_text("Slater, Kelly");
     c.key(KeyCode::Enter);
     let s = c
         .wait_for("results", |s| {
-            s.contains("Slater, Kelly") && s.contains("1 user")
+            s.contains("Slater, Kelly") && s.contains("1 of 1 user")
         })
         .await;
     assert!(s.contains("Kelly Slater"), "{s}");

@@ -168,8 +168,7 @@ pub fn no_match(query: &str) -> String {
 pub fn count_text(shown: usize, total: Option<u64>, more: bool) -> String {
     let plural = |n: u64| if n == 1 { "user" } else { "users" };
     match total {
-        Some(t) if t as usize != shown => format!("{shown} of {t} {}", plural(t)),
-        Some(t) => format!("{t} {}", plural(t)),
+        Some(t) => format!("{shown} of {t} {}", plural(t)),
         None if more => format!("{shown}+ users"),
         None => format!("{shown} {}", plural(shown as u64)),
     }
@@ -261,11 +260,11 @@ mod tests {
 
     #[test]
     fn counts_read_the_same_way_and_are_exact_when_known() {
-        assert_eq!(count_text(1, Some(1), false), "1 user");
+        assert_eq!(count_text(1, Some(1), false), "1 of 1 user");
         assert_eq!(count_text(3, None, false), "3 users");
         assert_eq!(count_text(50, Some(120), true), "50 of 120 users");
         assert_eq!(count_text(50, None, true), "50+ users");
-        assert_eq!(count_text(0, Some(0), false), "0 users");
+        assert_eq!(count_text(62, Some(62), false), "62 of 62 users");
     }
 
     #[test]
