@@ -203,6 +203,7 @@ fn event(id: u64, response: ApiResponse) -> Msg {
         response,
         rate_limit: None,
         meta: Default::default(),
+        mfa_api: None,
     }))
 }
 
@@ -330,6 +331,7 @@ fn budget(app: &mut App, remaining: u64, reset: u64) {
                 reset_secs: Some(reset),
             }),
             meta: ResponseMeta::default(),
+            mfa_api: None,
         })),
     );
 }
@@ -404,6 +406,7 @@ fn state_token_and_temporary_token_expiries_use_the_tenants_clock() {
                 request_id: None,
                 clock_offset: Some(chrono::Duration::minutes(5)),
             },
+            mfa_api: None,
         })),
     );
     // Trigger the SMS device: the tenant says the token expires 120 s after *its* now.

@@ -97,7 +97,8 @@ async fn guided_sms_enrollment_then_trigger_verify_token_and_remove() {
     let s = c.wait_text("Shown once").await;
     assert!(s.contains("Temporary MFA token for Carissa Moore"));
     c.key(KeyCode::Char('c'));
-    c.wait_text("Sent to the terminal's clipboard (OSC 52)").await;
+    c.wait_text("Sent to the terminal's clipboard (OSC 52)")
+        .await;
     let clip = String::from_utf8(c.clipboard.0.lock().unwrap().clone()).unwrap();
     assert!(clip.starts_with("\x1b]52;c;") && clip.ends_with('\x07'));
     c.key(KeyCode::Enter);

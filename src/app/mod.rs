@@ -227,6 +227,8 @@ pub(crate) enum Purpose {
     },
     Trigger,
     Verify,
+    /// A v2 registration's first code or a poll.
+    Register,
     Remove,
     MfaToken,
     RateLimit,
@@ -278,6 +280,8 @@ pub struct App {
     pub quit: bool,
     /// Ctrl-C was pressed once while a change was in flight.
     pub quit_armed: bool,
+    /// The MFA API the session speaks, once the first MFA answer says (header badge).
+    pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
     pub(crate) tokens: HashMap<DeviceId, LiveToken>,
     /// Attempts recorded and not yet settled, one per action (dialogs are modal).
@@ -330,6 +334,7 @@ impl App {
             colors: true,
             quit: false,
             quit_armed: false,
+            mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
             open_attempts: HashMap::new(),
@@ -371,6 +376,7 @@ impl App {
             || self.dialogs.iter().any(|d| {
                 matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
+                    || matches!(d, Dialog::Register(r) if !r.ended && r.expires_at.is_some())
             })
     }
 
@@ -423,6 +429,7 @@ impl App {
                 Purpose::Enroll
                     | Purpose::Trigger
                     | Purpose::Verify
+                    | Purpose::Register
                     | Purpose::Remove
                     | Purpose::MfaToken
             )

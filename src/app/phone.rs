@@ -53,6 +53,19 @@ pub struct PhoneCode {
     pub touch: bool,
 }
 
+/// A OneLogin Protect enrollment waiting for the simulated user's app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneRegistration {
+    /// The registration id (`a`/`x` answer it).
+    pub id: String,
+    /// The user enrolling.
+    pub user_id: i64,
+    /// Factor and device name.
+    pub label: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Everything the phone panel shows.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PhoneSnapshot {
@@ -62,6 +75,8 @@ pub struct PhoneSnapshot {
     pub pushes: Vec<PhonePush>,
     /// Authenticator codes.
     pub codes: Vec<PhoneCode>,
+    /// Protect enrollments waiting for the app.
+    pub registrations: Vec<PhoneRegistration>,
 }
 
 impl PhoneSnapshot {

@@ -2,18 +2,20 @@
 //! the demo "phone" uses.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::faults::{Fault, FaultRule, RouteKind};
-use super::ratelimit::RateWindow;
-use super::respond::{json_status, ok};
+use super::ratelimit::RateBook;
+use super::respond::{Reply, json_status, ok, v1_err};
 use super::server::{App, Shared};
-use super::state::{OutboxMessage, PendingPush, PushAnswer, SimDevice, SimUser, TotpCode};
+use super::state::{
+    OutboxMessage, PendingPush, PushAnswer, RegistrationInfo, RegistrationStatus, SimDevice,
+    SimUser, TotpCode,
+};
 use super::totp;
 
 /// An in-process handle on the running tenant; cheap to clone.
@@ -131,6 +133,50 @@ impl SimControl {
     }
 
     /// A user's devices as the tenant holds them.
+    /// Every v2 registration, oldest first; an authenticator's carries the code its seed gives now.
+    pub fn registrations(&self) -> Vec<RegistrationInfo> {
+        let t = self.app.lock();
+        let now = t.now();
+        let mut list: Vec<(chrono::DateTime<Utc>, RegistrationInfo)> = t
+            .registrations
+            .iter()
+            .map(|(id, r)| {
+                let code = r
+                    .totp_secret
+                    .as_deref()
+                    .filter(|_| r.status == RegistrationStatus::Pending)
+                    .and_then(totp::base32_decode)
+                    .map(|s| totp::code_at(&s, now));
+                (
+                    r.created_at,
+                    RegistrationInfo {
+                        id: id.clone(),
+                        user_id: r.user_id,
+                        factor: r.kind,
+                        factor_name: r.kind.name().to_owned(),
+                        display_name: r.display_name.clone(),
+                        status: r.status,
+                        expires_at: r.expires_at,
+                        code,
+                        device_id: r.device_id,
+                    },
+                )
+            })
+            .collect();
+        list.sort_by_key(|(at, _)| *at);
+        list.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Accepts a pending Protect registration as the user's app would; false if there is none.
+    pub fn accept_registration(&self, id: &str) -> bool {
+        super::mfa_v2::answer_registration(&mut self.app.lock(), id, true)
+    }
+
+    /// Denies a pending Protect registration as the user's app would; false if there is none.
+    pub fn deny_registration(&self, id: &str) -> bool {
+        super::mfa_v2::answer_registration(&mut self.app.lock(), id, false)
+    }
+
     pub fn devices(&self, user_id: i64) -> Vec<SimDevice> {
         self.app.lock().user_devices(user_id)
     }
@@ -140,9 +186,10 @@ impl SimControl {
         self.app.lock().users.values().cloned().collect()
     }
 
-    /// Moves the sim clock forward by `seconds` (negative moves it back).
-    pub fn advance_clock(&self, seconds: i64) {
-        self.app.lock().clock.advance(seconds);
+    /// Moves the sim clock forward by `seconds` (negative moves it back). A move that
+    /// would take the clock more than about 100 years from real time is refused: false.
+    pub fn advance_clock(&self, seconds: i64) -> bool {
+        self.app.lock().clock.advance(seconds).is_ok()
     }
 
     /// The sim time now.
@@ -171,11 +218,9 @@ impl SimControl {
         self.app.lock().tokens.clear();
     }
 
-    /// Sets the hourly budget and starts a fresh window.
+    /// Sets every credential's hourly budget and starts fresh windows.
     pub fn set_rate_limit(&self, per_hour: u32) {
-        let mut t = self.app.lock();
-        let now = t.now();
-        t.rate = RateWindow::new(per_hour, now);
+        self.app.lock().rate = RateBook::new(per_hour);
     }
 
     /// Arms a fault for a route, `times` times (None = until cleared).
@@ -195,6 +240,16 @@ impl SimControl {
         self.app.lock().faults.clear();
     }
 
+    /// Connections open right now (each holds one of `max_connections`).
+    pub fn open_connections(&self) -> usize {
+        *self.app.open.borrow()
+    }
+
+    /// Follows the number of open connections, so a test can wait for a count.
+    pub fn watch_connections(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.app.open.subscribe()
+    }
+
     /// How many requests reached a route (`Any`: every API request).
     pub fn request_count(&self, route: RouteKind) -> u64 {
         self.app.lock().counts.get(&route).copied().unwrap_or(0)
@@ -208,6 +263,9 @@ pub(crate) fn routes() -> Router<App> {
         .route("/_sim/pushes", get(pushes))
         .route("/_sim/pushes/{token}/approve", post(approve))
         .route("/_sim/pushes/{token}/deny", post(deny))
+        .route("/_sim/registrations", get(registrations))
+        .route("/_sim/registrations/{id}/accept", post(accept_registration))
+        .route("/_sim/registrations/{id}/deny", post(deny_registration))
         .route("/_sim/totp", get(totp_all))
         .route("/_sim/totp/{device_id}", get(totp_one))
         .route("/_sim/clock/advance", post(advance))
@@ -247,12 +305,41 @@ async fn deny(State(app): State<App>, Path(token): Path<String>) -> Response {
 }
 
 /// `GET /_sim/totp`: every authenticator code.
+/// `GET /_sim/registrations`.
+async fn registrations(State(app): State<App>) -> Response {
+    ok(&json!(SimControl::new(app).registrations()))
+}
+
+/// 200 when a pending Protect registration was answered, else 404.
+fn registration_answered(done: bool) -> Response {
+    if done {
+        ok(&json!({"ok": true}))
+    } else {
+        json_status(
+            404,
+            &json!({"ok": false, "error": "no pending OneLogin Protect registration with that id"}),
+        )
+    }
+}
+
+/// `POST /_sim/registrations/{id}/accept`.
+async fn accept_registration(State(app): State<App>, Path(id): Path<String>) -> Response {
+    registration_answered(SimControl::new(app).accept_registration(&id))
+}
+
+/// `POST /_sim/registrations/{id}/deny`.
+async fn deny_registration(State(app): State<App>, Path(id): Path<String>) -> Response {
+    registration_answered(SimControl::new(app).deny_registration(&id))
+}
+
 async fn totp_all(State(app): State<App>) -> Response {
     ok(&json!(SimControl::new(app).totp_codes()))
 }
 
 /// `GET /_sim/totp/{device_id}`.
-async fn totp_one(State(app): State<App>, Path(device_id): Path<i64>) -> Response {
+async fn totp_one(State(app): State<App>, Path(raw): Path<String>) -> Response {
+    // A non-numeric id matches nothing: the same 404 as an unknown one.
+    let device_id = raw.trim().parse::<i64>().unwrap_or(0);
     let found = SimControl::new(app)
         .totp_codes()
         .into_iter()
@@ -266,20 +353,16 @@ async fn totp_one(State(app): State<App>, Path(device_id): Path<i64>) -> Respons
     }
 }
 
-/// Query of `/_sim/clock/advance`.
-#[derive(Deserialize)]
-struct Advance {
-    seconds: Option<String>,
-}
-
-/// `POST /_sim/clock/advance?seconds=N`.
-async fn advance(State(app): State<App>, Query(q): Query<Advance>) -> Response {
-    let Some(seconds) = q.seconds.and_then(|s| s.trim().parse::<i64>().ok()) else {
-        return json_status(400, &json!({"error": "seconds must be an integer"}));
-    };
-    let control = SimControl::new(app);
-    control.advance_clock(seconds);
-    ok(&json!({"now": control.now()}))
+/// `POST /_sim/clock/advance?seconds=N`: a bad or out-of-range N is a v1 400.
+async fn advance(State(app): State<App>, RawQuery(query): RawQuery) -> Reply {
+    let query = query.unwrap_or_default();
+    let seconds = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "seconds")
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .ok_or_else(|| v1_err(400, "seconds must be an integer"))?;
+    let mut t = app.lock();
+    t.clock.advance(seconds).map_err(|m| v1_err(400, &m))?;
+    Ok(ok(&json!({"now": t.now()})))
 }
 
 /// `POST /_sim/reset`.

@@ -1,13 +1,14 @@
 //! The tenant model: users, devices, tokens and everything the demo delivered.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::clock::{Clock, iso_ms};
 use super::faults::FaultRule;
-use super::ratelimit::RateWindow;
+use super::ratelimit::RateBook;
 
 /// The MFA factor kinds the demo tenant offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,16 +24,19 @@ pub enum FactorKind {
     Authenticator,
     /// Yubico YubiKey: hardware OTP.
     Yubikey,
+    /// OneLogin Email: triggered, code sent by email (MFA v2 only).
+    Email,
 }
 
 impl FactorKind {
     /// Every kind, in factor-id order.
-    pub const ALL: [FactorKind; 5] = [
+    pub const ALL: [FactorKind; 6] = [
         FactorKind::Sms,
         FactorKind::Voice,
         FactorKind::Protect,
         FactorKind::Authenticator,
         FactorKind::Yubikey,
+        FactorKind::Email,
     ];
 
     /// The tenant's factor id for this kind (what enroll's `factor_id` names).
@@ -43,6 +47,7 @@ impl FactorKind {
             FactorKind::Protect => 16284,
             FactorKind::Authenticator => 16285,
             FactorKind::Yubikey => 16286,
+            FactorKind::Email => 16287,
         }
     }
 
@@ -54,7 +59,39 @@ impl FactorKind {
             FactorKind::Protect => "OneLogin Protect",
             FactorKind::Authenticator => "Google Authenticator",
             FactorKind::Yubikey => "Yubico YubiKey",
+            FactorKind::Email => "OneLogin Email",
         }
+    }
+
+    /// The v2 `auth_factor_name` (spec §3.2: "SMS", "OneLogin", …).
+    pub fn v2_auth_factor_name(self) -> &'static str {
+        match self {
+            FactorKind::Sms => "SMS",
+            FactorKind::Protect => "OneLogin",
+            FactorKind::Authenticator => "Google Authenticator",
+            other => other.name(),
+        }
+    }
+
+    /// The v2 factor `name` (spec §3.2).
+    pub fn v2_name(self) -> &'static str {
+        match self {
+            FactorKind::Authenticator => "Authenticator",
+            other => other.name(),
+        }
+    }
+
+    /// Whether MFA v2 can register this kind (spec §3.4: not YubiKey).
+    pub fn registrable(self) -> bool {
+        !matches!(self, FactorKind::Yubikey)
+    }
+
+    /// Whether a registration of this kind may be pre-verified (SMS, Voice, Email only).
+    pub fn may_preverify(self) -> bool {
+        matches!(
+            self,
+            FactorKind::Sms | FactorKind::Voice | FactorKind::Email
+        )
     }
 
     /// The kind with this factor id.
@@ -219,6 +256,8 @@ pub enum Channel {
     Sms,
     /// A phone call.
     Voice,
+    /// An email.
+    Email,
 }
 
 /// An SMS or voice call the tenant "delivered".
@@ -243,6 +282,8 @@ pub struct OutboxMessage {
 /// A push waiting for the user's answer on the demo "phone".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingPush {
+    /// What `/_sim/pushes/{id}/approve|deny` takes: the v1 state token or the v2 verification id.
+    pub id: String,
     /// The state token the verify call polls with.
     pub state_token: String,
     /// User pushed to.
@@ -277,6 +318,8 @@ pub(crate) enum Scope {
     ReadUsers,
     /// Manage users.
     ManageUsers,
+    /// Manage All: everything, MFA v2 included.
+    ManageAll,
 }
 
 /// An issued access token.
@@ -309,6 +352,60 @@ pub(crate) struct StateToken {
     pub consumed: bool,
 }
 
+/// Where a v2 registration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationStatus {
+    /// Waiting for the first code or the app's acceptance.
+    Pending,
+    /// Enrolled: the device exists.
+    Accepted,
+    /// The user's app denied it.
+    Rejected,
+}
+
+/// A v2 factor registration.
+#[derive(Debug, Clone)]
+pub(crate) struct SimRegistration {
+    pub user_id: i64,
+    pub kind: FactorKind,
+    pub display_name: String,
+    pub status: RegistrationStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Base32 seed (Authenticator and Protect).
+    pub totp_secret: Option<String>,
+    /// The code sent (SMS, Voice, Email).
+    pub code: Option<String>,
+    /// Where the code went (phone number or email address).
+    pub to: Option<String>,
+    /// The device made once accepted.
+    pub device_id: Option<i64>,
+}
+
+/// A registration as `GET /_sim/registrations` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistrationInfo {
+    /// Registration id.
+    pub id: String,
+    /// The user.
+    pub user_id: i64,
+    /// The factor kind.
+    pub factor: FactorKind,
+    /// The official factor name.
+    pub factor_name: String,
+    /// The user's name for the device.
+    pub display_name: String,
+    /// pending, accepted or rejected.
+    pub status: RegistrationStatus,
+    /// When it expires (sim clock).
+    pub expires_at: DateTime<Utc>,
+    /// For an authenticator: the code its seed gives now (what the user's app shows).
+    pub code: Option<String>,
+    /// The device, once accepted.
+    pub device_id: Option<i64>,
+}
+
 /// A temporary MFA token.
 #[derive(Debug, Clone)]
 pub(crate) struct TempToken {
@@ -323,20 +420,80 @@ pub(crate) struct TempToken {
 #[derive(Debug)]
 pub(crate) struct Tenant {
     pub account_id: i64,
-    pub users: BTreeMap<i64, SimUser>,
+    /// Shared so a users search can match filters after the lock is released.
+    pub users: Arc<BTreeMap<i64, SimUser>>,
     pub devices: BTreeMap<i64, SimDevice>,
     pub next_device_id: i64,
     pub clock: Clock,
     pub tokens: HashMap<String, AccessToken>,
     pub state_tokens: HashMap<String, StateToken>,
+    /// v2 registrations by id.
+    pub registrations: BTreeMap<String, SimRegistration>,
     pub outbox: Vec<OutboxMessage>,
     pub temp_tokens: Vec<TempToken>,
-    pub rate: RateWindow,
+    pub rate: RateBook,
     pub faults: Vec<FaultRule>,
     pub counts: HashMap<super::faults::RouteKind, u64>,
 }
 
+/// Most SMS and voice messages the outbox keeps (the oldest go first).
+pub(crate) const MAX_OUTBOX: usize = 1000;
+/// Most state tokens kept, answered or not (the oldest go first).
+pub(crate) const MAX_STATE_TOKENS: usize = 10_000;
+/// Most temporary MFA tokens kept (the oldest go first).
+pub(crate) const MAX_TEMP_TOKENS: usize = 10_000;
+/// Inserts between sweeps for used and expired tokens.
+const PRUNE_EVERY: usize = 256;
+/// How long an expired token is still recognised (to answer "expired", not "invalid").
+const EXPIRED_GRACE_SECS: i64 = 3600;
+
 impl Tenant {
+    /// Records a delivered message, forgetting the oldest beyond [`MAX_OUTBOX`].
+    pub(crate) fn deliver(&mut self, msg: OutboxMessage) {
+        if self.outbox.len() >= MAX_OUTBOX {
+            let extra = self.outbox.len() + 1 - MAX_OUTBOX;
+            self.outbox.drain(..extra);
+        }
+        self.outbox.push(msg);
+    }
+
+    /// Stores a state token, first forgetting consumed ones, ones expired for a while,
+    /// and the oldest beyond [`MAX_STATE_TOKENS`].
+    pub(crate) fn add_state_token(&mut self, token: String, st: StateToken) {
+        // A sweep is O(n): do it every PRUNE_EVERY inserts; the cap below bounds the rest.
+        if self.state_tokens.len().is_multiple_of(PRUNE_EVERY) {
+            let cutoff = self.now() - chrono::TimeDelta::seconds(EXPIRED_GRACE_SECS);
+            self.state_tokens
+                .retain(|_, s| !s.consumed && s.expires_at > cutoff);
+        }
+        while self.state_tokens.len() >= MAX_STATE_TOKENS {
+            let oldest = self
+                .state_tokens
+                .iter()
+                .min_by_key(|(_, s)| s.created_at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => self.state_tokens.remove(&k),
+                None => break,
+            };
+        }
+        self.state_tokens.insert(token, st);
+    }
+
+    /// Stores a temporary MFA token, first forgetting used and expired ones and the
+    /// oldest beyond [`MAX_TEMP_TOKENS`].
+    pub(crate) fn add_temp_token(&mut self, tt: TempToken) {
+        if self.temp_tokens.len().is_multiple_of(PRUNE_EVERY) {
+            let now = self.now();
+            self.temp_tokens.retain(|t| !t.used && t.expires_at > now);
+        }
+        if self.temp_tokens.len() >= MAX_TEMP_TOKENS {
+            let extra = self.temp_tokens.len() + 1 - MAX_TEMP_TOKENS;
+            self.temp_tokens.drain(..extra);
+        }
+        self.temp_tokens.push(tt);
+    }
+
     /// The sim time now.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
@@ -373,6 +530,7 @@ impl Tenant {
                     && s.expires_at > now
             })
             .map(|(t, s)| PendingPush {
+                id: t.clone(),
                 state_token: t.clone(),
                 user_id: s.user_id,
                 device_id: s.device_id,
@@ -399,5 +557,102 @@ impl Tenant {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::seed::{BUILTIN, Seed};
+    use crate::sim::server::Shared;
+
+    fn tenant() -> Tenant {
+        let seed = Seed::parse(BUILTIN).unwrap();
+        Shared::fresh_tenant(&seed, 5000).unwrap()
+    }
+
+    fn state_token(t: &Tenant, expires_in: i64) -> StateToken {
+        StateToken {
+            user_id: 1,
+            device_id: 2,
+            code: None,
+            push: PushAnswer::Pending,
+            created_at: t.now(),
+            expires_at: t.now() + chrono::TimeDelta::seconds(expires_in),
+            consumed: false,
+        }
+    }
+
+    #[test]
+    fn state_tokens_keep_only_recent_ones() {
+        let mut t = tenant();
+        let mut used = state_token(&t, 120);
+        used.consumed = true;
+        t.add_state_token("used".into(), used);
+        t.add_state_token("old".into(), state_token(&t, -2 * EXPIRED_GRACE_SECS));
+        t.add_state_token("expired".into(), state_token(&t, -60));
+        for i in 0..PRUNE_EVERY {
+            t.add_state_token(format!("live{i}"), state_token(&t, 120));
+        }
+        // Consumed and long-expired tokens go; a just-expired one stays to say "expired".
+        assert!(!t.state_tokens.contains_key("used"));
+        assert!(!t.state_tokens.contains_key("old"));
+        assert!(t.state_tokens.contains_key("expired"));
+        for i in 0..MAX_STATE_TOKENS + 10 {
+            t.add_state_token(format!("t{i}"), state_token(&t, 120));
+        }
+        assert_eq!(t.state_tokens.len(), MAX_STATE_TOKENS);
+        assert!(
+            t.state_tokens
+                .contains_key(&format!("t{}", MAX_STATE_TOKENS + 9))
+        );
+    }
+
+    #[test]
+    fn temp_tokens_and_outbox_keep_only_recent_ones() {
+        let mut t = tenant();
+        let temp = |t: &Tenant, token: &str, used: bool, expires_in: i64| TempToken {
+            user_id: 1,
+            token: token.into(),
+            reusable: false,
+            expires_at: t.now() + chrono::TimeDelta::seconds(expires_in),
+            used,
+        };
+        t.add_temp_token(temp(&t, "used", true, 60));
+        t.add_temp_token(temp(&t, "gone", false, -1));
+        for i in 0..PRUNE_EVERY {
+            t.add_temp_token(temp(&t, &format!("live{i}"), false, 60));
+        }
+        let tokens: Vec<&str> = t.temp_tokens.iter().map(|x| x.token.as_str()).collect();
+        assert_eq!(
+            tokens.len(),
+            PRUNE_EVERY,
+            "used and expired ones were swept"
+        );
+        assert!(!tokens.contains(&"used") && !tokens.contains(&"gone"));
+        for i in 0..MAX_TEMP_TOKENS + 5 {
+            let tt = temp(&t, &format!("t{i}"), false, 60);
+            t.add_temp_token(tt);
+        }
+        assert_eq!(t.temp_tokens.len(), MAX_TEMP_TOKENS);
+        let newest = format!("t{}", MAX_TEMP_TOKENS + 4);
+        assert_eq!(
+            t.temp_tokens.last().map(|x| x.token.as_str()),
+            Some(newest.as_str())
+        );
+
+        for i in 0..MAX_OUTBOX + 3 {
+            t.deliver(OutboxMessage {
+                user_id: 1,
+                device_id: 2,
+                channel: Channel::Sms,
+                to: "+1".into(),
+                body: String::new(),
+                code: i.to_string(),
+                sent_at: t.now(),
+            });
+        }
+        assert_eq!(t.outbox.len(), MAX_OUTBOX);
+        assert_eq!(t.outbox[0].code, "3");
     }
 }

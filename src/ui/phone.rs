@@ -49,11 +49,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .take(msgs.height.saturating_sub(1) as usize)
     {
         let code = clean(&format!("{} ", m.code));
+        // An email address is not a phone number: shown as it is.
+        let to = if m.channel == "Email" {
+            m.to.clone()
+        } else {
+            mask_phone(&m.to)
+        };
         let head = clean(&format!(
             "{} · {} {} {} ",
             m.who,
             m.channel,
-            mask_phone(&m.to),
+            to,
             relative(m.sent_at, app.now)
         ));
         let used = code.chars().count();
@@ -89,6 +95,19 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
                 Span::raw(" deny"),
             ]));
         }
+    }
+    if let Some(r) = p.registrations.last() {
+        lines.push(Line::styled(
+            fit(
+                &clean(&format!(
+                    "Protect enrollment {} · expires {} · a/x in its dialog",
+                    r.label,
+                    relative(r.expires_at, app.now)
+                )),
+                w,
+            ),
+            theme.warn(),
+        ));
     }
     lines.push(Line::styled(
         "Authenticator and YubiKey codes",

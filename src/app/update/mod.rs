@@ -9,6 +9,7 @@ mod enroll;
 mod errors;
 mod form;
 mod navigate;
+mod register;
 mod remove;
 mod search;
 mod token;
@@ -41,6 +42,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Tick => on_tick(app, &mut cmds),
         Msg::Api(event) => {
             connect::on_event_meta(app, &event);
+            if event.mfa_api.is_some() {
+                app.mfa_api = event.mfa_api;
+            }
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
                 app.last_meta = event.meta.clone();
@@ -68,6 +72,7 @@ fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
         cmds.push(Cmd::Phone(PhoneCmd::Refresh));
     }
     verify::tick(app, cmds);
+    register::tick(app, cmds);
 }
 
 fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
@@ -247,7 +252,11 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         return;
     }
     if key.code == KeyCode::Esc {
-        close_top(app, cmds);
+        if matches!(app.dialogs.last(), Some(Dialog::Register(_))) {
+            register::stop(app, cmds);
+        } else {
+            close_top(app, cmds);
+        }
         return;
     }
     let Some(top) = app.dialogs.last_mut() else {
@@ -303,6 +312,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Verify(_) => verify_key(app, key, cmds),
         Dialog::Remove(_) => remove_key(app, key, cmds),
         Dialog::Token(_) => token_key(app, key, cmds),
+        Dialog::Register(_) => register::register_key(app, key, cmds),
     }
 }
 
@@ -339,6 +349,9 @@ fn on_result(
         ),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
+        (Purpose::Register, ApiResponse::Registration(r)) => {
+            register::on_registration(app, id, r, cmds)
+        }
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
         (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
