@@ -33,11 +33,45 @@ pub struct SimPhone(pub SimControl);
 impl PhoneSource for SimPhone {
     fn snapshot(&self) -> PhoneSnapshot {
         let c = &self.0;
+        let names: std::collections::HashMap<i64, String> = c
+            .users()
+            .into_iter()
+            .map(|u| {
+                let name = format!(
+                    "{} {}",
+                    u.firstname.as_deref().unwrap_or(""),
+                    u.lastname.as_deref().unwrap_or("")
+                );
+                let name = name.trim();
+                let name = if name.is_empty() {
+                    u.email.unwrap_or_else(|| format!("user {}", u.id))
+                } else {
+                    name.to_owned()
+                };
+                (u.id, name)
+            })
+            .collect();
+        let who = |id: i64| {
+            names
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("user {id}"))
+        };
+        let code = |t: sim::TotpCode, touch: bool| PhoneCode {
+            label: t.label,
+            device_id: t.device_id,
+            user_id: t.user_id,
+            code: t.code,
+            seconds_left: u64::from(t.seconds_left),
+            touch,
+        };
         PhoneSnapshot {
             messages: c
                 .outbox()
                 .into_iter()
                 .map(|m| PhoneMessage {
+                    user_id: m.user_id,
+                    who: who(m.user_id),
                     channel: match m.channel {
                         sim::Channel::Sms => "SMS".into(),
                         sim::Channel::Voice => "Voice".into(),
@@ -52,23 +86,29 @@ impl PhoneSource for SimPhone {
             pushes: c
                 .pushes()
                 .into_iter()
-                .map(|p| PhonePush {
-                    state_token: p.state_token,
-                    user_id: p.user_id,
-                    device_id: p.device_id,
-                    expires_at: p.expires_at,
+                .map(|p| {
+                    let device = c
+                        .devices(p.user_id)
+                        .into_iter()
+                        .find(|d| d.id == p.device_id)
+                        .map(|d| d.user_display_name);
+                    PhonePush {
+                        who: match device {
+                            Some(d) => format!("{} · {d}", who(p.user_id)),
+                            None => who(p.user_id),
+                        },
+                        state_token: p.state_token,
+                        user_id: p.user_id,
+                        device_id: p.device_id,
+                        expires_at: p.expires_at,
+                    }
                 })
                 .collect(),
             codes: c
                 .totp_codes()
                 .into_iter()
-                .map(|t| PhoneCode {
-                    label: t.label,
-                    device_id: t.device_id,
-                    user_id: t.user_id,
-                    code: t.code,
-                    seconds_left: u64::from(t.seconds_left),
-                })
+                .map(|t| code(t, false))
+                .chain(c.yubikey_codes().into_iter().map(|t| code(t, true)))
                 .chain(pending_registration_codes(c))
                 .collect(),
             registrations: c
@@ -112,6 +152,7 @@ fn pending_registration_codes(c: &SimControl) -> Vec<PhoneCode> {
                 user_id: r.user_id,
                 code: r.code?,
                 seconds_left: u64::from(30 - (now.timestamp().rem_euclid(30)) as u32),
+                touch: false,
             })
         })
         .collect()
@@ -131,7 +172,9 @@ impl AuditSink for FileAudit {
             .context
             .entry_at(note.time, note.user_id, note.action, note.outcome);
         entry.user_email = note.user_email.clone();
+        entry.user_name = note.user_name.clone();
         entry.device_id = note.device_id.clone();
+        entry.device_name = note.device_name.clone();
         entry.factor = note.factor.clone();
         entry.http_status = note.http_status;
         entry.request_id = note.request_id.clone();
@@ -140,6 +183,10 @@ impl AuditSink for FileAudit {
         entry.method = note.method.clone();
         entry.caller_check = note.caller_check.clone();
         self.log.record(entry).map_err(|e| e.to_string())
+    }
+
+    fn trail_path(&self) -> Option<std::path::PathBuf> {
+        self.log.path().map(std::path::Path::to_path_buf)
     }
 }
 

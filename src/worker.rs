@@ -138,6 +138,63 @@ pub enum ApiResponse {
     RateLimit(Result<RateLimit, ApiError>),
 }
 
+impl ApiResponse {
+    /// The error, when the call failed.
+    pub fn error(&self) -> Option<&ApiError> {
+        match self {
+            ApiResponse::Search(Err(e))
+            | ApiResponse::User(Err(e))
+            | ApiResponse::Devices(Err(e))
+            | ApiResponse::Factors(Err(e))
+            | ApiResponse::Enrolled(Err(e))
+            | ApiResponse::Registration(Err(e))
+            | ApiResponse::Triggered(Err(e))
+            | ApiResponse::Verified(Err(e))
+            | ApiResponse::Removed(Err(e))
+            | ApiResponse::MfaToken(Err(e))
+            | ApiResponse::RateLimit(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl ApiRequest {
+    /// What the call does, for the log (no ids beyond the user's, no secrets).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ApiRequest::Search(_) => "search users",
+            ApiRequest::GetUser(_) => "get user",
+            ApiRequest::GetDevices(_) => "list devices",
+            ApiRequest::GetFactors(_) => "list factors",
+            ApiRequest::Enroll { .. } => "enroll",
+            ApiRequest::VerifyRegistration { .. } => "verify registration",
+            ApiRequest::PollRegistration { .. } => "poll registration",
+            ApiRequest::Trigger { .. } => "trigger",
+            ApiRequest::Verify { .. } => "verify",
+            ApiRequest::Remove { .. } => "remove",
+            ApiRequest::MfaToken { .. } => "temporary token",
+            ApiRequest::RateLimit => "rate limit",
+        }
+    }
+}
+
+/// Writes the final error of a failed call to the log (its retries are logged by the client).
+pub fn log_failure(call: &str, response: &ApiResponse) {
+    let Some(e) = response.error() else { return };
+    if e.kind == crate::api::ErrorKind::Cancelled {
+        return;
+    }
+    // The message is already scrubbed of what the call sent; the log redacts again.
+    tracing::warn!(
+        call,
+        kind = ?e.kind,
+        status = ?e.status,
+        request_id = ?e.request_id,
+        "call failed: {}",
+        e.message
+    );
+}
+
 /// A finished request, with the budget the API reported after it.
 #[derive(Clone, Debug)]
 pub struct ApiEvent {
@@ -190,7 +247,9 @@ async fn run(
                     let events = events.clone();
                     let done = done_tx.clone();
                     let task = tokio::spawn(async move {
+                        let call = request.name();
                         let (response, meta) = with_meta(execute(&client, request)).await;
+                        log_failure(call, &response);
                         let rate_limit = client.rate_limit();
                         let mfa_api = client.mfa_version();
                         // The console may have quit; nothing to do then.
@@ -269,9 +328,10 @@ async fn search(client: &Client, queries: &[UserQuery]) -> Result<SearchResult, 
             }
         }
     }
-    // A merged search has no single total: the largest would read "11 of 8".
+    // A merged search has no single total (the largest would read "11 of 8"), but when no
+    // query has another page the merged, de-duplicated list is the exact count.
     if queries.len() > 1 {
-        result.total = None;
+        result.total = result.next.is_empty().then_some(result.users.len() as u64);
     }
     // One failed query fails the search: a partial list would look complete.
     match first_error {

@@ -1611,7 +1611,7 @@ fn every_change_records_an_attempt_then_an_outcome_without_secrets() {
     ch(&mut app, 'A');
     let text = screen(&app, 120, 40);
     assert!(
-        text.contains("remove    FAILED   404 user 36216766 OneLogin SMS"),
+        text.contains("remove    FAILED 404  Kelly Slater <kelly@acme.com>"),
         "{text}"
     );
 }

@@ -196,7 +196,7 @@ async fn keys_are_handled_at_once_while_the_tenant_takes_5_seconds() {
     c.key(KeyCode::Char('/'));
     c.type_text("kelly");
     c.key(KeyCode::Enter);
-    c.wait_text("│2 users ").await;
+    c.wait_text("│2 of 2 users ").await;
 
     // A search that takes 5 s.
     c.ctl()

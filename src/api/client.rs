@@ -496,6 +496,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| transport_error(e, timeout))?;
+        let received = chrono::Utc::now();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         if let Some(limit) = rate_limit_headers(&headers) {
@@ -506,7 +507,9 @@ impl Client {
             .await
             .map_err(|e| transport_error(e, timeout))?;
         let request_id = header_text(&headers, "x-request-id");
-        super::meta::note(status, request_id.as_deref());
+        let offset =
+            header_text(&headers, "date").and_then(|d| super::meta::clock_offset(&d, received));
+        super::meta::note(status, request_id.as_deref(), offset);
         Ok(Reply {
             request_id,
             headers,

@@ -101,6 +101,37 @@ impl SimControl {
             .collect()
     }
 
+    /// Every YubiKey with the code it accepts (the demo keys all "type" the same OTP).
+    pub fn yubikey_codes(&self) -> Vec<TotpCode> {
+        let t = self.app.lock();
+        t.devices
+            .values()
+            .filter(|d| d.kind == super::state::FactorKind::Yubikey)
+            .map(|d| {
+                let who = t
+                    .users
+                    .get(&d.user_id)
+                    .map(|u| {
+                        format!(
+                            "{} {}",
+                            u.firstname.as_deref().unwrap_or(""),
+                            u.lastname.as_deref().unwrap_or("")
+                        )
+                        .trim()
+                        .to_string()
+                    })
+                    .unwrap_or_default();
+                TotpCode {
+                    user_id: d.user_id,
+                    device_id: d.id,
+                    label: format!("{who} · {}", d.user_display_name),
+                    code: super::DEMO_YUBIKEY_CODE.to_owned(),
+                    seconds_left: 0,
+                }
+            })
+            .collect()
+    }
+
     /// A user's devices as the tenant holds them.
     /// Every v2 registration, oldest first; an authenticator's carries the code its seed gives now.
     pub fn registrations(&self) -> Vec<RegistrationInfo> {

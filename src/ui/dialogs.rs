@@ -12,7 +12,7 @@ use super::text::{clean, fit, relative, stamp};
 use super::theme::Theme;
 use crate::api::OtpDevice;
 use crate::app::dialogs::*;
-use crate::app::keymap::{BINDINGS, DIALOG_KEYS};
+use crate::app::keymap::{BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
 use crate::app::validate::{self, countdown, mask_phone};
 use crate::app::{App, AuditResult};
 
@@ -84,7 +84,8 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ],
         },
         Dialog::CallerOverride(_) => &[("⏎", "override"), ("Esc", "cancel")],
-        Dialog::Audit { .. } | Dialog::Help { .. } => &[("j/k", "scroll"), ("Esc", "close")],
+        Dialog::Audit { .. } => &[("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
+        Dialog::Help { .. } => &[("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
         _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
     }
 }
@@ -222,7 +223,8 @@ impl<'a> Form<'a> {
 
 /// Draws the top dialog.
 pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let width = area.width.saturating_sub(4).min(72);
+    // Dialogs grow with the terminal, up to 100 columns, so text is not cut where there is room.
+    let width = area.width.saturating_sub(4).min(100);
     let inner_w = width.saturating_sub(2) as usize;
     let mut f = Form::new(inner_w, theme);
     let (title, danger) = match dialog {
@@ -483,8 +485,11 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     );
                     f.blank();
                     if let Some(exp) = t.expires_at {
+                        let local = exp.with_timezone(&chrono::Local);
                         f.text(format!(
-                            "Expires {} ({})",
+                            "Expires {} local time (UTC{}) · {} · {}",
+                            local.format("%Y-%m-%d %H:%M"),
+                            local.format("%:z"),
                             stamp(exp),
                             relative(exp, app.now)
                         ));
@@ -500,7 +505,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                         theme.warn(),
                     );
                     if d.copied {
-                        f.styled("✓ Copied to the clipboard.", theme.ok());
+                        f.styled("Sent to the terminal's clipboard (OSC 52).", theme.ok());
                     }
                 }
                 None => {
@@ -529,7 +534,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         Dialog::CallerCheck(d) => caller::draw_check(app, d, &mut f, theme),
         Dialog::CallerOverride(d) => caller::draw_override(d, &mut f, theme),
         Dialog::Error(d) => {
-            f.styled(fit(&d.context, inner_w), theme.title());
+            f.styled(clean(&d.context), theme.title());
             f.blank();
             let mut meta = Vec::new();
             if let Some(s) = d.error.status {
@@ -587,23 +592,65 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     ),
                 ]));
             }
-            f.styled("In dialogs", theme.title());
-            for (k, v) in DIALOG_KEYS {
-                f.lines.push(Line::from(vec![
-                    Span::styled(format!("  {k:<12}"), theme.key()),
-                    Span::raw(fit(v, inner_w.saturating_sub(14))),
-                ]));
+            let tables: [(&str, &[(&str, &str)]); 4] = [
+                ("In dialogs", DIALOG_KEYS),
+                ("Devices list", LEGEND),
+                ("Search", SEARCH_SYNTAX),
+                ("Text fields", EDIT_KEYS),
+            ];
+            for (heading, rows) in tables {
+                f.styled(heading, theme.title());
+                for (k, v) in rows {
+                    f.lines.push(Line::from(vec![
+                        Span::styled(format!("  {k:<16}"), theme.key()),
+                        Span::raw(fit(v, inner_w.saturating_sub(18))),
+                    ]));
+                }
             }
             (" Help ", false)
         }
         // Drawn by `register::draw`, which needs more room than a form.
         Dialog::Register(_) => return,
         Dialog::Audit { scroll } => {
-            if app.audit.is_empty() {
-                f.styled("No changes made in this session yet.", theme.dim());
+            let view = &app.audit_view;
+            let rows = crate::app::audit_view::rows(app);
+            let filter = view.filter.value();
+            if view.editing {
+                f.input("Filter", &view.filter, true, None);
+            } else if filter.is_empty() {
+                f.styled("/ filters by user, ticket or operator", theme.dim());
+            } else {
+                f.text(fit(&format!("Filter: {filter}  (/ edits)"), inner_w));
             }
-            for n in app.audit.iter().skip(*scroll) {
-                let outcome = match n.outcome {
+            let source = match (&view.entries, &view.error) {
+                (Some(_), _) => "whole trail",
+                (None, Some(_)) => "this session only",
+                (None, None) => "reading the trail file…",
+            };
+            let mut summary = format!(
+                "{} entr{} · newest first · {source}",
+                rows.len(),
+                if rows.len() == 1 { "y" } else { "ies" }
+            );
+            if view.skipped > 0 {
+                summary.push_str(&format!(" · {} unreadable lines skipped", view.skipped));
+            }
+            f.styled(fit(&summary, inner_w), theme.dim());
+            if let Some(e) = &view.error {
+                f.styled(fit(&format!("! {e}"), inner_w), theme.warn());
+            }
+            if rows.is_empty() {
+                f.styled(
+                    if filter.is_empty() {
+                        "Nothing recorded yet."
+                    } else {
+                        "No entry matches the filter."
+                    },
+                    theme.dim(),
+                );
+            }
+            for r in rows.iter().skip(*scroll) {
+                let outcome = match r.outcome {
                     AuditResult::Attempt => "attempt",
                     AuditResult::Success => "success",
                     AuditResult::Pending => "pending",
@@ -611,20 +658,39 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     AuditResult::Refused => "refused",
                     AuditResult::Overridden => "overridden",
                 };
-                let status = n.http_status.map_or(String::new(), |s| format!(" {s}"));
-                f.text(fit(
-                    &format!(
-                        "{} {:<9} {:<8}{status} user {} {}",
-                        n.time.format("%H:%M:%S"),
-                        n.action.as_str(),
-                        outcome,
-                        n.user_id,
-                        n.factor.as_deref().unwrap_or("")
-                    ),
-                    inner_w,
-                ));
+                let style = match r.outcome {
+                    AuditResult::Failure | AuditResult::Refused => theme.danger(),
+                    AuditResult::Success => theme.ok(),
+                    _ => theme.text(),
+                };
+                let outcome = match r.http_status {
+                    Some(s) => format!("{outcome} {s}"),
+                    None => outcome.to_owned(),
+                };
+                f.lines.push(Line::from(vec![
+                    Span::raw(format!("{} ", r.time.format("%Y-%m-%d %H:%M:%S"))),
+                    Span::styled(format!("{:<9} {:<11} ", r.action.as_str(), outcome), style),
+                    Span::raw(fit(&r.user, inner_w.saturating_sub(42))),
+                ]));
+                let mut detail = Vec::new();
+                if !r.device.is_empty() {
+                    detail.push(r.device.clone());
+                }
+                if let Some(reason) = &r.reason {
+                    detail.push(format!("reason: {reason}"));
+                }
+                if !r.operator.is_empty() {
+                    detail.push(format!("by {}", r.operator));
+                }
+                if let Some(m) = &r.message {
+                    detail.push(m.clone());
+                }
+                f.styled(
+                    fit(&format!("    {}", detail.join(" · ")), inner_w),
+                    theme.dim(),
+                );
             }
-            (" Audit trail (this session) ", false)
+            (" Audit trail ", false)
         }
     };
     caller::gate_lines(app, dialog, &mut f, theme);
@@ -650,7 +716,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         let total = lines.len();
         lines = lines.into_iter().skip(start).take(room).collect();
         title = format!(
-            "{title} · j/k scroll · {}–{} of {total}",
+            "{title} · j/k g/G PgUp/PgDn scroll · {}–{} of {total}",
             start + 1,
             start + room
         );

@@ -42,14 +42,17 @@ pub fn view(app: &App, frame: &mut Frame) {
     draw_header(app, frame, header, &theme);
     let full_body = body;
     let body = if app.phone_visible && app.tenant.demo {
+        // A tall terminal gives the phone room for every code; a short one keeps the panes.
+        let phone_rows = if body.height >= 30 { 12 } else { 9 };
         let [top, bottom] =
-            Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
+            Layout::vertical([Constraint::Min(6), Constraint::Length(phone_rows)]).areas(body);
         phone::draw(app, frame, bottom, &theme);
         top
     } else {
         body
     };
-    let users_width = (body.width * 2 / 5).clamp(30, 48);
+    // About a third of a wide terminal: the devices pane needs the rest for names and numbers.
+    let users_width = (body.width / 3).clamp(30, 64);
     let [left, right] =
         Layout::horizontal([Constraint::Length(users_width), Constraint::Min(20)]).areas(body);
     panes::draw_users(app, frame, left, &theme);
@@ -113,6 +116,9 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         && let (Some(rem), Some(lim)) = (rl.remaining, rl.limit)
     {
         right.push_str(&format!("API {}/{}", group(rem), group(lim)));
+        if let Some(secs) = app.rate_reset_in() {
+            right.push_str(&format!(" · resets in {:02}:{:02}", secs / 60, secs % 60));
+        }
     }
     right.push(' ');
     right.push_str(if app.busy() {
@@ -121,13 +127,15 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         " "
     });
     right.push(' ');
+    // The tenant is named once: its URL when that already holds the name.
+    let tenant = if t.base_url.contains(&t.name) {
+        fit(&t.base_url, 48)
+    } else {
+        format!("{} ({})", fit(&t.name, 24), fit(&t.base_url, 40))
+    };
     let mut spans = vec![
         Span::styled(" mfadesk", theme.title()),
-        Span::raw(format!(
-            " · {} ({})",
-            fit(&t.name, 24),
-            fit(&t.base_url, 40)
-        )),
+        Span::raw(format!(" · {tenant}")),
     ];
     if let Some(p) = &t.profile {
         spans.push(Span::raw(format!(" · profile {}", fit(p, 16))));
@@ -195,11 +203,25 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
             } else {
                 &[]
             };
-            gate.iter()
+            let mut keys: Vec<(String, String)> = gate
+                .iter()
                 .chain(dialogs::keys(d))
                 .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect()
+                .collect();
+            if matches!(d, crate::app::dialogs::Dialog::Audit { .. }) && app.audit_view.editing {
+                keys = vec![
+                    ("⏎".into(), "done".into()),
+                    ("Esc".into(), "leave filter".into()),
+                    ("^U".into(), "clear".into()),
+                ];
+            }
+            // The start-up connection failure: r tries again from the dialog itself.
+            if matches!(d, crate::app::dialogs::Dialog::Error(e) if Some(&e.error) == app.connection.as_ref())
+            {
+                keys.insert(0, ("r".into(), "retry".into()));
+            }
+            keys
         }
     }
 }

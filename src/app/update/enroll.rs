@@ -332,6 +332,7 @@ pub(super) fn on_enroll_check(
                     app.last_meta = ResponseMeta {
                         status: lost.status,
                         request_id: lost.request_id.clone(),
+                        ..ResponseMeta::default()
                     };
                     settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
                     app.dialogs.push(Dialog::Info(InfoDialog {
