@@ -112,6 +112,9 @@ pub struct AuditEntry {
     pub reason: Option<String>,
     /// Error text or a short note; never a secret.
     pub message: Option<String>,
+    /// Enroll lines: the number was marked verified, so no code checked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
 }
 
 fn ser_time<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -245,6 +248,7 @@ impl AuditContext {
             request_id: None,
             reason: None,
             message: None,
+            verified: None,
         }
     }
 }

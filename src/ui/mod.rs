@@ -172,7 +172,14 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
         None => BINDINGS
             .iter()
             .filter(|b| b.footer && app.available(b.action))
-            .map(|b| (b.label.to_owned(), b.short.to_owned()))
+            .map(|b| {
+                let short = if b.action == crate::app::keymap::Action::Open {
+                    app.enter_label()
+                } else {
+                    b.short
+                };
+                (b.label.to_owned(), short.to_owned())
+            })
             .collect(),
         Some(d) => dialogs::keys(d)
             .iter()

@@ -25,6 +25,7 @@ pub(super) fn audit_note(
         request_id: None,
         reason: None,
         message: None,
+        verified: None,
     }
 }
 
