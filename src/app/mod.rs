@@ -1,5 +1,6 @@
 //! Console state and its update function: keys and API results in, commands out.
 
+pub mod codes;
 pub mod dialogs;
 pub mod keymap;
 pub mod phone;
@@ -236,6 +237,8 @@ pub struct LiveToken {
     pub expires_at: DateTime<Utc>,
     /// Trigger options it was made with.
     pub options: dialogs::TriggerOptions,
+    /// When codes were sent to the device for this verification (for the re-send limit).
+    pub sends: Vec<DateTime<Utc>>,
 }
 
 /// The whole console state.
@@ -337,6 +340,7 @@ impl App {
             || self.phone_visible
             || self.dialogs.iter().any(|d| {
                 matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
+                    || codes::resend_wait(&v.sends, self.now).is_some()
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
             })
     }

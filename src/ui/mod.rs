@@ -181,7 +181,7 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
                 (b.label.to_owned(), short.to_owned())
             })
             .collect(),
-        Some(d) => dialogs::keys(d)
+        Some(d) => dialogs::keys(app, d)
             .iter()
             .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

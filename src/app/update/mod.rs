@@ -265,6 +265,13 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         return;
     }
     if key.code == KeyCode::Esc {
+        if let Some(Dialog::Enroll(d)) = app.dialogs.last_mut()
+            && d.busy.is_none()
+            && d.confirm.take().is_some()
+        {
+            // Esc on the second confirmation goes back to the form, nothing typed is lost.
+            return;
+        }
         close_top(app, cmds);
         return;
     }
