@@ -11,8 +11,12 @@ pub const RESEND_SECS: i64 = 30;
 pub const YUBIKEY_MIN_LEN: usize = 32;
 
 /// What the verify dialog says about a YubiKey's code.
-pub const YUBIKEY_HINT: &str =
-    "A YubiKey code is the long string the key types when touched, not a 6-digit code.";
+pub const YUBIKEY_HINT: &str = "The code is the long string the key types when touched.";
+
+/// What a too-short YubiKey entry gets instead of being sent.
+pub fn yubikey_short(len: usize) -> String {
+    format!("{len} characters is not a YubiKey code. {YUBIKEY_HINT}")
+}
 
 /// Seconds until another code may be sent, when the last one went out less than 30 s ago.
 pub fn resend_wait(sends: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<i64> {

@@ -409,9 +409,9 @@ impl App {
             (true, false) => Some(
                 "Demo tenant: try / kelly, Enter, then e to enroll a phone; p shows the demo phone.",
             ),
-            (true, true) => Some(
-                "Demo tenant, read-only: try / kelly, Enter to see the devices; p shows the demo phone.",
-            ),
+            (true, true) => {
+                Some("Read-only demo: / kelly, Enter shows the devices; p shows the demo phone.")
+            }
             (false, true) => {
                 Some("Read-only mode: / searches, Enter opens a user; changes are refused.")
             }

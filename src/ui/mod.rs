@@ -172,6 +172,11 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
         None => BINDINGS
             .iter()
             .filter(|b| b.footer && app.available(b.action))
+            // On a device Enter is `v`, already in the row: the room goes to other keys.
+            .filter(|b| {
+                !(b.action == crate::app::keymap::Action::Open
+                    && app.focus == crate::app::Focus::Devices)
+            })
             .map(|b| {
                 let short = if b.action == crate::app::keymap::Action::Open {
                     app.enter_label()

@@ -311,8 +311,9 @@ fn submit_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
                 d.error = Some("Type the code the user reads out.".into());
                 return;
             }
-            if codes::is_yubikey(&d.device) && code.chars().count() < codes::YUBIKEY_MIN_LEN {
-                d.error = Some(codes::YUBIKEY_HINT.into());
+            let len = code.chars().count();
+            if codes::is_yubikey(&d.device) && len < codes::YUBIKEY_MIN_LEN {
+                d.error = Some(codes::yubikey_short(len));
                 d.code_fresh = true;
                 return;
             }
