@@ -722,3 +722,33 @@ fn read_only_hints_offer_only_what_works() {
     let text = screen(&app, 120, 40);
     assert!(!text.contains("⏎ enroll"), "{text}");
 }
+
+#[test]
+fn once_a_device_is_enrolled_from_available_focus_moves_to_it() {
+    let mut app = new_app();
+    open_user(&mut app, kelly(), vec![], vec![sms_factor()]);
+    assert_eq!(app.focus, Focus::Factors);
+    enter(&mut app);
+    type_text(&mut app, "Work phone");
+    tab(&mut app);
+    type_text(&mut app, "+14155550123");
+    tab(&mut app);
+    ch(&mut app, ' ');
+    enter(&mut app);
+    let (id, _) = one_request(&enter(&mut app));
+    let device = OtpDevice {
+        active: true,
+        ..enrolled_sms("2001", "Work phone", "+14155550123")
+    };
+    let cmds = answer(&mut app, id, ApiResponse::Enrolled(Ok(device.clone())));
+    for (id, req) in requests(&cmds) {
+        let response = match req {
+            ApiRequest::GetDevices(_) => ApiResponse::Devices(Ok(vec![device.clone()])),
+            ApiRequest::GetFactors(_) => ApiResponse::Factors(Ok(vec![])),
+            other => panic!("unexpected {other:?}"),
+        };
+        answer(&mut app, id, response);
+    }
+    assert_eq!(app.focus, Focus::Devices);
+    assert!(footer_has(&app, "d"), "{:?}", footer(&app));
+}

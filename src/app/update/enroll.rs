@@ -209,6 +209,9 @@ pub(super) fn on_enrolled(
             settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
             reload_user(app, target.user_id, cmds);
             if verified || device.active {
+                if let Some(view) = app.view_of(target.user_id) {
+                    view.select_after_load = Some(device.id.clone());
+                }
                 app.dialogs.remove(pos);
                 app.set_status(
                     StatusKind::Success,

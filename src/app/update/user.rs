@@ -119,10 +119,12 @@ pub(super) fn on_devices_loaded(app: &mut App, uid: UserId, r: Result<Vec<OtpDev
         match r {
             Ok(devices) => {
                 view.device_sel = view.device_sel.min(devices.len().saturating_sub(1));
+                let mut enrolled = false;
                 if let Some(id) = view.select_after_load.take()
                     && let Some(i) = devices.iter().position(|d| d.id == id)
                 {
                     view.device_sel = i;
+                    enrolled = true;
                 }
                 let none = devices.is_empty();
                 view.devices = Some(devices);
@@ -130,6 +132,9 @@ pub(super) fn on_devices_loaded(app: &mut App, uid: UserId, r: Result<Vec<OtpDev
                 if none && app.focus == Focus::Devices {
                     // Nothing to act on in Enrolled: start where the next step is, enrolling.
                     app.focus = Focus::Factors;
+                } else if enrolled && app.focus == Focus::Factors {
+                    // The device just enrolled is selected: the keys act on it, so focus it.
+                    app.focus = Focus::Devices;
                 }
             }
             Err(e) => view.devices_error = Some(load_error(&e)),
