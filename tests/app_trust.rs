@@ -752,3 +752,22 @@ fn once_a_device_is_enrolled_from_available_focus_moves_to_it() {
     assert_eq!(app.focus, Focus::Devices);
     assert!(footer_has(&app, "d"), "{:?}", footer(&app));
 }
+
+#[test]
+fn another_key_disarms_the_second_ctrl_c_and_its_warning() {
+    let mut app = app_with_kelly();
+    select_device(&mut app, 4);
+    ch(&mut app, 'v');
+    type_text(&mut app, "123456");
+    one_request(&enter(&mut app));
+    ctrl_c(&mut app);
+    assert!(status_text(&app).contains("Ctrl-C again"));
+    ch(&mut app, 'x');
+    assert!(
+        !status_text(&app).contains("Ctrl-C again"),
+        "{:?}",
+        app.status
+    );
+    // The change is still in flight: Ctrl-C warns again rather than exiting.
+    assert!(!ctrl_c(&mut app).contains(&Cmd::Quit));
+}

@@ -90,7 +90,10 @@ fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
         return;
     }
-    app.quit_armed = false;
+    if std::mem::take(&mut app.quit_armed) {
+        // Another key disarms the second Ctrl-C: the warning would no longer be true.
+        moment::drop_quit_warning(app);
+    }
     if app.too_small() {
         // Nothing is visible to act on: no key may reach a hidden dialog or field.
         return;

@@ -14,9 +14,14 @@ pub(super) const QUIT_WARNING: &str = "A change is in flight: press Ctrl-C again
 pub(super) fn settle_quit_warning(app: &mut App) {
     if app.quit_armed && !app.change_in_flight() {
         app.quit_armed = false;
-        if app.status.as_ref().is_some_and(|s| s.text == QUIT_WARNING) {
-            app.status = None;
-        }
+        drop_quit_warning(app);
+    }
+}
+
+/// Clears the status line when it is the Ctrl-C warning.
+pub(super) fn drop_quit_warning(app: &mut App) {
+    if app.status.as_ref().is_some_and(|s| s.text == QUIT_WARNING) {
+        app.status = None;
     }
 }
 
