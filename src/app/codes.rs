@@ -27,8 +27,17 @@ pub fn resend_wait(sends: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<i64> {
 
 /// True for a YubiKey device (its code is a long one-time string, not six digits).
 pub fn is_yubikey(device: &OtpDevice) -> bool {
-    let name = device.auth_factor_name.to_ascii_lowercase();
-    name.contains("yubikey") || name.contains("yubico")
+    // Only a hint depends on this, so the names are good enough (the wire has no kind field).
+    [
+        Some(&device.auth_factor_name),
+        device.type_display_name.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|n| {
+        let n = n.to_ascii_lowercase();
+        n.contains("yubikey") || n.contains("yubico")
+    })
 }
 
 /// "2nd", "3rd", "11th": which send this is.
