@@ -299,10 +299,10 @@ fn esc_on_the_guided_verify_step_says_the_device_is_left_pending() {
     answer(
         &mut app,
         id,
-        ApiResponse::Enrolled(Ok(OtpDevice {
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(OtpDevice {
             state_token: Some(Secret::new("st-enroll")),
             ..enrolled_sms("2001", "Work phone", "+14155550123")
-        })),
+        }))),
     );
     assert!(top_as!(app, Verify).guided);
     esc(&mut app);
@@ -740,7 +740,11 @@ fn once_a_device_is_enrolled_from_available_focus_moves_to_it() {
         active: true,
         ..enrolled_sms("2001", "Work phone", "+14155550123")
     };
-    let cmds = answer(&mut app, id, ApiResponse::Enrolled(Ok(device.clone())));
+    let cmds = answer(
+        &mut app,
+        id,
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(device.clone()))),
+    );
     for (id, req) in requests(&cmds) {
         let response = match req {
             ApiRequest::GetDevices(_) => ApiResponse::Devices(Ok(vec![device.clone()])),

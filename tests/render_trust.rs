@@ -153,14 +153,14 @@ fn guided_enrollment_left_pending() {
     answer(
         &mut app,
         id,
-        ApiResponse::Enrolled(Ok(OtpDevice {
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(OtpDevice {
             state_token: Some(Secret::new("st-enroll")),
             active: false,
             needs_trigger: true,
             user_display_name: Some("Work phone".into()),
             phone_number: Some("+14155550123".into()),
             ..device("2001", "OneLogin SMS")
-        })),
+        }))),
     );
     esc(&mut app);
     snap!("enroll_left_pending", app);

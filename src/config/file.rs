@@ -53,6 +53,8 @@ pub struct Profile {
     pub require_reason: bool,
     /// Operator name for the audit trail when using this profile.
     pub operator: Option<String>,
+    /// Which MFA API to use: `auto` (default), `v1` or `v2`.
+    pub mfa_api: Option<crate::api::MfaApiChoice>,
 }
 
 fn de_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {

@@ -3,11 +3,14 @@
 //! This file routes messages, keys and API results; each flow lives in its own module.
 
 mod audit;
+mod audit_view;
+mod connect;
 mod enroll;
 mod errors;
 mod form;
 mod moment;
 mod navigate;
+mod register;
 mod remove;
 mod search;
 mod token;
@@ -39,8 +42,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Resize(w, h) => app.size = (w, h),
         Msg::Tick => on_tick(app, &mut cmds),
         Msg::Api(event) => {
-            if event.rate_limit.is_some() {
-                app.rate_limit = event.rate_limit;
+            connect::on_event_meta(app, &event);
+            if event.mfa_api.is_some() {
+                app.mfa_api = event.mfa_api;
             }
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
@@ -50,6 +54,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             moment::settle_quit_warning(app);
         }
         Msg::Phone(snapshot) => app.phone = snapshot,
+        Msg::AuditRead(read) => audit_view::on_read(app, read),
         Msg::Terminate => {
             settle_unknown(
                 app,
@@ -69,6 +74,7 @@ fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
         cmds.push(Cmd::Phone(PhoneCmd::Refresh));
     }
     verify::tick(app, cmds);
+    register::tick(app, cmds);
 }
 
 fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
@@ -175,8 +181,9 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => open_verify(app, cmds),
         Action::Remove => open_remove(app),
         Action::Token => open_token(app),
+        Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
-        Action::Audit => app.dialogs.push(Dialog::Audit { scroll: 0 }),
+        Action::Audit => audit_view::open(app, cmds),
         Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
         Action::Quit => {
             settle_unknown(
@@ -199,7 +206,8 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
             if !(app.tenant.demo && app.phone_visible) {
                 return;
             }
-            match app.phone.pushes.last() {
+            let open = app.user.as_ref().map(|v| v.user.id);
+            match app.phone.shown_push(open) {
                 Some(push) => {
                     let token = push.state_token.clone();
                     cmds.push(Cmd::Phone(if action == Action::ApprovePush {
@@ -217,7 +225,7 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
 
 /// Rows the help overlay holds (its scroll stops there).
 fn help_rows() -> usize {
-    keymap::BINDINGS.len() + keymap::DIALOG_KEYS.len() + 1
+    keymap::help_len()
 }
 
 fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
@@ -267,6 +275,11 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         run_action(app, Action::Phone, cmds);
         return;
     }
+    if audit_view::editing(app) {
+        // The filter box takes every key, Esc included (it leaves the box, not the view).
+        audit_view::key(app, key);
+        return;
+    }
     if key.code == KeyCode::Esc {
         if let Some(Dialog::Enroll(d)) = app.dialogs.last_mut()
             && d.busy.is_none()
@@ -275,7 +288,11 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
             // Esc on the second confirmation goes back to the form, nothing typed is lost.
             return;
         }
-        close_top(app, cmds);
+        if matches!(app.dialogs.last(), Some(Dialog::Register(_))) {
+            register::stop(app, cmds);
+        } else {
+            close_top(app, cmds);
+        }
         return;
     }
     let Some(top) = app.dialogs.last_mut() else {
@@ -285,11 +302,24 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Help { scroll } => match key.code {
             KeyCode::Char('j') | KeyCode::Down => *scroll = (*scroll + 1).min(help_rows()),
             KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+            KeyCode::PageDown => {
+                *scroll = (*scroll + usize::from(app.size.1.saturating_sub(6))).min(help_rows())
+            }
+            KeyCode::PageUp => {
+                *scroll = scroll.saturating_sub(usize::from(app.size.1.saturating_sub(6)))
+            }
+            KeyCode::Char('g') | KeyCode::Home => *scroll = 0,
+            KeyCode::Char('G') | KeyCode::End => *scroll = help_rows(),
             KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
                 app.dialogs.pop();
             }
             _ => {}
         },
+        Dialog::Error(e)
+            if key.code == KeyCode::Char('r') && Some(&e.error) == app.connection.as_ref() =>
+        {
+            connect::retry(app, cmds);
+        }
         Dialog::Info(_) | Dialog::Error(_) => {
             if matches!(
                 key.code,
@@ -298,16 +328,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 app.dialogs.pop();
             }
         }
-        Dialog::Audit { scroll } => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => {
-                *scroll = (*scroll + 1).min(app.audit.len().saturating_sub(1))
-            }
-            KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
-            KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('A') => {
-                app.dialogs.pop();
-            }
-            _ => {}
-        },
+        Dialog::Audit { .. } => audit_view::key(app, key),
         Dialog::SwitchReadOnly(_) => match key.code {
             KeyCode::Char('y') | KeyCode::Enter => {
                 app.dialogs.clear();
@@ -327,6 +348,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Verify(_) => verify_key(app, key, cmds),
         Dialog::Remove(_) => remove_key(app, key, cmds),
         Dialog::Token(_) => token_key(app, key, cmds),
+        Dialog::Register(_) => register::register_key(app, key, cmds),
     }
 }
 
@@ -363,9 +385,12 @@ fn on_result(
         ),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
+        (Purpose::Register, ApiResponse::Registration(r)) => {
+            register::on_registration(app, id, r, cmds)
+        }
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
-        (Purpose::RateLimit, ApiResponse::RateLimit(Ok(rl))) => app.rate_limit = Some(rl),
+        (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
         _ => {}
     }
 }
