@@ -130,6 +130,9 @@ pub struct AuditEntry {
     /// On a change line: which caller check preceded it (`"none"` when there was none).
     #[serde(default)]
     pub caller_check: Option<CallerCheckRef>,
+    /// Enroll lines: the number was marked verified, so no code checked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
 }
 
 /// The caller check a change line refers to, as written in its `caller_check` field.
@@ -375,6 +378,7 @@ impl AuditContext {
             message: None,
             method: None,
             caller_check: None,
+            verified: None,
         }
     }
 }

@@ -172,6 +172,7 @@ impl AuditSink for FileAudit {
             .context
             .entry_at(note.time, note.user_id, note.action, note.outcome);
         entry.user_email = note.user_email.clone();
+        entry.verified = note.verified;
         entry.user_name = note.user_name.clone();
         entry.device_id = note.device_id.clone();
         entry.device_name = note.device_name.clone();
@@ -277,11 +278,10 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
             AuditLog::in_memory()
         }
     };
-    if is_demo && app.status.is_none() {
-        app.set_status(
-            StatusKind::Info,
-            "Demo tenant: try / kelly, Enter, then e to enroll a phone; p shows the demo phone.",
-        );
+    if app.status.is_none()
+        && let Some(hint) = app.first_run_hint()
+    {
+        app.set_status(StatusKind::Info, hint);
     }
     let io = Io {
         client,

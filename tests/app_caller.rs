@@ -640,6 +640,8 @@ fn a_required_token_and_a_required_pre_verified_enroll_wait_too() {
     assert!(pane(&app).contains(NOT_CHECKED), "{}", pane(&app));
     assert!(requests(&enter(&mut app)).is_empty());
     check_by_code(&mut app);
+    // "Already verified" asks once more that the number will not be checked.
+    assert!(requests(&enter(&mut app)).is_empty());
     let cmds = enter(&mut app);
     let (_, req) = one_request(&cmds);
     assert!(matches!(req, ApiRequest::Enroll { verified: true, .. }));

@@ -579,6 +579,8 @@ fn a_pre_verified_enrollment_closes_at_once() {
     tab(&mut app);
     assert_eq!(top_as!(app, Enroll).field, EnrollField::Verified);
     ch(&mut app, ' ');
+    // The first Enter asks for the second confirmation; the second one enrolls.
+    assert!(requests(&enter(&mut app)).is_empty());
     let (id, req) = one_request(&enter(&mut app));
     assert!(matches!(req, ApiRequest::Enroll { verified: true, .. }));
     let cmds = answer(
@@ -1638,7 +1640,8 @@ fn guided_enrollment_uses_the_code_enroll_sent_and_enter_on_empty_sends_another(
     let d = top_as!(app, Verify);
     assert_eq!(d.stage, VerifyStage::EnterCode);
     assert!(d.expires_at.is_some(), "countdown shown");
-    // Enter on the empty field asks for a new code.
+    // Enter on the empty field asks for a new code (once 30 s have passed since the first).
+    app.now += secs(30);
     let (_, req) = one_request(&enter(&mut app));
     assert!(matches!(req, ApiRequest::Trigger { .. }), "{req:?}");
     // The code uses the enroll's state token when typed.

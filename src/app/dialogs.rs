@@ -112,6 +112,17 @@ pub struct EnrollDialog {
     pub error: Option<String>,
     /// The enroll (or the follow-up device check) in flight.
     pub busy: Option<RequestId>,
+    /// "Already verified" was asked for: the second confirmation is shown.
+    pub confirm: Option<EnrollConfirm>,
+}
+
+/// The second confirmation of an enrollment marked already verified (no code checks it).
+#[derive(Clone, Debug, Default)]
+pub struct EnrollConfirm {
+    /// A reason or ticket, when the profile asks for one.
+    pub reason: Option<Input>,
+    /// A problem to show.
+    pub error: Option<String>,
 }
 
 impl EnrollDialog {
@@ -259,6 +270,10 @@ pub struct VerifyDialog {
     pub options: TriggerOptions,
     /// Part of a guided enrollment.
     pub guided: bool,
+    /// When codes were sent for this verification, oldest first.
+    pub sends: Vec<DateTime<Utc>>,
+    /// The code after a wrong answer is "selected": typing replaces it.
+    pub code_fresh: bool,
 }
 
 /// The focus in the remove dialog: the reason field (when asked for) and two buttons.

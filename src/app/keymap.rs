@@ -61,6 +61,11 @@ impl Action {
             Action::Enroll | Action::Trigger | Action::Verify | Action::Remove | Action::Token
         )
     }
+
+    /// True for the keys that act on the open user (`c` `e` `t` `v` `d` `m`).
+    pub fn acts_on_open_user(self) -> bool {
+        self.is_mutating() || self == Action::CallerCheck
+    }
 }
 
 /// One binding: the keys, how they are shown, and what they do.

@@ -2,6 +2,7 @@
 
 pub mod audit_view;
 pub mod caller;
+pub mod codes;
 pub mod dialogs;
 pub mod keymap;
 pub mod phone;
@@ -99,6 +100,8 @@ pub struct AuditNote {
     pub method: Option<String>,
     /// On a change line: the caller check that preceded it.
     pub caller_check: Option<CallerCheckRef>,
+    /// Enroll lines: whether the number was marked verified (not checked with a code).
+    pub verified: Option<bool>,
 }
 
 /// Which pane has the keyboard.
@@ -185,6 +188,8 @@ pub struct SearchState {
     pub fresh: bool,
     /// The results merge several queries (a bare name): no total applies to them.
     pub merged: bool,
+    /// The last search failed: its rows are gone and `r` runs it again.
+    pub failed: bool,
 }
 
 /// The open user: details, devices and factors.
@@ -274,6 +279,8 @@ pub struct LiveToken {
     pub expires_at: DateTime<Utc>,
     /// Trigger options it was made with.
     pub options: dialogs::TriggerOptions,
+    /// When codes were sent to the device for this verification (for the re-send limit).
+    pub sends: Vec<DateTime<Utc>>,
 }
 
 /// The whole console state.
@@ -418,6 +425,7 @@ impl App {
             || self.rate_reset_shown()
             || self.dialogs.iter().any(|d| {
                 matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
+                    || codes::resend_wait(&v.sends, self.now).is_some()
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
                     || matches!(d, Dialog::CallerCheck(c) if c.expires_at.is_some()
                     || matches!(c.stage, caller::CheckStage::AwaitPush { .. }))
@@ -430,17 +438,26 @@ impl App {
         if action.is_mutating() && self.tenant.read_only {
             return false;
         }
+        if action.acts_on_open_user() && self.highlighted_other().is_some() {
+            return false;
+        }
         let device = self.user.as_ref().and_then(|u| u.selected_device());
         match action {
             Action::Enroll | Action::Token => self.user.is_some(),
-            // After a failed start, r tries to reach the tenant again.
-            Action::Refresh => self.user.is_some() || self.connection.is_some(),
+            // After a failed start, r tries to reach the tenant again; after a failed search, the
+            // search.
+            Action::Refresh => {
+                self.user.is_some()
+                    || self.connection.is_some()
+                    || (self.search.failed && !self.search.query.is_empty())
+            }
             Action::Trigger => device.is_some_and(|d| d.needs_trigger),
             Action::Verify | Action::Remove => device.is_some(),
             Action::Open => match self.focus {
                 Focus::Users => !self.search.results.is_empty(),
                 Focus::Factors => !self.tenant.read_only && self.user.is_some(),
-                _ => false,
+                Focus::Devices => !self.tenant.read_only && device.is_some(),
+                Focus::Search => false,
             },
             Action::CallerCheck => {
                 self.user.is_some() && self.caller_check_allowed() && !self.credential_read_only
@@ -451,6 +468,49 @@ impl App {
             }
             Action::Quit => self.dialogs.is_empty(),
             _ => true,
+        }
+    }
+
+    /// The highlighted search result while the users list has focus, when it is not the open
+    /// user: keys that act on the open user would otherwise act on someone not highlighted.
+    pub fn highlighted_other(&self) -> Option<&User> {
+        if self.focus != Focus::Users {
+            return None;
+        }
+        let row = self.search.results.get(self.search.selected)?;
+        match &self.user {
+            Some(view) if view.user.id == row.id => None,
+            _ => Some(row),
+        }
+    }
+
+    /// What Enter does in the focused pane, as the footer says it.
+    pub fn enter_label(&self) -> &'static str {
+        match self.focus {
+            Focus::Factors => "enroll",
+            Focus::Devices => "verify",
+            _ => "open",
+        }
+    }
+
+    /// True while the terminal is below the smallest usable size (the "too small" screen).
+    pub fn too_small(&self) -> bool {
+        self.size.0 < crate::ui::MIN_SIZE.0 || self.size.1 < crate::ui::MIN_SIZE.1
+    }
+
+    /// The hint shown when the console opens, offering only what works in this mode.
+    pub fn first_run_hint(&self) -> Option<&'static str> {
+        match (self.tenant.demo, self.tenant.read_only) {
+            (true, false) => Some(
+                "Demo tenant: try / kelly, Enter, then e to enroll a phone; p shows the demo phone.",
+            ),
+            (true, true) => {
+                Some("Read-only demo: / kelly, Enter shows the devices; p shows the demo phone.")
+            }
+            (false, true) => {
+                Some("Read-only mode: / searches, Enter opens a user; changes are refused.")
+            }
+            (false, false) => None,
         }
     }
 

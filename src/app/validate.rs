@@ -28,6 +28,22 @@ pub fn e164(number: &str) -> Result<(), String> {
     }
 }
 
+/// A code as typed, without the spaces and dashes people read it out with (`12 34 56`, `123-456`).
+pub fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '‐' | '–'))
+        .collect()
+}
+
+/// A phone number as typed, without spaces, dots, dashes and parentheses:
+/// `+1 (415) 555-0123` is `+14155550123`.
+pub fn normalize_phone(number: &str) -> String {
+    number
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '.' | '-' | '(' | ')' | '‐' | '–'))
+        .collect()
+}
+
 /// Masks a phone number for display, keeping the country prefix and the last four digits.
 pub fn mask_phone(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
@@ -143,6 +159,15 @@ mod tests {
         assert!(e164("+1234").unwrap_err().contains("too short"));
         assert!(e164("+1234567890123456").unwrap_err().contains("too long"));
         assert!(e164("").unwrap_err().contains("E.164"));
+    }
+
+    #[test]
+    fn input_is_normalised_before_it_is_checked() {
+        assert_eq!(normalize_code("12 34 56"), "123456");
+        assert_eq!(normalize_code(" 123-456 "), "123456");
+        assert_eq!(normalize_phone("+1 (415) 555-0123"), "+14155550123");
+        assert_eq!(normalize_phone("+44 20.7946.0958"), "+442079460958");
+        assert!(e164(&normalize_phone("+1 (415) 555-0123")).is_ok());
     }
 
     #[test]

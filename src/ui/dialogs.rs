@@ -11,6 +11,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::text::{clean, fit, relative, stamp};
 use super::theme::Theme;
 use crate::api::OtpDevice;
+use crate::app::codes;
 use crate::app::dialogs::*;
 use crate::app::keymap::{BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
 use crate::app::validate::{self, countdown, mask_phone};
@@ -20,74 +21,122 @@ mod caller;
 
 const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
 
-/// The keys a dialog takes, for the footer.
-pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
+/// The keys a dialog takes right now, for the footer: only what works in its present state.
+pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
     match dialog {
-        Dialog::Enroll(_) | Dialog::Trigger(_) => &[
+        Dialog::Enroll(d) if d.confirm.is_some() => {
+            vec![("⏎", "enroll as verified"), ("Esc", "back")]
+        }
+        Dialog::Enroll(d) => {
+            let text = matches!(d.field, EnrollField::Name | EnrollField::Phone);
+            form_keys(text)
+        }
+        Dialog::Trigger(d) => form_keys(d.field != TriggerField::Numeric),
+        Dialog::Token(d) if d.issued.is_some() => {
+            vec![("c", "copy"), ("⏎", "close"), ("Esc", "close")]
+        }
+        Dialog::Token(d) if d.field == TokenField::Reason => vec![
             ("Tab", "next field"),
-            ("Space", "toggle/choose"),
-            ("⏎", "submit"),
+            ("^U", "clear"),
+            ("⏎", "issue"),
             ("Esc", "cancel"),
         ],
-        Dialog::Token(d) if d.issued.is_some() => {
-            &[("c", "copy"), ("⏎", "close"), ("Esc", "close")]
-        }
-        Dialog::Token(_) => &[
+        Dialog::Token(_) => vec![
             ("Tab", "next field"),
             ("←/→", "lifetime"),
             ("Space", "toggle"),
             ("⏎", "issue"),
             ("Esc", "cancel"),
         ],
-        Dialog::Verify(d) if d.kind == DeviceKind::Push => &[
-            ("⏎", "poll now / send again"),
-            ("a/x", "demo: approve/deny"),
-            ("Esc", "close (stops waiting)"),
+        Dialog::Verify(d) => verify_keys(app, d),
+        Dialog::Remove(d) if d.button == RemoveButton::Reason => vec![
+            // The ticket field takes y and n as text: they are no keys here.
+            ("⏎", "remove"),
+            ("^U", "clear"),
+            ("Tab", "switch button"),
+            ("Esc", "cancel"),
         ],
-        Dialog::Verify(_) => &[
-            ("⏎", "submit / send again"),
-            ("^P", "demo: phone"),
-            ("Esc", "close (stops waiting)"),
-        ],
-        Dialog::Remove(_) => &[
+        Dialog::Remove(_) => vec![
             ("y", "remove"),
             ("n", "keep"),
             ("Tab", "switch button"),
             ("Esc", "cancel"),
         ],
-        Dialog::Register(d) if d.ended => &[("⏎", "close"), ("Esc", "close")],
-        Dialog::Register(d) if d.mode == RegisterMode::Protect => &[
+        Dialog::Register(d) if d.ended => vec![("⏎", "close"), ("Esc", "close")],
+        Dialog::Register(d) if d.mode == RegisterMode::Protect => vec![
             ("s", "setup key"),
             ("a/x", "demo: accept/deny"),
             ("Esc", "stop waiting"),
         ],
         Dialog::Register(d) if d.mode == RegisterMode::Authenticator => {
-            &[("⏎", "check code"), ("s", "setup key"), ("Esc", "stop")]
+            vec![("⏎", "check code"), ("s", "setup key"), ("Esc", "stop")]
         }
-        Dialog::Register(_) => &[("⏎", "check code"), ("^P", "demo: phone"), ("Esc", "stop")],
-        Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
+        Dialog::Register(_) => vec![("⏎", "check code"), ("^P", "demo: phone"), ("Esc", "stop")],
+        Dialog::SwitchReadOnly(_) => vec![("y", "switch to read-only"), ("n", "not now")],
         // Opened from a guarded change for a user with no active device: only the override.
-        Dialog::CallerCheck(d) if d.devices.is_empty() => &[("o", "override"), ("Esc", "back")],
+        Dialog::CallerCheck(d) if d.devices.is_empty() => vec![("o", "override"), ("Esc", "back")],
         Dialog::CallerCheck(d) => match d.stage {
             crate::app::caller::CheckStage::Choose => {
-                &[("j/k", "device"), ("⏎", "check"), ("Esc", "cancel")]
+                vec![("j/k", "device"), ("⏎", "check"), ("Esc", "cancel")]
             }
-            crate::app::caller::CheckStage::AwaitPush { .. } => &[
+            crate::app::caller::CheckStage::AwaitPush { .. } => vec![
                 ("⏎", "poll now"),
                 ("a/x", "demo: approve/deny"),
                 ("Esc", "stop waiting"),
             ],
-            _ => &[
+            _ => vec![
                 ("⏎", "check the code"),
                 ("^P", "demo: phone"),
                 ("Esc", "cancel"),
             ],
         },
-        Dialog::CallerOverride(_) => &[("⏎", "override"), ("Esc", "cancel")],
-        Dialog::Audit { .. } => &[("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
-        Dialog::Help { .. } => &[("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
-        _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
+        Dialog::CallerOverride(_) => vec![("⏎", "override"), ("Esc", "cancel")],
+        Dialog::Audit { .. } => vec![("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
+        Dialog::Help { .. } => vec![("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
+        _ => vec![("⏎", "dismiss"), ("Esc", "dismiss")],
     }
+}
+
+fn form_keys(text_field: bool) -> Vec<(&'static str, &'static str)> {
+    let mut keys = vec![("Tab", "next field")];
+    keys.push(if text_field {
+        ("^U", "clear")
+    } else {
+        ("Space", "toggle/choose")
+    });
+    keys.extend([("⏎", "submit"), ("Esc", "cancel")]);
+    keys
+}
+
+fn verify_keys(app: &App, d: &VerifyDialog) -> Vec<(&'static str, &'static str)> {
+    let mut keys = Vec::new();
+    let waiting = d.busy.is_some();
+    match (&d.stage, d.kind) {
+        (VerifyStage::Sending, _) => {}
+        (VerifyStage::Expired | VerifyStage::Stopped, _) => keys.push(("⏎", "send again")),
+        (VerifyStage::AwaitPush { .. }, _) => {
+            keys.push(("⏎", "check now"));
+            // Only a push still waiting can be answered on the demo phone.
+            keys.push(("a/x", "demo: approve/deny"));
+        }
+        (VerifyStage::EnterCode, _) if waiting => {}
+        (VerifyStage::EnterCode, DeviceKind::Sms | DeviceKind::Voice) => {
+            let resend = d.code.value().trim().is_empty()
+                && crate::app::codes::resend_wait(&d.sends, app.now).is_none();
+            keys.push(("⏎", if resend { "send again" } else { "check code" }));
+            keys.push(("^U", "clear"));
+        }
+        (VerifyStage::EnterCode, _) => {
+            keys.push(("⏎", "check code"));
+            keys.push(("^U", "clear"));
+        }
+    }
+    if d.kind != DeviceKind::Push {
+        keys.push(("^P", "demo: phone"));
+    }
+    let waits = waiting || matches!(d.stage, VerifyStage::AwaitPush { .. });
+    keys.push(("Esc", if waits { "stop waiting" } else { "close" }));
+    keys
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -228,6 +277,38 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     let inner_w = width.saturating_sub(2) as usize;
     let mut f = Form::new(inner_w, theme);
     let (title, danger) = match dialog {
+        Dialog::Enroll(d) if d.confirm.is_some() => {
+            let number = validate::normalize_phone(d.phone.value());
+            let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
+            f.text(fit(
+                &format!("Enroll {} as already verified", clean(&number)),
+                inner_w,
+            ));
+            f.text(fit(
+                &format!("({factor}) for {}?", d.target.user_label),
+                inner_w,
+            ));
+            f.blank();
+            for line in [
+                "! The number will not be checked: no code is sent,",
+                "  and the device is active at once.",
+                "  Go on only if you know the number is the user's.",
+            ] {
+                f.styled(fit(line, inner_w), theme.danger());
+            }
+            if let Some(confirm) = &d.confirm {
+                if let Some(r) = &confirm.reason {
+                    f.blank();
+                    f.input("Ticket/reason", r, true, None);
+                }
+                f.error(&confirm.error);
+            }
+            f.error(&d.error);
+            f.blank();
+            f.styled("Enter enrolls it as verified · Esc goes back", theme.dim());
+            f.busy(d.busy.is_some(), app.spinner, "Enrolling…");
+            (" Enroll · confirm ", true)
+        }
         Dialog::Enroll(d) => {
             let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
             let what = if d.needs_phone() {
@@ -243,7 +324,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             f.choice("Factor", factor, d.field == EnrollField::Factor);
             f.input("Display name", &d.name, d.field == EnrollField::Name, None);
             if d.needs_phone() {
-                let hint = match validate::e164(d.phone.value()) {
+                let hint = match validate::e164(&validate::normalize_phone(d.phone.value())) {
                     Ok(()) => ("✓ valid E.164 number".to_owned(), theme.ok()),
                     Err(e) if d.phone.value().is_empty() => (e, theme.dim()),
                     Err(e) => (format!("✗ {e}"), theme.danger()),
@@ -376,20 +457,31 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                             if left < 30 { theme.warn() } else { theme.dim() },
                         );
                     }
-                    let mut hints = Vec::new();
+                    if let Some(sent) = codes::sent_line(&d.sends) {
+                        f.styled(format!("{:16}{sent}", ""), theme.dim());
+                    }
+                    let mut hints: Vec<String> = Vec::new();
+                    if codes::is_yubikey(&d.device) {
+                        hints.push(codes::YUBIKEY_HINT.into());
+                    }
                     if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice)
-                        && d.code.value().is_empty()
+                        && d.code.value().trim().is_empty()
                     {
-                        hints.push("No code arrived? Enter on the empty field sends a new one.");
+                        hints.push(match codes::resend_wait(&d.sends, app.now) {
+                            Some(left) => format!("New code possible in {left}s"),
+                            None => {
+                                "No code arrived? Enter on the empty field sends a new one.".into()
+                            }
+                        });
                     }
                     if app.tenant.demo && !app.phone_visible {
-                        hints.push("Demo: Ctrl-P shows the demo phone with the code.");
+                        hints.push("Demo: Ctrl-P shows the demo phone with the code.".into());
                     }
                     if !hints.is_empty() {
                         f.blank();
                     }
                     for h in hints {
-                        f.styled(h, theme.dim());
+                        f.styled(fit(&h, inner_w), theme.dim());
                     }
                 }
                 VerifyStage::AwaitPush { .. } => {

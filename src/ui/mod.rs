@@ -194,7 +194,19 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
         None => BINDINGS
             .iter()
             .filter(|b| b.footer && app.available(b.action))
-            .map(|b| (b.label.to_owned(), b.short.to_owned()))
+            // On a device Enter is `v`, already in the row: the room goes to other keys.
+            .filter(|b| {
+                !(b.action == crate::app::keymap::Action::Open
+                    && app.focus == crate::app::Focus::Devices)
+            })
+            .map(|b| {
+                let short = if b.action == crate::app::keymap::Action::Open {
+                    app.enter_label()
+                } else {
+                    b.short
+                };
+                (b.label.to_owned(), short.to_owned())
+            })
             .collect(),
         Some(d) => {
             // A guarded change waiting for its caller check offers the two ways on first.
@@ -205,9 +217,10 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
             };
             let mut keys: Vec<(String, String)> = gate
                 .iter()
-                .chain(dialogs::keys(d))
+                .copied()
+                .chain(dialogs::keys(app, d))
                 .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
             if matches!(d, crate::app::dialogs::Dialog::Audit { .. }) && app.audit_view.editing {
                 keys = vec![

@@ -29,6 +29,7 @@ pub(super) fn audit_note(
         message: None,
         method: None,
         caller_check: None,
+        verified: None,
     }
 }
 

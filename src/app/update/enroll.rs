@@ -7,7 +7,7 @@ use tui_input::Input;
 
 use super::audit::{audit_note, record, settle};
 use super::errors::{error_dialog, is_ambiguous};
-use super::form::{is_submit, is_tab};
+use super::form::{is_submit, is_tab, reason_of};
 use super::user::{reload_user, target};
 use super::verify::{send_trigger, verify_dialog};
 use crate::api::{ApiError, DeviceId, Enrollment, ErrorKind, OtpDevice};
@@ -57,6 +57,7 @@ pub(super) fn open_enroll(app: &mut App) {
         field: EnrollField::Factor,
         error: None,
         busy: None,
+        confirm: None,
     }));
 }
 
@@ -66,6 +67,15 @@ pub(super) fn enroll_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         return;
     };
     if d.busy.is_some() {
+        return;
+    }
+    if let Some(confirm) = d.confirm.as_mut() {
+        // The second confirmation: Enter enrolls, the reason field (when asked for) takes text.
+        if is_submit(&key) {
+            submit_enroll(app, cmds);
+        } else if let Some(reason) = confirm.reason.as_mut() {
+            edit(reason, &key);
+        }
         return;
     }
     if let Some(back) = is_tab(&key) {
@@ -113,9 +123,10 @@ fn submit_enroll(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     };
     let name = d.name.value().trim().to_owned();
-    // A factor without a phone sends none (what was typed stays in the field).
+    // A factor without a phone sends none; what was typed stays in the field, the call gets
+    // the digits.
     let number = if d.needs_phone() {
-        d.phone.value().trim().to_owned()
+        validate::normalize_phone(d.phone.value())
     } else {
         String::new()
     };
@@ -136,6 +147,29 @@ fn submit_enroll(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     };
     d.error = None;
+    let mut reason = None;
+    if d.verified {
+        // Nobody checks a pre-verified number: the agent confirms that twice (with a reason
+        // when the profile asks for one).
+        let Some(confirm) = d.confirm.as_mut() else {
+            d.confirm = Some(EnrollConfirm {
+                reason: app.tenant.require_reason.then(Input::default),
+                error: None,
+            });
+            return;
+        };
+        match reason_of(&confirm.reason) {
+            Ok(r) => reason = r,
+            Err(()) => {
+                confirm.error = Some(
+                    "This profile asks for a ticket or reason before enrolling a number unchecked."
+                        .into(),
+                );
+                return;
+            }
+        }
+        confirm.error = None;
+    }
     let target = d.target.clone();
     let verified = d.verified && d.may_preverify();
     let (id, cmd) = app.request(
@@ -153,6 +187,8 @@ fn submit_enroll(app: &mut App, cmds: &mut Vec<Cmd>) {
     }
     let mut note = audit_note(app, AuditKind::Enroll, &target, None);
     note.factor = Some(factor.name);
+    note.verified = Some(verified);
+    note.reason = reason;
     record(app, note, AuditResult::Attempt, None, cmds);
     cmds.push(cmd);
 }
@@ -190,7 +226,7 @@ pub(super) fn on_enrolled(
     let verified = d.verified;
     let (name, number) = (
         d.name.value().trim().to_owned(),
-        d.phone.value().trim().to_owned(),
+        validate::normalize_phone(d.phone.value()),
     );
     match r {
         Ok(device) => {
@@ -200,6 +236,9 @@ pub(super) fn on_enrolled(
             settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
             reload_user(app, target.user_id, cmds);
             if verified || device.active {
+                if let Some(view) = app.view_of(target.user_id) {
+                    view.select_after_load = Some(device.id.clone());
+                }
                 app.dialogs.remove(pos);
                 app.set_status(
                     StatusKind::Success,
@@ -220,6 +259,7 @@ pub(super) fn on_enrolled(
                     app.now + Duration::seconds(i64::from(validate::STATE_TOKEN_RANGE.0));
                 verify.state_token = Some(token.clone());
                 verify.stage = VerifyStage::EnterCode;
+                verify.sends.push(app.now);
                 if device.needs_trigger {
                     verify.expires_at = Some(expires_at);
                     app.tokens.insert(
@@ -228,6 +268,7 @@ pub(super) fn on_enrolled(
                             token: token.clone(),
                             expires_at,
                             options: TriggerOptions::default(),
+                            sends: vec![app.now],
                         },
                     );
                 }
@@ -269,6 +310,8 @@ pub(super) fn on_enrolled(
             settle(app, AuditKind::Enroll, AuditResult::Failure, Some(&e), cmds);
             if matches!(e.kind, ErrorKind::BadRequest) {
                 if let Dialog::Enroll(d) = &mut app.dialogs[pos] {
+                    // Back to the form, where the refused value can be fixed.
+                    d.confirm = None;
                     d.error = Some(e.to_string());
                 }
             } else {

@@ -14,6 +14,8 @@ pub(super) fn error_dialog(app: &mut App, context: &str, error: ApiError) {
         // Known from now on: caller checks (which need the same scope) send nothing.
         app.credential_read_only = true;
     }
+    // A success line must not stay on screen under a dialog that reports a failure.
+    app.status = None;
     if error.kind == ErrorKind::InsufficientPermission && !app.tenant.read_only {
         app.dialogs.push(Dialog::Error(ErrorDialog {
             context: context.to_owned(),

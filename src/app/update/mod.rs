@@ -9,6 +9,7 @@ mod connect;
 mod enroll;
 mod errors;
 mod form;
+mod moment;
 mod navigate;
 mod register;
 mod remove;
@@ -51,6 +52,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 app.last_meta = event.meta.clone();
                 on_result(app, event.id, purpose, event.response, &mut cmds);
             }
+            moment::settle_quit_warning(app);
         }
         Msg::Phone(snapshot) => app.phone = snapshot,
         Msg::AuditRead(read) => audit_view::on_read(app, read),
@@ -84,10 +86,7 @@ fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         if app.change_in_flight() && !app.quit_armed {
             app.quit_armed = true;
-            app.set_status(
-                StatusKind::Warning,
-                "A change is in flight: press Ctrl-C again to exit anyway.",
-            );
+            app.set_status(StatusKind::Warning, moment::QUIT_WARNING);
         } else {
             settle_unknown(
                 app,
@@ -99,7 +98,14 @@ fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
         return;
     }
-    app.quit_armed = false;
+    if std::mem::take(&mut app.quit_armed) {
+        // Another key disarms the second Ctrl-C: the warning would no longer be true.
+        moment::drop_quit_warning(app);
+    }
+    if app.too_small() {
+        // Nothing is visible to act on: no key may reach a hidden dialog or field.
+        return;
+    }
     if !app.dialogs.is_empty() {
         dialog_key(app, key, cmds);
         return;
@@ -119,11 +125,21 @@ fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
 
 fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
     // Enter on an available factor enrolls it, and is refused like `e` in read-only mode.
-    let action = if action == Action::Open && app.focus == Focus::Factors {
-        Action::Enroll
-    } else {
-        action
+    // Enter on an enrolled device verifies it.
+    let action = match (action, app.focus) {
+        (Action::Open, Focus::Factors) => Action::Enroll,
+        (Action::Open, Focus::Devices) => Action::Verify,
+        _ => action,
     };
+    if action.acts_on_open_user()
+        && let Some(row) = app.highlighted_other()
+    {
+        // The highlighted row is not the user whose details are shown: act on neither.
+        let name = row.display_name();
+        app.set_status(StatusKind::Info, format!("Open {name} first: Enter"));
+        return;
+    }
+    let dialogs_before = app.dialogs.len();
     if action.is_mutating() && app.tenant.read_only {
         // The one place that refuses writes in read-only mode.
         let name = keymap::binding(action).map_or("that", |b| b.short);
@@ -134,6 +150,14 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         refused(app, action, cmds);
         return;
     }
+    run_unchecked(app, action, cmds);
+    if app.dialogs.len() > dialogs_before && !matches!(app.dialogs.last(), Some(Dialog::Error(_))) {
+        // A new dialog is the moment now: an older status line would be misread under it.
+        app.status = None;
+    }
+}
+
+fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
     match action {
         Action::Search => {
             // Like a selected address bar: typing replaces the old query, Enter re-runs it,
@@ -214,6 +238,11 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
     // Closing a dialog abandons its call (and a push wait).
     app.cancel(dialog.busy(), cmds);
     caller::closed(app, &dialog, cmds);
+    if let Dialog::Verify(v) = &dialog
+        && moment::closed_verify(app, v, cmds)
+    {
+        return;
+    }
     let change = matches!(
         dialog,
         Dialog::Enroll(_)
@@ -256,6 +285,13 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         return;
     }
     if key.code == KeyCode::Esc {
+        if let Some(Dialog::Enroll(d)) = app.dialogs.last_mut()
+            && d.busy.is_none()
+            && d.confirm.take().is_some()
+        {
+            // Esc on the second confirmation goes back to the form, nothing typed is lost.
+            return;
+        }
         if matches!(app.dialogs.last(), Some(Dialog::Register(_))) {
             register::stop(app, cmds);
         } else {

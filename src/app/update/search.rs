@@ -6,7 +6,7 @@ use tui_input::Input;
 use crate::api::ApiError;
 use crate::app::dialogs::{edit, replace_if_fresh};
 use crate::app::query;
-use crate::app::{App, Cmd, Focus, Purpose, StatusKind};
+use crate::app::{App, Cmd, Focus, Purpose};
 use crate::worker::{ApiRequest, SearchResult};
 
 /// Rows from the end of the list at which the next page is fetched.
@@ -46,11 +46,8 @@ pub(super) fn run_search(app: &mut App, cmds: &mut Vec<Cmd>) {
             app.search.request = Some(id);
             app.search.query = text.trim().to_owned();
             app.search.message = None;
-            if app
-                .status
-                .as_ref()
-                .is_some_and(|st| st.kind == StatusKind::Info)
-            {
+            // A new search is the moment now: what the status said was about something else.
+            if !app.quit_armed {
                 app.status = None;
             }
             app.focus = Focus::Users;
@@ -78,6 +75,7 @@ pub(super) fn maybe_fetch_more(app: &mut App, cmds: &mut Vec<Cmd>) {
 pub(super) fn on_search(app: &mut App, r: Result<SearchResult, ApiError>) {
     app.search.request = None;
     app.search.searched = true;
+    app.search.failed = false;
     match r {
         Ok(SearchResult { users, next, total }) => {
             app.search.message = users.is_empty().then(|| query::no_match(&app.search.query));
@@ -87,7 +85,13 @@ pub(super) fn on_search(app: &mut App, r: Result<SearchResult, ApiError>) {
             app.search.selected = 0;
         }
         Err(e) => {
-            app.search.message = Some(e.to_string());
+            // No row of an earlier query may stay on screen or be opened under the new one.
+            app.search.results.clear();
+            app.search.next.clear();
+            app.search.total = None;
+            app.search.selected = 0;
+            app.search.failed = true;
+            app.search.message = Some(format!("r to retry · {e}"));
         }
     }
 }

@@ -16,6 +16,10 @@ pub(super) fn open_selected_user(app: &mut App, cmds: &mut Vec<Cmd>) {
     };
     // Drop loads for the previous user: their results would be stale.
     cancel_loads(app, cmds);
+    if !app.quit_armed {
+        // The status was about the previous user.
+        app.status = None;
+    }
 
     let user_id = user.id;
     super::caller::user_opened(app, user_id);
@@ -66,7 +70,13 @@ fn load_factors(app: &mut App, user_id: UserId, cmds: &mut Vec<Cmd>) {
 
 /// Reads the open user again, or re-runs the last search when no user is open.
 pub(super) fn refresh(app: &mut App, cmds: &mut Vec<Cmd>) {
-    let Some(user_id) = app.user.as_ref().map(|u| u.user.id) else {
+    let retry_search = app.search.failed && app.focus == Focus::Users;
+    let user_id = app
+        .user
+        .as_ref()
+        .map(|u| u.user.id)
+        .filter(|_| !retry_search);
+    let Some(user_id) = user_id else {
         // Refresh the results shown, not whatever is half-typed in the box.
         if !app.search.query.is_empty() {
             app.search.input = Input::new(app.search.query.clone());
@@ -110,13 +120,23 @@ pub(super) fn on_devices_loaded(app: &mut App, uid: UserId, r: Result<Vec<OtpDev
         match r {
             Ok(devices) => {
                 view.device_sel = view.device_sel.min(devices.len().saturating_sub(1));
+                let mut enrolled = false;
                 if let Some(id) = view.select_after_load.take()
                     && let Some(i) = devices.iter().position(|d| d.id == id)
                 {
                     view.device_sel = i;
+                    enrolled = true;
                 }
+                let none = devices.is_empty();
                 view.devices = Some(devices);
                 view.devices_error = None;
+                if none && app.focus == Focus::Devices {
+                    // Nothing to act on in Enrolled: start where the next step is, enrolling.
+                    app.focus = Focus::Factors;
+                } else if enrolled && app.focus == Focus::Factors {
+                    // The device just enrolled is selected: the keys act on it, so focus it.
+                    app.focus = Focus::Devices;
+                }
             }
             Err(e) => view.devices_error = Some(load_error(&e)),
         }

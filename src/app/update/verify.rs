@@ -11,8 +11,8 @@ use super::user::{reload_user, selected_device};
 use crate::api::{ApiError, ErrorKind, OtpDevice, Secret, VerifyOutcome};
 use crate::app::dialogs::*;
 use crate::app::phone::PhoneCmd;
-use crate::app::validate;
 use crate::app::*;
+use crate::app::{codes, validate};
 use crate::worker::{ApiRequest, RequestId};
 
 /// How often a push is polled.
@@ -184,6 +184,8 @@ pub(super) fn verify_dialog(target: Target, device: OtpDevice, guided: bool) -> 
         busy: None,
         options: TriggerOptions::default(),
         guided,
+        sends: Vec::new(),
+        code_fresh: false,
     }
 }
 
@@ -206,6 +208,7 @@ pub(super) fn open_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
         dialog.state_token = Some(live.token);
         dialog.expires_at = Some(live.expires_at);
         dialog.options = live.options;
+        dialog.sends = live.sends;
         dialog.stage = VerifyStage::EnterCode;
         app.dialogs.push(Dialog::Verify(dialog));
         return;
@@ -265,7 +268,10 @@ pub(super) fn verify_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
     } else if is_submit(&key) {
         submit_verify(app, cmds);
-    } else if d.kind != DeviceKind::Push && d.busy.is_none() {
+    } else if d.kind != DeviceKind::Push
+        && d.busy.is_none()
+        && !replace_if_fresh(&mut d.code, &mut d.code_fresh, &key)
+    {
         edit(&mut d.code, &key);
     }
 }
@@ -288,9 +294,16 @@ fn submit_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
             d.stage = VerifyStage::AwaitPush { next_poll: now };
         }
         VerifyStage::EnterCode => {
-            let code = d.code.value().trim().to_owned();
+            // Codes are read out in groups: the spaces and dashes are not part of them.
+            let code = validate::normalize_code(d.code.value());
             if code.is_empty() && matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice) {
-                // No code arrived: Enter on the empty field sends a new one.
+                // No code arrived: Enter on the empty field sends a new one, at most every 30 s
+                // (the dialog counts down until then).
+                if codes::resend_wait(&d.sends, now).is_some() {
+                    // The dialog's own line counts down; a stale error would hide it.
+                    d.error = None;
+                    return;
+                }
                 send_trigger(app, cmds);
                 return;
             }
@@ -298,8 +311,10 @@ fn submit_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
                 d.error = Some("Type the code the user reads out.".into());
                 return;
             }
-            if code.chars().any(char::is_whitespace) {
-                d.error = Some("Codes have no spaces: type it as one word.".into());
+            let len = code.chars().count();
+            if codes::is_yubikey(&d.device) && len < codes::YUBIKEY_MIN_LEN {
+                d.error = Some(codes::yubikey_short(len));
+                d.code_fresh = true;
                 return;
             }
             let request = ApiRequest::Verify {
@@ -313,6 +328,7 @@ fn submit_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
             if let Some(Dialog::Verify(d)) = app.dialogs.last_mut() {
                 d.busy = Some(id);
                 d.error = None;
+                d.code_fresh = false;
             }
             let note = audit_note(app, AuditKind::Verify, &target, Some(&device));
             record(app, note, AuditResult::Attempt, None, cmds);
@@ -362,10 +378,12 @@ pub(super) fn on_triggered(
                 VerifyStage::EnterCode
             };
             if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice) {
+                d.sends.push(now);
                 let live = LiveToken {
                     token: t.state_token,
                     expires_at,
                     options: d.options.clone(),
+                    sends: d.sends.clone(),
                 };
                 let device_id = d.device.id.clone();
                 app.tokens.insert(device_id, live);
@@ -449,10 +467,19 @@ pub(super) fn on_verified(
         Err(e) => {
             match e.kind {
                 ErrorKind::WrongCode => {
-                    d.error = Some(format!(
-                        "Wrong code ({}). Check it with the user and try again.",
-                        e.message
-                    ));
+                    d.error = Some(match d.sends.last() {
+                        // The user may be reading the first code while a newer one replaced it.
+                        Some(last) if d.sends.len() > 1 => format!(
+                            "Wrong code. A newer code was sent at {}: ask for the latest one.",
+                            codes::clock_time(*last)
+                        ),
+                        _ => format!(
+                            "Wrong code ({}). Check it with the user and try again.",
+                            e.message
+                        ),
+                    });
+                    // Selected, as the search box is: the next code typed replaces it.
+                    d.code_fresh = true;
                 }
                 ErrorKind::ExpiredStateToken => {
                     d.stage = VerifyStage::Expired;
