@@ -72,7 +72,23 @@ pub fn forget_secret(secret: &str) {
     secrets.retain(|s| s != secret);
 }
 
-/// Returns `text` with every registered secret replaced by `***`.
+/// Registers the HTTP Basic form of a credential, `base64(client_id:client_secret)`, so it is
+/// redacted wherever it shows up (a server echoing the Authorization header, say).
+pub fn register_basic_credentials(client_id: &str, client_secret: &str) {
+    use base64::Engine;
+    let pair = format!("{client_id}:{client_secret}");
+    let padded = base64::engine::general_purpose::STANDARD.encode(&pair);
+    // Without padding, and URL-safe: other spellings of the same bytes.
+    let bare = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&pair);
+    let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&pair);
+    register_secret(&padded);
+    register_secret(&bare);
+    register_secret(&url_safe);
+}
+
+/// Returns `text` with every registered secret replaced by `***`, and whatever follows an
+/// authorization scheme (`Basic `, `Bearer `) too: a server quoting a header hands back a
+/// credential this process may never have registered.
 pub fn redact(text: &str) -> String {
     let secrets = SECRETS.read().unwrap_or_else(PoisonError::into_inner);
     let mut out = text.to_owned();
@@ -81,7 +97,56 @@ pub fn redact(text: &str) -> String {
             out = out.replace(secret.as_str(), REDACTED);
         }
     }
+    drop(secrets);
+    redact_auth_schemes(&out)
+}
+
+/// The authorization schemes whose credential (the next word) is always redacted.
+const AUTH_SCHEMES: [&str; 2] = ["basic", "bearer"];
+
+/// Replaces the word after `Basic` or `Bearer` (any case, followed by spaces) with `***`.
+fn redact_auth_schemes(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    let mut i = 0;
+    while i < text.len() {
+        let Some(scheme) = AUTH_SCHEMES
+            .iter()
+            .find(|s| lower[i..].starts_with(**s) && starts_word(&lower, i))
+        else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        let after = i + scheme.len();
+        let spaces = text[after..].len() - text[after..].trim_start_matches([' ', '\t']).len();
+        if spaces == 0 {
+            i = after;
+            continue;
+        }
+        let word_start = after + spaces;
+        let word_len = text[word_start..]
+            .find(|c: char| c.is_whitespace() || "\"',;<>()[]{}".contains(c))
+            .unwrap_or(text.len() - word_start);
+        if word_len == 0 || text[word_start..word_start + word_len] == *REDACTED {
+            i = word_start;
+            continue;
+        }
+        out.push_str(&text[rest..word_start]);
+        out.push_str(REDACTED);
+        rest = word_start + word_len;
+        i = rest;
+    }
+    out.push_str(&text[rest..]);
     out
+}
+
+/// True when position `i` of `lower` does not continue a word (so "nonbasic" is left alone).
+fn starts_word(lower: &str, i: usize) -> bool {
+    lower[..i]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric())
 }
 
 /// Parses a level (`info`) or a directive list (`mfadesk=debug,hyper=warn,info`).
@@ -254,6 +319,28 @@ mod tests {
         register_secret("unit-abcdef-longer");
         assert_eq!(redact("x unit-abcdef-longer y"), "x *** y");
         assert_eq!(redact("x unit-abcdef y"), "x *** y");
+    }
+
+    #[test]
+    fn credentials_after_an_auth_scheme_are_redacted() {
+        assert_eq!(
+            redact("echo: Authorization: Basic dXNlcjpwYXNz, retry"),
+            "echo: Authorization: Basic ***, retry"
+        );
+        assert_eq!(redact("got bearer abc.def-ghi"), "got bearer ***");
+        assert_eq!(redact("\"BEARER  tok\""), "\"BEARER  ***\"");
+        assert_eq!(redact("basic auth failed"), "basic *** failed");
+        assert_eq!(redact("a basicly b"), "a basicly b");
+        assert_eq!(redact("Basic"), "Basic");
+        assert_eq!(redact("ünïcode Bearer é"), "ünïcode Bearer ***");
+    }
+
+    #[test]
+    fn basic_credentials_are_redacted_in_every_spelling() {
+        register_basic_credentials("unit-id", "unit-secret-value");
+        // base64("unit-id:unit-secret-value")
+        let b64 = "dW5pdC1pZDp1bml0LXNlY3JldC12YWx1ZQ==";
+        assert_eq!(redact(&format!("x{b64}y")), "x***y");
     }
 
     #[test]

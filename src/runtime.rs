@@ -164,6 +164,15 @@ fn execute(
                 let _ = tx.send(WorkerMsg::Cancel(id));
             }
             Cmd::Copy(secret) => {
+                // Pasted into a shell, a newline or an escape (ESC[201~ ends bracketed paste)
+                // would run: such text never reaches the clipboard.
+                if secret.expose().chars().any(char::is_control) {
+                    app.set_status(
+                        StatusKind::Warning,
+                        "Not copied: the text holds control characters.",
+                    );
+                    continue;
+                }
                 let b64 = base64::engine::general_purpose::STANDARD.encode(secret.expose());
                 let ok =
                     write!(io.clipboard, "\x1b]52;c;{b64}\x07").and_then(|_| io.clipboard.flush());
