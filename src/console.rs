@@ -175,15 +175,18 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
     let log = match AuditLog::open(&settings.audit_log) {
         Ok(log) => log,
         Err(e) => {
+            // Fail closed: lookups work, but no change is sent while the trail cannot be written.
             app.set_status(
                 StatusKind::Warning,
-                format!(
-                    "Audit trail unavailable ({e}); changes are recorded in this session only."
-                ),
+                format!("The audit trail cannot be written ({e}): changes are refused."),
             );
-            AuditLog::in_memory()
+            AuditLog::unavailable(&e)
         }
     };
+    let warnings = crate::logging::take_open_warnings();
+    if app.status.is_none() && !warnings.is_empty() {
+        app.set_status(StatusKind::Warning, warnings.join(" "));
+    }
     if is_demo && app.status.is_none() {
         app.set_status(
             StatusKind::Info,

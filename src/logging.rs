@@ -168,20 +168,80 @@ pub fn parse_level(level: &str) -> Result<Targets, LoggingError> {
     Targets::from_str(level.trim()).map_err(|e| invalid(e.to_string()))
 }
 
+/// Warnings from opening private files (a mode tightened to 0600), for the console's status line.
+static OPEN_WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Takes the warnings collected while opening the log and the audit trail.
+pub fn take_open_warnings() -> Vec<String> {
+    std::mem::take(&mut *OPEN_WARNINGS.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
 /// Opens a file for appending, creating it (mode 0600 on unix) and its parent directories.
+///
+/// A symbolic link is never followed (O_NOFOLLOW): whoever can plant one could point the
+/// audit trail or the log at another file. Anything but a regular file or a character device
+/// is refused. An existing
+/// file that group or others can read is set to 0600, with a warning kept for
+/// [`take_open_warnings`].
 pub(crate) fn open_private_append(path: &Path) -> io::Result<File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_private_dirs(parent)?;
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(symlink_refused());
     }
     let mut options = OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        // Only applies when the file is created; an existing file keeps its mode.
+        // Only applies when the file is created; an existing file's mode is checked below.
         options.mode(0o600);
+        // O_NOFOLLOW closes the race between the check above and the open; O_NONBLOCK keeps a
+        // FIFO planted at the path from blocking the console (it is refused below).
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    options.open(path)
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return symlink_refused();
+        }
+        e
+    })?;
+    let meta = file.metadata()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        // A character device is the operator's explicit choice (/dev/full in a drill); a FIFO
+        // or socket is not a place to keep records.
+        if meta.file_type().is_char_device() {
+            return Ok(file);
+        }
+    }
+    if !meta.is_file() {
+        return Err(io::Error::other("it is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            OPEN_WARNINGS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(format!(
+                    "{} was readable by others (mode {mode:03o}); it is now 0600.",
+                    path.display()
+                ));
+        }
+    }
+    Ok(file)
+}
+
+/// The error a symbolic link at a private file's path becomes.
+fn symlink_refused() -> io::Error {
+    io::Error::other("it is a symbolic link, which mfadesk does not follow")
 }
 
 /// Creates a directory and its parents, private to the owner on unix.

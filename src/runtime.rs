@@ -10,11 +10,11 @@ use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
-use crate::api::Client;
+use crate::api::{ApiError, Client, ErrorKind, ResponseMeta};
 use crate::app::phone::{PhoneCmd, PhoneSnapshot};
-use crate::app::{App, AuditNote, Cmd, Msg, StatusKind, update};
+use crate::app::{App, AuditNote, AuditResult, Cmd, Msg, StatusKind, update};
 use crate::ui::view;
-use crate::worker::{self, WorkerMsg};
+use crate::worker::{self, ApiEvent, ApiRequest, ApiResponse, WorkerMsg};
 
 /// How often the spinner and countdowns advance (only while shown).
 const TICK: Duration = Duration::from_millis(250);
@@ -131,6 +131,34 @@ fn handle(
     execute(app, cmds, tx, io);
 }
 
+/// True for requests that change the tenant (and so need their attempt on record first).
+fn is_change(req: &ApiRequest) -> bool {
+    matches!(
+        req,
+        ApiRequest::Enroll { .. }
+            | ApiRequest::Trigger { .. }
+            | ApiRequest::Verify { .. }
+            | ApiRequest::Remove { .. }
+            | ApiRequest::MfaToken { .. }
+    )
+}
+
+/// The answer a request gets when it is not sent: `error`, in that request's shape.
+fn refused(req: &ApiRequest, error: ApiError) -> ApiResponse {
+    match req {
+        ApiRequest::Search(_) => ApiResponse::Search(Err(error)),
+        ApiRequest::GetUser(_) => ApiResponse::User(Err(error)),
+        ApiRequest::GetDevices(_) => ApiResponse::Devices(Err(error)),
+        ApiRequest::GetFactors(_) => ApiResponse::Factors(Err(error)),
+        ApiRequest::Enroll { .. } => ApiResponse::Enrolled(Err(error)),
+        ApiRequest::Trigger { .. } => ApiResponse::Triggered(Err(error)),
+        ApiRequest::Verify { .. } => ApiResponse::Verified(Err(error)),
+        ApiRequest::Remove { .. } => ApiResponse::Removed(Err(error)),
+        ApiRequest::MfaToken { .. } => ApiResponse::MfaToken(Err(error)),
+        ApiRequest::RateLimit => ApiResponse::RateLimit(Err(error)),
+    }
+}
+
 fn draw<B: Backend>(
     app: &mut App,
     terminal: &mut Terminal<B>,
@@ -150,8 +178,24 @@ fn execute(
     io: &mut Io,
 ) {
     let mut queue = std::collections::VecDeque::from(cmds);
+    // Set when a change's attempt line could not be written: its request is not sent.
+    let mut unaudited: Option<String> = None;
     while let Some(cmd) = queue.pop_front() {
         match cmd {
+            Cmd::Request(id, req) if unaudited.is_some() && is_change(&req) => {
+                let why = unaudited.take().unwrap_or_default();
+                let error = ApiError::new(
+                    ErrorKind::AuditUnavailable,
+                    format!("Not sent. The audit trail cannot be written: {why}"),
+                );
+                let event = ApiEvent {
+                    id,
+                    response: refused(&req, error),
+                    rate_limit: None,
+                    meta: ResponseMeta::default(),
+                };
+                queue.extend(update(app, Msg::Api(Box::new(event))));
+            }
             Cmd::Request(id, req) => {
                 if tx.send(WorkerMsg::Request(id, req)).is_err() {
                     app.set_status(
@@ -200,6 +244,9 @@ fn execute(
                 if let Some(sink) = io.audit.as_mut()
                     && let Err(e) = sink.record(&note)
                 {
+                    if note.outcome == AuditResult::Attempt {
+                        unaudited = Some(e.clone());
+                    }
                     app.set_status(StatusKind::Warning, format!("Audit trail not written: {e}"));
                 }
             }
