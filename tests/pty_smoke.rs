@@ -277,6 +277,46 @@ fn sigterm_restores_the_terminal() {
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    s.wait_exit();
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 128 + 15, "128 + SIGTERM");
+    s.assert_restored();
+}
+
+#[test]
+fn sigquit_restores_the_terminal_and_exits_131() {
+    let mut s = Session::start(&[]);
+    s.wait_text("DEMO");
+    let pid = s.child.process_id().expect("a pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-QUIT", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 128 + 3, "128 + SIGQUIT");
+    s.assert_restored();
+}
+
+#[test]
+fn a_background_panic_leaves_the_console_running_in_raw_mode() {
+    let mut s = Session::start(&[("MFADESK_DEBUG_BACKGROUND_PANIC", "1")]);
+    s.wait_text("DEMO");
+    // Still drawing, and keys still arrive one by one (a cooked terminal would wait for Enter).
+    s.send("?");
+    s.wait_text("┌ Help");
+    let text = String::from_utf8_lossy(&s.bytes()).to_string();
+    assert!(
+        !text.contains("\x1b[?1049l"),
+        "the alternate screen was not left while running"
+    );
+    assert!(
+        !text.contains("forced background panic"),
+        "nothing is printed over the screen"
+    );
+    s.send("\x1b");
+    s.wait_for("help closed", |t| !t.contains("┌ Help"));
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
     s.assert_restored();
 }
