@@ -331,6 +331,9 @@ fn transport_error(err: reqwest::Error, request_timeout: Duration) -> ApiError {
     }
 }
 
+/// The most characters of an X-Request-Id kept.
+const REQUEST_ID_LIMIT: usize = 128;
+
 /// The largest response body read (8 MiB): no OneLogin answer comes near it, and an endless
 /// body must not grow the console without bound.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -497,7 +500,9 @@ impl Client {
             self.record_rate_limit(limit);
         }
         let body = read_capped(response, timeout).await?;
-        let request_id = header_text(&headers, "x-request-id");
+        // A request id is an opaque tag: a long one is a server's doing, not information.
+        let request_id =
+            header_text(&headers, "x-request-id").map(|id| wire::truncate(&id, REQUEST_ID_LIMIT));
         super::meta::note(status, request_id.as_deref());
         Ok(Reply {
             request_id,
