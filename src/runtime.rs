@@ -254,3 +254,70 @@ fn execute(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::api::{ClientConfig, Credentials, Secret};
+    use crate::app::TenantInfo;
+
+    #[derive(Clone, Default)]
+    struct Clip(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Clip {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn io_with(clip: &Clip) -> Io {
+        let creds = Credentials {
+            client_id: "id".into(),
+            client_secret: Secret::new("unit-runtime-secret"),
+        };
+        Io {
+            client: Client::new(ClientConfig::new("http://127.0.0.1:9", creds)).unwrap(),
+            phone: None,
+            audit: None,
+            clipboard: Box::new(clip.clone()),
+            clock: Utc::now,
+            on_draw: None,
+            stop: None,
+        }
+    }
+
+    #[test]
+    fn osc52_refuses_text_with_control_characters() {
+        let clip = Clip::default();
+        let mut io = io_with(&clip);
+        let mut app = App::new(TenantInfo::default(), Utc::now());
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        for evil in ["abc\x1b[201~\nrm -rf ~\n", "a\rb", "tab\there", "x\u{9b}y"] {
+            execute(&mut app, vec![Cmd::Copy(Secret::new(evil))], &tx, &mut io);
+            assert!(clip.0.lock().unwrap().is_empty(), "{evil:?} was copied");
+            let status = app
+                .status
+                .as_ref()
+                .map(|s| s.text.clone())
+                .unwrap_or_default();
+            assert!(status.contains("Not copied"), "{status}");
+        }
+        execute(
+            &mut app,
+            vec![Cmd::Copy(Secret::new("Ab12Cd34"))],
+            &tx,
+            &mut io,
+        );
+        let written = String::from_utf8(clip.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(written, "\x1b]52;c;QWIxMkNkMzQ=\x07");
+    }
+}
