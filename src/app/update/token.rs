@@ -42,10 +42,7 @@ pub(super) fn token_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
     if d.issued.is_some() {
         match key.code {
             KeyCode::Char('c') => {
-                // Only what looks like a token is ever copied (the client refuses others too).
-                if let Some(t) = &d.issued
-                    && crate::api::wire::is_token_shaped(t.mfa_token.expose())
-                {
+                if let Some(t) = &d.issued {
                     cmds.push(Cmd::Copy(t.mfa_token.clone()));
                     d.copied = true;
                 }
