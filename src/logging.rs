@@ -360,7 +360,14 @@ impl LogGuard {
 
 /// Installs the global file logger: no ANSI colours, nothing on stdout or stderr.
 pub fn init(log_file: &Path, level: &str) -> Result<LogGuard, LoggingError> {
-    let subscriber = build_subscriber(log_file, level)?;
+    let subscriber = build_subscriber(log_file, level).inspect_err(|e| {
+        // Said on stderr by the caller, but that scrolls away under the console: keep it for
+        // the status line too.
+        OPEN_WARNINGS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(format!("Diagnostic log disabled: {e}"));
+    })?;
     subscriber
         .try_init()
         .map_err(|e| LoggingError::AlreadyInitialised(e.to_string()))?;

@@ -317,3 +317,28 @@ fn a_fifo_is_refused_without_blocking() {
     }
     open_error(&fifo);
 }
+
+#[tokio::test]
+async fn an_sms_is_not_sent_when_the_disk_is_full() {
+    let mut c = Console::start_opts(
+        Options {
+            audit: Some(Box::new(FullDisk)),
+            ..Options::default()
+        },
+        |_| {},
+    )
+    .await;
+    open_user(&mut c, "kelly", "Kelly Slater").await;
+    c.key(KeyCode::Tab);
+    c.key(KeyCode::Char('t'));
+    c.wait_text("Send to").await;
+    c.key(KeyCode::Enter);
+    let s = c
+        .wait_for("the refusal", |s| s.contains("audit trail cannot be written"))
+        .await;
+    assert!(s.contains("/var/log/mfadesk"), "{s}");
+    assert_eq!(c.ctl().request_count(RouteKind::Trigger), 0);
+    assert!(c.ctl().outbox().is_empty(), "no SMS went out");
+    close_all(&mut c).await;
+    c.quit().await;
+}
