@@ -334,7 +334,9 @@ async fn an_sms_is_not_sent_when_the_disk_is_full() {
     c.wait_text("Send to").await;
     c.key(KeyCode::Enter);
     let s = c
-        .wait_for("the refusal", |s| s.contains("audit trail cannot be written"))
+        .wait_for("the refusal", |s| {
+            s.contains("audit trail cannot be written")
+        })
         .await;
     assert!(s.contains("/var/log/mfadesk"), "{s}");
     assert_eq!(c.ctl().request_count(RouteKind::Trigger), 0);
