@@ -96,8 +96,14 @@ pub struct AuditEntry {
     pub user_id: UserId,
     /// The user's email, when known.
     pub user_email: Option<String>,
+    /// The user's name, when known (older lines have none).
+    #[serde(default)]
+    pub user_name: Option<String>,
     /// The device (enrolled factor) id, when there is one.
     pub device_id: Option<String>,
+    /// The user's name for the device ("Kelly's phone"), when known (older lines have none).
+    #[serde(default)]
+    pub device_name: Option<String>,
     /// The factor's name (e.g. "OneLogin SMS"), when known.
     pub factor: Option<String>,
     /// What was done.
@@ -237,7 +243,9 @@ impl AuditContext {
             base_url: self.base_url.clone(),
             user_id,
             user_email: None,
+            user_name: None,
             device_id: None,
+            device_name: None,
             factor: None,
             action,
             outcome,
@@ -430,6 +438,30 @@ impl AuditLog {
     pub fn clear_error(&mut self) {
         self.last_error = None;
     }
+}
+
+/// Reads every entry a viewer can use: lines that do not parse (a torn write, another
+/// version's record) are skipped and counted rather than hiding the rest of the trail.
+pub fn read_trail(path: impl AsRef<Path>) -> Result<(Vec<AuditEntry>, usize), AuditError> {
+    let path = path.as_ref();
+    let read_err = |source| AuditError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(read_err)?;
+    let mut entries = Vec::new();
+    let mut skipped = 0;
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(read_err)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(&line) {
+            Ok(entry) => entries.push(entry),
+            Err(_) => skipped += 1,
+        }
+    }
+    Ok((entries, skipped))
 }
 
 /// Reads every entry of an audit file (for tests and a future `audit` command).

@@ -5,7 +5,7 @@ use std::io;
 use crossterm::event::EventStream;
 
 use crate::api::{ApiError, Client, ClientConfig, Credentials, parse_base_url};
-use crate::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneSnapshot};
+use crate::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneRegistration, PhoneSnapshot};
 use crate::app::{App, AuditNote, StatusKind, TenantInfo};
 use crate::audit::{AuditContext, AuditLog};
 use crate::config::{Settings, Target};
@@ -33,14 +33,49 @@ pub struct SimPhone(pub SimControl);
 impl PhoneSource for SimPhone {
     fn snapshot(&self) -> PhoneSnapshot {
         let c = &self.0;
+        let names: std::collections::HashMap<i64, String> = c
+            .users()
+            .into_iter()
+            .map(|u| {
+                let name = format!(
+                    "{} {}",
+                    u.firstname.as_deref().unwrap_or(""),
+                    u.lastname.as_deref().unwrap_or("")
+                );
+                let name = name.trim();
+                let name = if name.is_empty() {
+                    u.email.unwrap_or_else(|| format!("user {}", u.id))
+                } else {
+                    name.to_owned()
+                };
+                (u.id, name)
+            })
+            .collect();
+        let who = |id: i64| {
+            names
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("user {id}"))
+        };
+        let code = |t: sim::TotpCode, touch: bool| PhoneCode {
+            label: t.label,
+            device_id: t.device_id,
+            user_id: t.user_id,
+            code: t.code,
+            seconds_left: u64::from(t.seconds_left),
+            touch,
+        };
         PhoneSnapshot {
             messages: c
                 .outbox()
                 .into_iter()
                 .map(|m| PhoneMessage {
+                    user_id: m.user_id,
+                    who: who(m.user_id),
                     channel: match m.channel {
                         sim::Channel::Sms => "SMS".into(),
                         sim::Channel::Voice => "Voice".into(),
+                        sim::Channel::Email => "Email".into(),
                     },
                     to: m.to,
                     body: m.body,
@@ -51,34 +86,76 @@ impl PhoneSource for SimPhone {
             pushes: c
                 .pushes()
                 .into_iter()
-                .map(|p| PhonePush {
-                    state_token: p.state_token,
-                    user_id: p.user_id,
-                    device_id: p.device_id,
-                    expires_at: p.expires_at,
+                .map(|p| {
+                    let device = c
+                        .devices(p.user_id)
+                        .into_iter()
+                        .find(|d| d.id == p.device_id)
+                        .map(|d| d.user_display_name);
+                    PhonePush {
+                        who: match device {
+                            Some(d) => format!("{} · {d}", who(p.user_id)),
+                            None => who(p.user_id),
+                        },
+                        state_token: p.state_token,
+                        user_id: p.user_id,
+                        device_id: p.device_id,
+                        expires_at: p.expires_at,
+                    }
                 })
                 .collect(),
             codes: c
                 .totp_codes()
                 .into_iter()
-                .map(|t| PhoneCode {
-                    label: t.label,
-                    device_id: t.device_id,
-                    user_id: t.user_id,
-                    code: t.code,
-                    seconds_left: u64::from(t.seconds_left),
+                .map(|t| code(t, false))
+                .chain(c.yubikey_codes().into_iter().map(|t| code(t, true)))
+                .chain(pending_registration_codes(c))
+                .collect(),
+            registrations: c
+                .registrations()
+                .into_iter()
+                .filter(|r| {
+                    r.status == sim::RegistrationStatus::Pending
+                        && r.factor == sim::FactorKind::Protect
+                        && r.expires_at > c.now()
+                })
+                .map(|r| PhoneRegistration {
+                    id: r.id,
+                    user_id: r.user_id,
+                    label: format!("{} \"{}\"", r.factor_name, r.display_name),
+                    expires_at: r.expires_at,
                 })
                 .collect(),
         }
     }
 
-    fn approve(&self, state_token: &str) -> bool {
-        self.0.approve_push(state_token)
+    // The demo phone answers a push or, by the same key, a Protect enrollment.
+    fn approve(&self, id: &str) -> bool {
+        self.0.approve_push(id) || self.0.accept_registration(id)
     }
 
-    fn deny(&self, state_token: &str) -> bool {
-        self.0.deny_push(state_token)
+    fn deny(&self, id: &str) -> bool {
+        self.0.deny_push(id) || self.0.deny_registration(id)
     }
+}
+
+/// The codes an authenticator app shows for registrations it has "scanned" but not yet confirmed.
+fn pending_registration_codes(c: &SimControl) -> Vec<PhoneCode> {
+    let now = c.now();
+    c.registrations()
+        .into_iter()
+        .filter(|r| r.status == sim::RegistrationStatus::Pending && r.expires_at > now)
+        .filter_map(|r| {
+            Some(PhoneCode {
+                label: format!("{} (new) · {}", r.factor_name, r.display_name),
+                device_id: 0,
+                user_id: r.user_id,
+                code: r.code?,
+                seconds_left: u64::from(30 - (now.timestamp().rem_euclid(30)) as u32),
+                touch: false,
+            })
+        })
+        .collect()
 }
 
 /// Writes the console's audit notes as JSON lines.
@@ -95,13 +172,19 @@ impl AuditSink for FileAudit {
             .context
             .entry_at(note.time, note.user_id, note.action, note.outcome);
         entry.user_email = note.user_email.clone();
+        entry.user_name = note.user_name.clone();
         entry.device_id = note.device_id.clone();
+        entry.device_name = note.device_name.clone();
         entry.factor = note.factor.clone();
         entry.http_status = note.http_status;
         entry.request_id = note.request_id.clone();
         entry.reason = note.reason.clone();
         entry.message = note.message.clone();
         self.log.record(entry).map_err(|e| e.to_string())
+    }
+
+    fn trail_path(&self) -> Option<std::path::PathBuf> {
+        self.log.path().map(std::path::Path::to_path_buf)
     }
 }
 
@@ -142,8 +225,8 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
         Target::Demo => {
             let tenant = DemoTenant::start(SimConfig::default()).await?;
             let creds = Credentials {
-                client_id: sim::DEMO_MANAGE_CLIENT_ID.into(),
-                client_secret: sim::DEMO_MANAGE_CLIENT_SECRET.into(),
+                client_id: sim::DEMO_ADMIN_CLIENT_ID.into(),
+                client_secret: sim::DEMO_ADMIN_CLIENT_SECRET.into(),
             };
             let config = ClientConfig::new(tenant.base_url(), creds);
             (Some(tenant), config)
@@ -156,6 +239,8 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
             ClientConfig::new(parse_base_url(base_url)?, credentials.clone()),
         ),
     };
+    let mut config = config;
+    config.mfa_api = settings.mfa_api;
     let base_url = config.base_url.clone();
     let client = Client::new(config)?;
     let is_demo = demo.is_some();

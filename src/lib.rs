@@ -6,6 +6,7 @@ pub mod audit;
 pub mod config;
 pub mod console;
 pub mod logging;
+pub mod mfa_api;
 pub mod runtime;
 pub mod sim;
 pub mod ui;

@@ -33,6 +33,11 @@ pub trait PhoneSource: Send {
 pub trait AuditSink: Send {
     /// Writes one record; the error text is shown to the agent.
     fn record(&mut self, note: &AuditNote) -> Result<(), String>;
+
+    /// The file the trail is written to, for the audit view (None: this session only).
+    fn trail_path(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// Called after every draw with the state and the drawn screen.
@@ -83,6 +88,12 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
     let (tx, mut rx) = worker::spawn(io.client.clone());
+    // Results of local work off the loop (reading the audit file) come back here.
+    let (local_tx, mut local_rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
+    let tx = Senders {
+        worker: tx,
+        local: local_tx,
+    };
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }
@@ -104,6 +115,7 @@ where
                 None => Msg::Terminate,
             },
             Some(ev) = rx.recv() => Msg::Api(Box::new(ev)),
+            Some(msg) = local_rx.recv() => msg,
             _ = tick.tick(), if app.needs_tick() => Msg::Tick,
             () = async { if let Some(s) = stop.as_mut() { s.await } }, if stop.is_some() => {
                 stop = None;
@@ -120,12 +132,13 @@ where
     Ok(app)
 }
 
-fn handle(
-    app: &mut App,
-    msg: Msg,
-    tx: &tokio::sync::mpsc::UnboundedSender<WorkerMsg>,
-    io: &mut Io,
-) {
+/// Where commands go: the worker for API calls, the loop itself for local results.
+struct Senders {
+    worker: tokio::sync::mpsc::UnboundedSender<WorkerMsg>,
+    local: tokio::sync::mpsc::UnboundedSender<Msg>,
+}
+
+fn handle(app: &mut App, msg: Msg, tx: &Senders, io: &mut Io) {
     app.now = (io.clock)();
     let cmds = update(app, msg);
     execute(app, cmds, tx, io);
@@ -136,6 +149,7 @@ fn is_change(req: &ApiRequest) -> bool {
     matches!(
         req,
         ApiRequest::Enroll { .. }
+            | ApiRequest::VerifyRegistration { .. }
             | ApiRequest::Trigger { .. }
             | ApiRequest::Verify { .. }
             | ApiRequest::Remove { .. }
@@ -151,6 +165,9 @@ fn refused(req: &ApiRequest, error: ApiError) -> ApiResponse {
         ApiRequest::GetDevices(_) => ApiResponse::Devices(Err(error)),
         ApiRequest::GetFactors(_) => ApiResponse::Factors(Err(error)),
         ApiRequest::Enroll { .. } => ApiResponse::Enrolled(Err(error)),
+        ApiRequest::VerifyRegistration { .. } | ApiRequest::PollRegistration { .. } => {
+            ApiResponse::Registration(Err(error))
+        }
         ApiRequest::Trigger { .. } => ApiResponse::Triggered(Err(error)),
         ApiRequest::Verify { .. } => ApiResponse::Verified(Err(error)),
         ApiRequest::Remove { .. } => ApiResponse::Removed(Err(error)),
@@ -171,12 +188,7 @@ fn draw<B: Backend>(
     Ok(())
 }
 
-fn execute(
-    app: &mut App,
-    cmds: Vec<Cmd>,
-    tx: &tokio::sync::mpsc::UnboundedSender<WorkerMsg>,
-    io: &mut Io,
-) {
+fn execute(app: &mut App, cmds: Vec<Cmd>, tx: &Senders, io: &mut Io) {
     let mut queue = std::collections::VecDeque::from(cmds);
     // Set when a change's attempt line could not be written: its request is not sent.
     let mut unaudited: Option<String> = None;
@@ -193,11 +205,12 @@ fn execute(
                     response: refused(&req, error),
                     rate_limit: None,
                     meta: ResponseMeta::default(),
+                    mfa_api: None,
                 };
                 queue.extend(update(app, Msg::Api(Box::new(event))));
             }
             Cmd::Request(id, req) => {
-                if tx.send(WorkerMsg::Request(id, req)).is_err() {
+                if tx.worker.send(WorkerMsg::Request(id, req)).is_err() {
                     app.set_status(
                         StatusKind::Warning,
                         "The API worker stopped; restart mfadesk.",
@@ -205,7 +218,7 @@ fn execute(
                 }
             }
             Cmd::Cancel(id) => {
-                let _ = tx.send(WorkerMsg::Cancel(id));
+                let _ = tx.worker.send(WorkerMsg::Cancel(id));
             }
             Cmd::Copy(secret) => {
                 // Pasted into a shell, a newline or an escape (ESC[201~ ends bracketed paste)
@@ -248,6 +261,23 @@ fn execute(
                         unaudited = Some(e.clone());
                     }
                     app.set_status(StatusKind::Warning, format!("Audit trail not written: {e}"));
+                }
+            }
+            Cmd::ReadAudit => {
+                let local = tx.local.clone();
+                match io.audit.as_ref().and_then(|a| a.trail_path()) {
+                    // A long trail is read off the loop: keys keep working meanwhile.
+                    Some(path) => {
+                        tokio::task::spawn_blocking(move || {
+                            let read = crate::audit::read_trail(&path).map_err(|e| e.to_string());
+                            let _ = local.send(Msg::AuditRead(read));
+                        });
+                    }
+                    None => {
+                        let _ = local.send(Msg::AuditRead(Err(
+                            "the audit trail is not written to a file in this session".into(),
+                        )));
+                    }
                 }
             }
             Cmd::Quit => app.quit = true,
@@ -300,7 +330,9 @@ mod tests {
         let clip = Clip::default();
         let mut io = io_with(&clip);
         let mut app = App::new(TenantInfo::default(), Utc::now());
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (worker, _worker_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (local, _local_rx) = tokio::sync::mpsc::unbounded_channel();
+        let tx = Senders { worker, local };
         for evil in ["abc\x1b[201~\nrm -rf ~\n", "a\rb", "tab\there", "x\u{9b}y"] {
             execute(&mut app, vec![Cmd::Copy(Secret::new(evil))], &tx, &mut io);
             assert!(clip.0.lock().unwrap().is_empty(), "{evil:?} was copied");

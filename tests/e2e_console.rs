@@ -97,7 +97,8 @@ async fn guided_sms_enrollment_then_trigger_verify_token_and_remove() {
     let s = c.wait_text("Shown once").await;
     assert!(s.contains("Temporary MFA token for Carissa Moore"));
     c.key(KeyCode::Char('c'));
-    c.wait_text("Copied to the clipboard").await;
+    c.wait_text("Sent to the terminal's clipboard (OSC 52)")
+        .await;
     let clip = String::from_utf8(c.clipboard.0.lock().unwrap().clone()).unwrap();
     assert!(clip.starts_with("\x1b]52;c;") && clip.ends_with('\x07'));
     c.key(KeyCode::Enter);
@@ -213,8 +214,8 @@ async fn results_page_in_as_the_selection_reaches_the_end() {
     c.key(KeyCode::Char('/'));
     c.type_text("carissa");
     c.key(KeyCode::Enter);
-    // A name fans out to four queries: the merged list has no single total.
-    c.wait_text("│1 user ").await;
+    // A name fans out to four queries: with no further page the merged list is the exact count.
+    c.wait_text("│1 of 1 user ").await;
     assert!(
         c.screen().contains("│/ carissa "),
         "old query replaced, not appended"

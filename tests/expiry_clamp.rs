@@ -62,6 +62,7 @@ fn a_state_token_valid_until_2999_counts_down_only_what_was_asked() {
         })),
         rate_limit: None,
         meta: Default::default(),
+        mfa_api: None,
     };
     update(&mut app, Msg::Api(Box::new(event)));
     let expires = app

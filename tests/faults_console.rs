@@ -196,7 +196,7 @@ async fn keys_are_handled_at_once_while_the_tenant_takes_5_seconds() {
     c.key(KeyCode::Char('/'));
     c.type_text("kelly");
     c.key(KeyCode::Enter);
-    c.wait_text("│2 users ").await;
+    c.wait_text("│2 of 2 users ").await;
 
     // A search that takes 5 s.
     c.ctl()
@@ -460,6 +460,7 @@ fn late(id: u64, response: ApiResponse) -> Msg {
         response,
         rate_limit: None,
         meta: Default::default(),
+        mfa_api: None,
     }))
 }
 
@@ -530,7 +531,11 @@ fn abandoned_calls_are_cancelled_and_their_late_results_ignored() {
         user_display_name: Some("Spare".into()),
         ..device.clone()
     };
-    abandon(&mut app, id, ApiResponse::Enrolled(Ok(enrolled)));
+    abandon(
+        &mut app,
+        id,
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(enrolled))),
+    );
     assert!(app.dialogs.is_empty());
 
     // Trigger and verify (the trigger dialog hands over to verify, which sends).

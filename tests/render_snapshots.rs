@@ -294,13 +294,15 @@ fn guided_enrollment_verify() {
     let cmds = answer(
         &mut app,
         id,
-        ApiResponse::Enrolled(Ok(mfadesk::api::OtpDevice {
-            active: false,
-            default: false,
-            user_display_name: Some("Work phone".into()),
-            phone_number: Some("+14155550123".into()),
-            ..sms_device()
-        })),
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(
+            mfadesk::api::OtpDevice {
+                active: false,
+                default: false,
+                user_display_name: Some("Work phone".into()),
+                phone_number: Some("+14155550123".into()),
+                ..sms_device()
+            },
+        ))),
     );
     let (trigger, _) = requests(&cmds)
         .into_iter()
@@ -494,8 +496,11 @@ fn demo_phone_panel() {
     );
     ch(&mut app, 'p');
     app.phone = PhoneSnapshot {
+        registrations: Vec::new(),
         messages: vec![
             PhoneMessage {
+                user_id: 36216766,
+                who: "Kelly Slater".into(),
                 channel: "Voice".into(),
                 to: "+14155550199".into(),
                 body: "Your code is 4 1 7 2 9 3".into(),
@@ -503,16 +508,29 @@ fn demo_phone_panel() {
                 sent_at: now() - Duration::minutes(5),
             },
             PhoneMessage {
+                user_id: 36216766,
+                who: "Kelly Slater".into(),
                 channel: "SMS".into(),
                 to: "+14156456830".into(),
                 body: "Your OneLogin verification code is 803114. It expires in 2 minutes.".into(),
                 code: "803114".into(),
                 sent_at: now() - secs(20),
             },
+            // Newer, but for someone else: listed after the open user's.
+            PhoneMessage {
+                user_id: 36216767,
+                who: "Stephanie Gilmore".into(),
+                channel: "SMS".into(),
+                to: "+61412345678".into(),
+                body: "Your OneLogin verification code is 551902.".into(),
+                code: "551902".into(),
+                sent_at: now() - secs(5),
+            },
         ],
         pushes: vec![PhonePush {
             state_token: "never-drawn".into(),
             user_id: 36216766,
+            who: "Kelly Slater · Kelly's iPhone".into(),
             device_id: 1003,
             expires_at: now() + secs(100),
         }],
@@ -523,6 +541,7 @@ fn demo_phone_panel() {
                 user_id: 36216766,
                 code: "492 018".into(),
                 seconds_left: 17,
+                touch: false,
             },
             PhoneCode {
                 label: "Kelly Slater · OneLogin Protect".into(),
@@ -530,6 +549,15 @@ fn demo_phone_panel() {
                 user_id: 36216766,
                 code: "118 337".into(),
                 seconds_left: 17,
+                touch: false,
+            },
+            PhoneCode {
+                label: "Kelly Slater · YubiKey".into(),
+                device_id: 1006,
+                user_id: 36216766,
+                code: "cccccclbnrjdhbtfejhevdhrlkgbrcfiiuicjtfkgeeb".into(),
+                seconds_left: 0,
+                touch: true,
             },
         ],
     };
@@ -614,7 +642,8 @@ fn long_dialog_text_wraps_and_nothing_is_cut() {
     );
     for (w, h) in [(80, 24), (120, 40)] {
         let text = screen(&app, w, h);
-        assert!(text.contains("the user and try again."), "{text}");
+        assert!(text.contains("Check it with"), "{text}");
+        assert!(text.contains("user and try again."), "{text}");
         // The cursor still sits on the code field.
         let row = text
             .lines()
@@ -700,7 +729,7 @@ fn device_columns_line_up_and_fill_the_pane() {
 fn user_summary_uses_the_room_it_has() {
     let text = screen(&kelly_app(), 80, 24);
     assert!(
-        text.contains("│Active · last login 2 days ago · 5 factors"),
+        text.contains("│Active · last login 2 days ago · 6 factors"),
         "{text}"
     );
 }
@@ -709,13 +738,13 @@ fn user_summary_uses_the_room_it_has() {
 fn user_title_keeps_the_id_at_80_columns() {
     let text = screen(&kelly_app(), 80, 24);
     assert!(
-        text.contains("┌ Kelly Slater · kelly@acme.com · id 36216766 ─┐"),
+        text.contains("┌ Kelly Slater · kelly@acme.com · id 36216766 ─"),
         "{text}"
     );
 }
 
 #[test]
-fn a_device_listed_twice_is_counted_once_wherever_it_appears() {
+fn the_factor_count_matches_the_rows_shown() {
     let mut app = new_app();
     open_user(
         &mut app,
@@ -723,8 +752,9 @@ fn a_device_listed_twice_is_counted_once_wherever_it_appears() {
         vec![protect_push(), sms_device(), protect_code()],
         vec![],
     );
+    // Protect's push and code are two rows: the header says what the agent sees.
     let text = screen(&app, 120, 40);
-    assert!(text.contains("· 2 factors"), "{text}");
+    assert!(text.contains("· 3 factors"), "{text}");
 }
 
 #[test]
@@ -739,4 +769,204 @@ fn every_dialog_title_is_set_off_from_the_border() {
     );
     let text = screen(&app, 80, 24);
     assert!(text.contains("┌ Server error ─"), "{text}");
+}
+
+#[test]
+fn connection_failure_at_start() {
+    let mut app = new_app();
+    let (id, _) = one_request(&app.startup());
+    answer(
+        &mut app,
+        id,
+        ApiResponse::RateLimit(Err(mfadesk::api::ApiError::new(
+            ErrorKind::Network,
+            "could not connect to the tenant: Connection refused (os error 111)",
+        ))),
+    );
+    snap!("connect_refused", app);
+}
+
+#[test]
+fn spent_budget_counts_down_in_the_header() {
+    let mut app = new_app();
+    app.rate_limit = Some(RateLimit {
+        limit: Some(5_000),
+        remaining: Some(0),
+        reset_secs: Some(754),
+    });
+    app.rate_reset_at = Some(now() + secs(754));
+    search_with(&mut app, result_users());
+    snap!("budget_spent", app);
+}
+
+#[test]
+fn audit_view_of_the_whole_trail() {
+    let ctx = mfadesk::audit::AuditContext::new("jdoe", Some("prod".into()), "https://acme");
+    let mut older = ctx
+        .entry_at(
+            now() - Duration::days(3),
+            36216766,
+            mfadesk::audit::AuditAction::Remove,
+            mfadesk::audit::AuditOutcome::Success,
+        )
+        .user_email("kelly@acme.com")
+        .factor("OneLogin SMS")
+        .http_status(204)
+        .reason("INC-41 lost phone");
+    older.operator = "asmith".into();
+    let mut newer = ctx
+        .entry_at(
+            now() - Duration::hours(1),
+            36216767,
+            mfadesk::audit::AuditAction::MfaToken,
+            mfadesk::audit::AuditOutcome::Failure,
+        )
+        .user_email("stephanie@acme.com")
+        .http_status(422)
+        .reason("CHG-7 travel")
+        .message("Validation failed");
+    newer.user_name = Some("Stephanie Gilmore".into());
+    newer.device_name = Some("Steph's iPhone".into());
+    let mut app = new_app();
+    ch(&mut app, 'A');
+    mfadesk::app::update(
+        &mut app,
+        mfadesk::app::Msg::AuditRead(Ok((vec![older, newer], 1))),
+    );
+    snap!("audit_whole_trail", app);
+    ch(&mut app, '/');
+    type_text(&mut app, "inc-41");
+    snap!("audit_filtered", app);
+}
+
+#[test]
+fn help_scrolled_to_the_search_syntax() {
+    let mut app = kelly_app();
+    ch(&mut app, '?');
+    ch(&mut app, 'G');
+    snap!("help_end", app);
+    let text = screen(&app, 120, 40);
+    for needed in [
+        "Slater, Kelly",
+        "kel*",
+        "either order",
+        "Ctrl-U",
+        "Home / End",
+        "★",
+        "pending",
+    ] {
+        assert!(text.contains(needed), "{needed} missing:\n{text}");
+    }
+}
+
+// ---- MFA v2 registrations ---------------------------------------------------------------
+
+/// The factors a v2 tenant offers Kelly.
+fn v2_factors() -> Vec<mfadesk::api::AuthFactor> {
+    [
+        (16284, "OneLogin Protect"),
+        (16285, "Authenticator"),
+        (16287, "OneLogin Email"),
+    ]
+    .into_iter()
+    .map(|(factor_id, name)| mfadesk::api::AuthFactor {
+        factor_id,
+        name: name.into(),
+    })
+    .collect()
+}
+
+/// Kelly open on a v2 session, the enroll dialog on `factor` (index in `v2_factors`), named.
+fn v2_enroll_app(factor: usize, name: &str) -> App {
+    let mut app = new_app();
+    app.mfa_api = Some(mfadesk::api::MfaVersion::V2);
+    open_user(&mut app, kelly(), all_devices(), v2_factors());
+    let mut app = with_budget(app);
+    ch(&mut app, 'e');
+    for _ in 0..factor {
+        key(&mut app, KeyCode::Down);
+    }
+    tab(&mut app);
+    type_text(&mut app, name);
+    app
+}
+
+/// A fixed registration, as the tenant answers `POST …/registrations`.
+fn registration(factor: &str, uri: Option<&str>) -> mfadesk::api::Registration {
+    mfadesk::api::Registration {
+        id: "ba4c2c9e-0f7b-4c0a-8b1a-1c3d2e4f5a6b".into(),
+        status: mfadesk::api::V2Status::Pending,
+        device_id: None,
+        auth_factor_name: Some(factor.into()),
+        type_display_name: Some(factor.into()),
+        user_display_name: Some("Pixel".into()),
+        expires_at: Some(now() + Duration::seconds(300)),
+        totp_url: uri.map(Secret::new),
+        verification_token: None,
+    }
+}
+
+const URI: &str =
+    "otpauth://totp/OneLogin:kelly.slater%40acme.example?secret=JBSWY3DPEHPK3PXP&issuer=OneLogin";
+
+/// The registration dialog after the enroll answer, 20 s into the countdown.
+fn registered_app(factor: usize, kind: &str, uri: Option<&str>) -> App {
+    let mut app = v2_enroll_app(factor, "Pixel");
+    let (id, _) = one_request(&enter(&mut app));
+    answer(
+        &mut app,
+        id,
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Registration(registration(
+            kind, uri,
+        )))),
+    );
+    app.now = now() + secs(20);
+    app
+}
+
+#[test]
+fn v2_enroll_offers_an_authenticator_without_a_phone() {
+    snap!("v2_enroll_authenticator", v2_enroll_app(1, "Pixel"));
+}
+
+#[test]
+fn v2_enroll_offers_email_with_verified_but_no_phone() {
+    snap!("v2_enroll_email", v2_enroll_app(2, "Work mail"));
+}
+
+#[test]
+fn v2_authenticator_registration_with_the_qr_code() {
+    snap!(
+        "v2_register_authenticator",
+        registered_app(1, "Google Authenticator", Some(URI))
+    );
+}
+
+#[test]
+fn v2_authenticator_registration_with_the_setup_key_shown_and_a_code_typed() {
+    let mut app = registered_app(1, "Google Authenticator", Some(URI));
+    ch(&mut app, 's');
+    type_text(&mut app, "1234");
+    snap!("v2_register_authenticator_key", app);
+}
+
+#[test]
+fn v2_protect_registration_waiting_for_the_app() {
+    snap!(
+        "v2_register_protect",
+        registered_app(0, "OneLogin Protect", Some(URI))
+    );
+}
+
+#[test]
+fn v2_email_registration_waiting_for_the_code() {
+    let mut app = registered_app(2, "OneLogin Email", None);
+    type_text(&mut app, "48");
+    snap!("v2_register_email", app);
+}
+
+#[test]
+fn v2_registration_too_small_for_the_qr_code() {
+    let app = registered_app(1, "Google Authenticator", Some(URI));
+    insta::assert_snapshot!("v2_register_authenticator_60x16", screen(&app, 60, 16));
 }

@@ -93,6 +93,12 @@ impl fmt::Display for ApiError {
             write!(f, " (HTTP {status})")?;
         }
         write!(f, ": {}", self.message)?;
+        if let ErrorKind::RateLimited {
+            reset_secs: Some(s),
+        } = self.kind
+        {
+            write!(f, " · the API budget resets in {}:{:02}", s / 60, s % 60)?;
+        }
         if let Some(id) = &self.request_id {
             write!(f, " [request {id}]")?;
         }

@@ -122,6 +122,38 @@ impl EnrollDialog {
         EnrollField::Phone,
         EnrollField::Verified,
     ];
+
+    /// The chosen factor's name, lower-cased, for deciding which fields apply.
+    fn factor_name(&self) -> String {
+        self.factors
+            .get(self.factor)
+            .map(|f| f.name.to_ascii_lowercase())
+            .unwrap_or_default()
+    }
+
+    /// Whether the chosen factor needs a phone number (SMS and voice).
+    pub fn needs_phone(&self) -> bool {
+        let name = self.factor_name();
+        name.contains("sms") || name.contains("voice")
+    }
+
+    /// Whether the chosen factor may be pre-verified (spec §3.4: SMS, voice and email only;
+    /// an authenticator or Protect always needs the user).
+    pub fn may_preverify(&self) -> bool {
+        self.needs_phone() || self.factor_name().contains("email")
+    }
+
+    /// The fields that apply to the chosen factor, in Tab order.
+    pub fn fields(&self) -> Vec<EnrollField> {
+        Self::FIELDS
+            .into_iter()
+            .filter(|f| match f {
+                EnrollField::Phone => self.needs_phone(),
+                EnrollField::Verified => self.may_preverify(),
+                _ => true,
+            })
+            .collect()
+    }
 }
 
 /// The trigger dialog's fields, in Tab order.
@@ -372,6 +404,8 @@ pub enum Dialog {
     Info(InfoDialog),
     /// Offer read-only mode.
     SwitchReadOnly(SwitchReadOnlyDialog),
+    /// A v2 registration: QR code, first code or the app's acceptance.
+    Register(RegisterDialog),
     /// Key help.
     Help {
         /// First row shown.
@@ -393,9 +427,89 @@ impl Dialog {
             Dialog::Verify(d) => d.busy,
             Dialog::Remove(d) => d.busy,
             Dialog::Token(d) => d.busy,
+            Dialog::Register(d) => d.busy,
             _ => None,
         }
     }
+}
+
+/// How a v2 registration is completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegisterMode {
+    /// An authenticator app scans the QR code; the agent types its first code.
+    Authenticator,
+    /// OneLogin Protect scans the QR code and accepts; the dialog polls.
+    Protect,
+    /// A code was sent (SMS, voice, email); the agent types it.
+    Code,
+}
+
+/// A pending v2 registration on screen. It holds the `otpauth://` URI (a secret) only while
+/// open: closing the dialog drops it.
+#[derive(Clone, Debug)]
+pub struct RegisterDialog {
+    /// Whose device.
+    pub target: Target,
+    /// The registration (its `totp_url` is shown as a QR code, never logged).
+    pub registration: crate::api::Registration,
+    /// The factor's name as the enroll dialog offered it.
+    pub factor: String,
+    /// How it completes.
+    pub mode: RegisterMode,
+    /// The code typed.
+    pub code: Input,
+    /// The setup key is shown (after `s`).
+    pub show_key: bool,
+    /// A problem to show under the QR code.
+    pub error: Option<String>,
+    /// The verify or poll in flight.
+    pub busy: Option<RequestId>,
+    /// When the registration expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Next poll (Protect).
+    pub next_poll: Option<DateTime<Utc>>,
+    /// The registration ended (rejected or expired): only Esc is left.
+    pub ended: bool,
+}
+
+/// Account and issuer named by an `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…` URI, and
+/// its setup key (the base32 secret).
+pub fn otpauth_parts(uri: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let Ok(url) = url::Url::parse(uri) else {
+        return (None, None, None);
+    };
+    let label = url.path().trim_start_matches('/');
+    let label = percent_decode(label);
+    let (label_issuer, account) = match label.split_once(':') {
+        Some((i, a)) => (Some(i.trim().to_owned()), Some(a.trim().to_owned())),
+        None => (None, Some(label.trim().to_owned())),
+    };
+    let mut issuer = label_issuer;
+    let mut secret = None;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "issuer" => issuer = Some(v.into_owned()),
+            "secret" => secret = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    (account.filter(|a| !a.is_empty()), issuer, secret)
+}
+
+/// Decodes `%XX` escapes (invalid ones are kept as written).
+fn percent_decode(s: &str) -> String {
+    let bytes: Vec<u8> = url::form_urlencoded::parse(s.replace('+', "%2B").as_bytes())
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.into_owned()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Moves to the next (or previous) item of a field list.
@@ -404,4 +518,24 @@ pub fn cycle<T: PartialEq + Copy>(fields: &[T], current: T, back: bool) -> T {
     let n = fields.len().max(1);
     let j = if back { (i + n - 1) % n } else { (i + 1) % n };
     fields.get(j).copied().unwrap_or(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::otpauth_parts;
+
+    #[test]
+    fn otpauth_names_account_issuer_and_key() {
+        let (account, issuer, key) = otpauth_parts(
+            "otpauth://totp/OneLogin:kelly%40acme.example?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20IT",
+        );
+        assert_eq!(account.as_deref(), Some("kelly@acme.example"));
+        assert_eq!(
+            issuer.as_deref(),
+            Some("Acme IT"),
+            "the issuer parameter wins"
+        );
+        assert_eq!(key.as_deref(), Some("JBSWY3DPEHPK3PXP"));
+        assert_eq!(otpauth_parts("not a uri"), (None, None, None));
+    }
 }

@@ -220,7 +220,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "A",
         action: Action::Audit,
         short: "audit",
-        help: "this session's audit trail",
+        help: "the audit trail, all sessions, newest first (/ filters)",
         footer: false,
     },
     Binding {
@@ -293,6 +293,55 @@ pub const DIALOG_KEYS: &[(&str, &str)] = &[
     ("Ctrl-P", "demo: show the demo phone from a dialog"),
     ("Ctrl-C", "exit mfadesk"),
 ];
+
+/// What the marks in the devices list mean, for help.
+pub const LEGEND: &[(&str, &str)] = &[
+    ("★", "the user's default device (OneLogin offers it first)"),
+    ("active", "enrolled and verified: usable to sign in"),
+    (
+        "pending",
+        "enrolled but never verified: v verifies it, d removes it",
+    ),
+    ("trigger", "t sends a code or push first, then v checks it"),
+    (
+        "code",
+        "the user reads a code from the app or key; v checks it",
+    ),
+    ("push", "OneLogin Protect: t sends a push the user approves"),
+];
+
+/// The search syntax, for help.
+pub const SEARCH_SYNTAX: &[(&str, &str)] = &[
+    ("kelly", "names, username or email that start with kelly"),
+    (
+        "kel*",
+        "* matches the rest of a word (kel* finds kelly, kelvin)",
+    ),
+    (
+        "kelly slater",
+        "two words: first and last name, in either order",
+    ),
+    ("Slater, Kelly", "last name, comma, first name"),
+    (
+        "a@b.com",
+        "anything with @ is an email (email:k* for a prefix)",
+    ),
+    ("email: user:", "narrow to one field; also first: last:"),
+    ("id:1,2 or 123", "user ids; a bare number is an id"),
+];
+
+/// Editing keys in the search box and every text field, for help.
+pub const EDIT_KEYS: &[(&str, &str)] = &[
+    ("Ctrl-U", "clear the field"),
+    ("Up", "in an empty search box: recall the last query"),
+    ("Home / End", "start / end of the text (also ←/→)"),
+    ("Enter", "run the search (alone: run the last query again)"),
+];
+
+/// Lines the help overlay holds: every table plus its heading.
+pub fn help_len() -> usize {
+    BINDINGS.len() + DIALOG_KEYS.len() + LEGEND.len() + SEARCH_SYNTAX.len() + EDIT_KEYS.len() + 4
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Console state and its update function: keys and API results in, commands out.
 
+pub mod audit_view;
 pub mod dialogs;
 pub mod keymap;
 pub mod phone;
@@ -38,6 +39,8 @@ pub enum Msg {
     Phone(PhoneSnapshot),
     /// Stop now (a signal, or the end of input): changes in flight are settled as unknown.
     Terminate,
+    /// The audit trail as read from its file (entries, lines skipped), or why it could not be.
+    AuditRead(Result<(Vec<crate::audit::AuditEntry>, usize), String>),
 }
 
 /// Everything the console asks the outside world to do.
@@ -53,6 +56,8 @@ pub enum Cmd {
     Phone(PhoneCmd),
     /// Write an audit line.
     Audit(AuditNote),
+    /// Read the whole audit trail for the audit view (answered by [`Msg::AuditRead`]).
+    ReadAudit,
     /// Leave.
     Quit,
 }
@@ -72,8 +77,12 @@ pub struct AuditNote {
     pub user_id: UserId,
     /// The user's email.
     pub user_email: Option<String>,
+    /// The user's name.
+    pub user_name: Option<String>,
     /// The device.
     pub device_id: Option<String>,
+    /// The user's name for the device.
+    pub device_name: Option<String>,
     /// The factor name.
     pub factor: Option<String>,
     /// HTTP status of the answer.
@@ -218,6 +227,8 @@ pub(crate) enum Purpose {
     },
     Trigger,
     Verify,
+    /// A v2 registration's first code or a poll.
+    Register,
     Remove,
     MfaToken,
     RateLimit,
@@ -269,13 +280,38 @@ pub struct App {
     pub quit: bool,
     /// Ctrl-C was pressed once while a change was in flight.
     pub quit_armed: bool,
+    /// The MFA API the session speaks, once the first MFA answer says (header badge).
+    pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
     pub(crate) tokens: HashMap<DeviceId, LiveToken>,
     /// Attempts recorded and not yet settled, one per action (dialogs are modal).
     pub(crate) open_attempts: HashMap<AuditKind, AuditNote>,
     /// Status and request id of the answer being handled.
     pub(crate) last_meta: crate::api::ResponseMeta,
+    /// Why the tenant could not be reached at start (`r` tries again); None once it answered.
+    pub connection: Option<ApiError>,
+    /// When the spent API budget comes back (the header counts down to it).
+    pub rate_reset_at: Option<DateTime<Utc>>,
+    /// The tenant's clock minus ours, from the last answer's `Date` header.
+    pub clock_offset: chrono::Duration,
+    /// The audit view: the whole trail as read from the file, and its filter.
+    pub audit_view: AuditView,
     next_id: RequestId,
+}
+
+/// The audit view (`A`): entries read from the trail file, newest first, and a filter.
+#[derive(Clone, Debug, Default)]
+pub struct AuditView {
+    /// Entries from the file, newest first (None until read).
+    pub entries: Option<Vec<crate::audit::AuditEntry>>,
+    /// Why the file could not be read.
+    pub error: Option<String>,
+    /// The filter box (user, ticket text or operator).
+    pub filter: Input,
+    /// The filter box has the keyboard.
+    pub editing: bool,
+    /// Lines of the file that could not be read.
+    pub skipped: usize,
 }
 
 impl App {
@@ -298,10 +334,15 @@ impl App {
             colors: true,
             quit: false,
             quit_armed: false,
+            mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
             open_attempts: HashMap::new(),
             last_meta: Default::default(),
+            connection: None,
+            rate_reset_at: None,
+            clock_offset: chrono::Duration::zero(),
+            audit_view: AuditView::default(),
             next_id: 1,
         }
     }
@@ -331,9 +372,11 @@ impl App {
     pub fn needs_tick(&self) -> bool {
         self.busy()
             || self.phone_visible
+            || self.rate_reset_shown()
             || self.dialogs.iter().any(|d| {
                 matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
+                    || matches!(d, Dialog::Register(r) if !r.ended && r.expires_at.is_some())
             })
     }
 
@@ -344,7 +387,9 @@ impl App {
         }
         let device = self.user.as_ref().and_then(|u| u.selected_device());
         match action {
-            Action::Enroll | Action::Token | Action::Refresh => self.user.is_some(),
+            Action::Enroll | Action::Token => self.user.is_some(),
+            // After a failed start, r tries to reach the tenant again.
+            Action::Refresh => self.user.is_some() || self.connection.is_some(),
             Action::Trigger => device.is_some_and(|d| d.needs_trigger),
             Action::Verify | Action::Remove => device.is_some(),
             Action::Open => match self.focus {
@@ -384,10 +429,27 @@ impl App {
                 Purpose::Enroll
                     | Purpose::Trigger
                     | Purpose::Verify
+                    | Purpose::Register
                     | Purpose::Remove
                     | Purpose::MfaToken
             )
         })
+    }
+
+    /// Seconds until the spent API budget resets, while the header shows it (budget at 0).
+    pub fn rate_reset_in(&self) -> Option<i64> {
+        let spent = self.rate_limit.is_some_and(|r| r.remaining == Some(0));
+        let at = self.rate_reset_at?;
+        (spent && at > self.now).then(|| (at - self.now).num_seconds().max(0))
+    }
+
+    fn rate_reset_shown(&self) -> bool {
+        self.rate_reset_in().is_some()
+    }
+
+    /// A time the tenant gave, on our clock (the `Date` header offset taken off).
+    pub fn tenant_time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        t - self.clock_offset
     }
 
     /// Sets the status line.

@@ -5,6 +5,10 @@ use chrono::{DateTime, Utc};
 /// A delivered SMS or voice message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PhoneMessage {
+    /// The user it was sent to.
+    pub user_id: i64,
+    /// The user's name (the panel names people rather than numbering them).
+    pub who: String,
     /// "SMS" or "Voice".
     pub channel: String,
     /// The number it went to.
@@ -24,6 +28,8 @@ pub struct PhonePush {
     pub state_token: String,
     /// The user it was sent to.
     pub user_id: i64,
+    /// The user's name and the device's.
+    pub who: String,
     /// The device.
     pub device_id: i64,
     /// When it expires.
@@ -43,6 +49,21 @@ pub struct PhoneCode {
     pub code: String,
     /// Seconds until it changes.
     pub seconds_left: u64,
+    /// A YubiKey: the code is what the key types when touched, and never changes here.
+    pub touch: bool,
+}
+
+/// A OneLogin Protect enrollment waiting for the simulated user's app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneRegistration {
+    /// The registration id (`a`/`x` answer it).
+    pub id: String,
+    /// The user enrolling.
+    pub user_id: i64,
+    /// Factor and device name.
+    pub label: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Everything the phone panel shows.
@@ -54,6 +75,19 @@ pub struct PhoneSnapshot {
     pub pushes: Vec<PhonePush>,
     /// Authenticator codes.
     pub codes: Vec<PhoneCode>,
+    /// Protect enrollments waiting for the app.
+    pub registrations: Vec<PhoneRegistration>,
+}
+
+impl PhoneSnapshot {
+    /// The push the panel shows (and `a`/`x` answer): the open user's newest, else the newest.
+    pub fn shown_push(&self, open_user: Option<i64>) -> Option<&PhonePush> {
+        self.pushes
+            .iter()
+            .rev()
+            .find(|p| Some(p.user_id) == open_user)
+            .or_else(|| self.pushes.last())
+    }
 }
 
 /// What the console asks of the demo phone.

@@ -87,24 +87,43 @@ pub fn parse(text: &str) -> Result<Vec<UserQuery>, QueryError> {
     } else {
         format!("{text}*")
     };
-    let (first, rest) = match text.split_once(' ') {
-        Some((f, l)) if !f.is_empty() && !l.trim().is_empty() => (f, Some(l.trim())),
-        _ => (text, None),
+    let star = |s: &str| {
+        let s = s.trim();
+        if s.contains('*') {
+            s.to_owned()
+        } else {
+            format!("{s}*")
+        }
     };
-    if let Some(last) = rest {
-        // "kelly slater": first and last name together narrow to one person.
-        let star = |s: &str| {
-            if s.contains('*') {
-                s.to_owned()
-            } else {
-                format!("{s}*")
-            }
-        };
+    // "Slater, Kelly": last name, comma, first name, as directories write it.
+    if let Some((last, first)) = text.split_once(',')
+        && !last.trim().is_empty()
+        && !first.trim().is_empty()
+    {
         return Ok(vec![UserQuery {
             firstname: Some(star(first)),
             lastname: Some(star(last)),
             ..base
         }]);
+    }
+    let (first, rest) = match text.split_once(' ') {
+        Some((f, l)) if !f.is_empty() && !l.trim().is_empty() => (f, Some(l.trim())),
+        _ => (text, None),
+    };
+    if let Some(last) = rest {
+        // "kelly slater" or "slater kelly": first and last name in either order.
+        return Ok(vec![
+            UserQuery {
+                firstname: Some(star(first)),
+                lastname: Some(star(last)),
+                ..base.clone()
+            },
+            UserQuery {
+                firstname: Some(star(last)),
+                lastname: Some(star(first)),
+                ..base
+            },
+        ]);
     }
     Ok(vec![
         UserQuery {
@@ -124,6 +143,35 @@ pub fn parse(text: &str) -> Result<Vec<UserQuery>, QueryError> {
             ..base
         },
     ])
+}
+
+/// The message for a search that found nobody; a `field:value` without `*` gets the prefix form.
+pub fn no_match(query: &str) -> String {
+    let mut message = format!("No users match \"{query}\".");
+    if let Some((field, value)) = query.split_once(':') {
+        let field = field.trim().to_ascii_lowercase();
+        let value = value.trim();
+        let text_field = matches!(
+            field.as_str(),
+            "email" | "mail" | "user" | "username" | "first" | "firstname" | "last" | "lastname"
+        );
+        if text_field && !value.is_empty() && !value.contains('*') {
+            message.push_str(&format!(
+                " A field matches whole values: try {field}:{value}* for the start."
+            ));
+        }
+    }
+    message
+}
+
+/// How many results there are, said the same way in every place: exact when known.
+pub fn count_text(shown: usize, total: Option<u64>, more: bool) -> String {
+    let plural = |n: u64| if n == 1 { "user" } else { "users" };
+    match total {
+        Some(t) => format!("{shown} of {t} {}", plural(t)),
+        None if more => format!("{shown}+ users"),
+        None => format!("{shown} {}", plural(shown as u64)),
+    }
 }
 
 fn parse_ids(text: &str) -> Result<Vec<i64>, QueryError> {
@@ -185,11 +233,38 @@ mod tests {
     }
 
     #[test]
-    fn two_words_are_first_and_last() {
+    fn two_words_are_first_and_last_in_either_order() {
         let q = parse("kelly sla").unwrap();
-        assert_eq!(q.len(), 1);
+        assert_eq!(q.len(), 2);
         assert_eq!(q[0].firstname.as_deref(), Some("kelly*"));
         assert_eq!(q[0].lastname.as_deref(), Some("sla*"));
+        assert_eq!(q[1].firstname.as_deref(), Some("sla*"));
+        assert_eq!(q[1].lastname.as_deref(), Some("kelly*"));
+    }
+
+    #[test]
+    fn last_comma_first_is_one_query() {
+        let q = parse("Slater, Kelly").unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].firstname.as_deref(), Some("Kelly*"));
+        assert_eq!(q[0].lastname.as_deref(), Some("Slater*"));
+    }
+
+    #[test]
+    fn a_field_without_a_star_suggests_one_when_nothing_matches() {
+        assert!(no_match("email:kelly").contains("try email:kelly* for the start"));
+        assert!(!no_match("email:kelly*").contains("try"));
+        assert!(!no_match("kelly").contains("try"));
+        assert!(!no_match("id:5").contains("try"));
+    }
+
+    #[test]
+    fn counts_read_the_same_way_and_are_exact_when_known() {
+        assert_eq!(count_text(1, Some(1), false), "1 of 1 user");
+        assert_eq!(count_text(3, None, false), "3 users");
+        assert_eq!(count_text(50, Some(120), true), "50 of 120 users");
+        assert_eq!(count_text(50, None, true), "50+ users");
+        assert_eq!(count_text(62, Some(62), false), "62 of 62 users");
     }
 
     #[test]

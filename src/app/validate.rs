@@ -31,12 +31,44 @@ pub fn e164(number: &str) -> Result<(), String> {
 /// Masks a phone number for display, keeping the country prefix and the last four digits.
 pub fn mask_phone(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
+    // An E.164 number keeps its country code: the agent can tell a +61 phone from a +1 one.
+    if let Some(digits) = number.strip_prefix('+')
+        && digits.len() >= 8
+        && digits.chars().all(|c| c.is_ascii_digit())
+    {
+        let cc = country_code_len(digits);
+        let rest = digits.len() - cc;
+        if rest > 4 {
+            return format!(
+                "+{} {} {}",
+                &digits[..cc],
+                "•".repeat(rest - 4),
+                &digits[digits.len() - 4..]
+            );
+        }
+    }
     if chars.len() <= 6 {
         return "•".repeat(chars.len());
     }
     let head: String = chars[..2].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{head}{}{tail}", "•".repeat(chars.len() - 6))
+}
+
+/// How many digits the country code of an E.164 number (without `+`) has (ITU-T E.164 zones).
+fn country_code_len(digits: &str) -> usize {
+    let two: &[&str] = &[
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
+        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
+        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+    ];
+    if digits.starts_with('1') || digits.starts_with('7') {
+        1
+    } else if two.iter().any(|p| digits.starts_with(p)) {
+        2
+    } else {
+        3
+    }
 }
 
 /// Lowest and highest state token lifetimes OneLogin accepts, in seconds.
@@ -115,7 +147,10 @@ mod tests {
 
     #[test]
     fn masks_keep_prefix_and_last_four() {
-        assert_eq!(mask_phone("+14156456830"), "+1••••••6830");
+        assert_eq!(mask_phone("+14156456830"), "+1 •••••• 6830");
+        assert_eq!(mask_phone("+61412345678"), "+61 ••••• 5678");
+        assert_eq!(mask_phone("+353861234567"), "+353 ••••• 4567");
+        assert_eq!(mask_phone("0412345678"), "04••••5678");
         assert_eq!(mask_phone("+123"), "••••");
     }
 

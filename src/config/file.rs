@@ -53,6 +53,8 @@ pub struct Profile {
     pub require_reason: bool,
     /// Operator name for the audit trail when using this profile.
     pub operator: Option<String>,
+    /// Which MFA API to use: `auto` (default), `v1` or `v2`.
+    pub mfa_api: Option<crate::api::MfaApiChoice>,
 }
 
 /// Any TOML value is taken, so a wrong type gets this message rather than the parser's, which

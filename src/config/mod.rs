@@ -18,7 +18,7 @@ pub use error::ConfigError;
 pub use file::{ConfigFile, LoadedConfig, Profile, SecretSource};
 pub use secret::{fetch_secret, run_secret_command};
 
-use crate::api::{Credentials, Secret};
+use crate::api::{Credentials, MfaApiChoice, Secret};
 use crate::audit::AuditContext;
 
 /// Environment variable: client id (overrides the profile).
@@ -71,6 +71,15 @@ pub struct CliOptions {
     /// Operator name for the audit trail.
     #[arg(long, value_name = "NAME")]
     pub operator: Option<String>,
+    /// Which MFA API to use: auto (v2 when the credential may, else v1), v1 or v2.
+    #[arg(long = "mfa-api", value_name = "auto|v1|v2", value_parser = parse_mfa_api)]
+    pub mfa_api: Option<MfaApiChoice>,
+}
+
+/// `--mfa-api` values: `auto`, `v1` or `v2`.
+fn parse_mfa_api(text: &str) -> Result<MfaApiChoice, String> {
+    MfaApiChoice::parse(text)
+        .ok_or_else(|| format!("'{text}' is not an MFA API: use auto, v1 or v2"))
 }
 
 /// Where mfadesk's files live; injectable so tests never touch the real HOME.
@@ -151,6 +160,8 @@ pub struct Settings {
     pub log_file: PathBuf,
     /// The log level or directive string.
     pub log_level: String,
+    /// Which MFA API to use (`--mfa-api`, else the profile's `mfa_api`, else auto).
+    pub mfa_api: MfaApiChoice,
 }
 
 impl Settings {
@@ -288,6 +299,7 @@ pub fn resolve(
             audit_log,
             log_file,
             log_level,
+            mfa_api: cli.mfa_api.unwrap_or_default(),
         });
     }
 
@@ -364,6 +376,7 @@ pub fn resolve(
                 audit_log,
                 log_file,
                 log_level,
+                mfa_api: cli.mfa_api.unwrap_or_default(),
             }),
         };
     };
@@ -407,6 +420,10 @@ pub fn resolve(
         audit_log,
         log_file,
         log_level,
+        mfa_api: cli
+            .mfa_api
+            .or_else(|| profile.and_then(|p| p.mfa_api))
+            .unwrap_or_default(),
     })
 }
 

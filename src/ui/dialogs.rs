@@ -12,7 +12,7 @@ use super::text::{clean, fit, relative, stamp};
 use super::theme::Theme;
 use crate::api::OtpDevice;
 use crate::app::dialogs::*;
-use crate::app::keymap::{BINDINGS, DIALOG_KEYS};
+use crate::app::keymap::{BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
 use crate::app::validate::{self, countdown, mask_phone};
 use crate::app::{App, AuditResult};
 
@@ -53,8 +53,19 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("Tab", "switch button"),
             ("Esc", "cancel"),
         ],
+        Dialog::Register(d) if d.ended => &[("⏎", "close"), ("Esc", "close")],
+        Dialog::Register(d) if d.mode == RegisterMode::Protect => &[
+            ("s", "setup key"),
+            ("a/x", "demo: accept/deny"),
+            ("Esc", "stop waiting"),
+        ],
+        Dialog::Register(d) if d.mode == RegisterMode::Authenticator => {
+            &[("⏎", "check code"), ("s", "setup key"), ("Esc", "stop")]
+        }
+        Dialog::Register(_) => &[("⏎", "check code"), ("^P", "demo: phone"), ("Esc", "stop")],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
-        Dialog::Audit { .. } | Dialog::Help { .. } => &[("j/k", "scroll"), ("Esc", "close")],
+        Dialog::Audit { .. } => &[("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
+        Dialog::Help { .. } => &[("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
         _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
     }
 }
@@ -192,39 +203,71 @@ impl<'a> Form<'a> {
 
 /// Draws the top dialog.
 pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let width = area.width.saturating_sub(4).min(72);
+    // Dialogs grow with the terminal, up to 100 columns, so text is not cut where there is room.
+    let width = area.width.saturating_sub(4).min(100);
     let inner_w = width.saturating_sub(2) as usize;
     let mut f = Form::new(inner_w, theme);
     let (title, danger) = match dialog {
         Dialog::Enroll(d) => {
+            let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
+            let what = if d.needs_phone() {
+                "a phone"
+            } else {
+                "a factor"
+            };
             f.text(fit(
-                &format!("Enroll a phone for {}", d.target.user_label),
+                &format!("Enroll {what} for {}", d.target.user_label),
                 inner_w,
             ));
             f.blank();
-            let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
             f.choice("Factor", factor, d.field == EnrollField::Factor);
             f.input("Display name", &d.name, d.field == EnrollField::Name, None);
-            let hint = match validate::e164(d.phone.value()) {
-                Ok(()) => ("✓ valid E.164 number".to_owned(), theme.ok()),
-                Err(e) if d.phone.value().is_empty() => (e, theme.dim()),
-                Err(e) => (format!("✗ {e}"), theme.danger()),
-            };
-            f.input(
-                "Phone number",
-                &d.phone,
-                d.field == EnrollField::Phone,
-                Some(hint),
-            );
-            f.toggle(
-                "Verified",
-                d.verified,
-                d.field == EnrollField::Verified,
-                (
-                    "already verified: active at once",
-                    "no: send a code and verify now",
-                ),
-            );
+            if d.needs_phone() {
+                let hint = match validate::e164(d.phone.value()) {
+                    Ok(()) => ("✓ valid E.164 number".to_owned(), theme.ok()),
+                    Err(e) if d.phone.value().is_empty() => (e, theme.dim()),
+                    Err(e) => (format!("✗ {e}"), theme.danger()),
+                };
+                f.input(
+                    "Phone number",
+                    &d.phone,
+                    d.field == EnrollField::Phone,
+                    Some(hint),
+                );
+            }
+            if d.may_preverify() {
+                let words = if d.needs_phone() {
+                    (
+                        "already verified: active at once",
+                        "no: send a code and verify now",
+                    )
+                } else {
+                    (
+                        "address verified: active at once",
+                        "no: email a code and verify now",
+                    )
+                };
+                f.toggle(
+                    "Verified",
+                    d.verified,
+                    d.field == EnrollField::Verified,
+                    words,
+                );
+            } else {
+                let lower = factor.to_ascii_lowercase();
+                f.blank();
+                f.styled(
+                    fit(
+                        if lower.contains("protect") {
+                            "Next: a QR code to scan in OneLogin Protect; the app accepts."
+                        } else {
+                            "Next: a QR code for the user's authenticator app; type its first code."
+                        },
+                        inner_w,
+                    ),
+                    theme.dim(),
+                );
+            }
             f.error(&d.error);
             f.busy(d.busy.is_some(), app.spinner, "Enrolling…");
             (" Enroll ", false)
@@ -422,8 +465,11 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     );
                     f.blank();
                     if let Some(exp) = t.expires_at {
+                        let local = exp.with_timezone(&chrono::Local);
                         f.text(format!(
-                            "Expires {} ({})",
+                            "Expires {} local time (UTC{}) · {} · {}",
+                            local.format("%Y-%m-%d %H:%M"),
+                            local.format("%:z"),
                             stamp(exp),
                             relative(exp, app.now)
                         ));
@@ -439,7 +485,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                         theme.warn(),
                     );
                     if d.copied {
-                        f.styled("✓ Copied to the clipboard.", theme.ok());
+                        f.styled("Sent to the terminal's clipboard (OSC 52).", theme.ok());
                     }
                 }
                 None => {
@@ -466,7 +512,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (" Temporary MFA token ", false)
         }
         Dialog::Error(d) => {
-            f.styled(fit(&d.context, inner_w), theme.title());
+            f.styled(clean(&d.context), theme.title());
             f.blank();
             let mut meta = Vec::new();
             if let Some(s) = d.error.status {
@@ -522,41 +568,104 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     ),
                 ]));
             }
-            f.styled("In dialogs", theme.title());
-            for (k, v) in DIALOG_KEYS {
-                f.lines.push(Line::from(vec![
-                    Span::styled(format!("  {k:<12}"), theme.key()),
-                    Span::raw(fit(v, inner_w.saturating_sub(14))),
-                ]));
+            let tables: [(&str, &[(&str, &str)]); 4] = [
+                ("In dialogs", DIALOG_KEYS),
+                ("Devices list", LEGEND),
+                ("Search", SEARCH_SYNTAX),
+                ("Text fields", EDIT_KEYS),
+            ];
+            for (heading, rows) in tables {
+                f.styled(heading, theme.title());
+                for (k, v) in rows {
+                    f.lines.push(Line::from(vec![
+                        Span::styled(format!("  {k:<16}"), theme.key()),
+                        Span::raw(fit(v, inner_w.saturating_sub(18))),
+                    ]));
+                }
             }
             (" Help ", false)
         }
+        // Drawn by `register::draw`, which needs more room than a form.
+        Dialog::Register(_) => return,
         Dialog::Audit { scroll } => {
-            if app.audit.is_empty() {
-                f.styled("No changes made in this session yet.", theme.dim());
+            let view = &app.audit_view;
+            let rows = crate::app::audit_view::rows(app);
+            let filter = view.filter.value();
+            if view.editing {
+                f.input("Filter", &view.filter, true, None);
+            } else if filter.is_empty() {
+                f.styled("/ filters by user, ticket or operator", theme.dim());
+            } else {
+                f.text(fit(&format!("Filter: {filter}  (/ edits)"), inner_w));
             }
-            for n in app.audit.iter().skip(*scroll) {
-                let outcome = match n.outcome {
+            let source = match (&view.entries, &view.error) {
+                (Some(_), _) => "whole trail",
+                (None, Some(_)) => "this session only",
+                (None, None) => "reading the trail file…",
+            };
+            let mut summary = format!(
+                "{} entr{} · newest first · {source}",
+                rows.len(),
+                if rows.len() == 1 { "y" } else { "ies" }
+            );
+            if view.skipped > 0 {
+                summary.push_str(&format!(" · {} unreadable lines skipped", view.skipped));
+            }
+            f.styled(fit(&summary, inner_w), theme.dim());
+            if let Some(e) = &view.error {
+                f.styled(fit(&format!("! {e}"), inner_w), theme.warn());
+            }
+            if rows.is_empty() {
+                f.styled(
+                    if filter.is_empty() {
+                        "Nothing recorded yet."
+                    } else {
+                        "No entry matches the filter."
+                    },
+                    theme.dim(),
+                );
+            }
+            for r in rows.iter().skip(*scroll) {
+                let outcome = match r.outcome {
                     AuditResult::Attempt => "attempt",
                     AuditResult::Success => "success",
                     AuditResult::Pending => "pending",
                     AuditResult::Failure => "FAILED",
                     AuditResult::Refused => "refused",
                 };
-                let status = n.http_status.map_or(String::new(), |s| format!(" {s}"));
-                f.text(fit(
-                    &format!(
-                        "{} {:<9} {:<8}{status} user {} {}",
-                        n.time.format("%H:%M:%S"),
-                        n.action.as_str(),
-                        outcome,
-                        n.user_id,
-                        n.factor.as_deref().unwrap_or("")
-                    ),
-                    inner_w,
-                ));
+                let style = match r.outcome {
+                    AuditResult::Failure | AuditResult::Refused => theme.danger(),
+                    AuditResult::Success => theme.ok(),
+                    _ => theme.text(),
+                };
+                let outcome = match r.http_status {
+                    Some(s) => format!("{outcome} {s}"),
+                    None => outcome.to_owned(),
+                };
+                f.lines.push(Line::from(vec![
+                    Span::raw(format!("{} ", r.time.format("%Y-%m-%d %H:%M:%S"))),
+                    Span::styled(format!("{:<9} {:<11} ", r.action.as_str(), outcome), style),
+                    Span::raw(fit(&r.user, inner_w.saturating_sub(42))),
+                ]));
+                let mut detail = Vec::new();
+                if !r.device.is_empty() {
+                    detail.push(r.device.clone());
+                }
+                if let Some(reason) = &r.reason {
+                    detail.push(format!("reason: {reason}"));
+                }
+                if !r.operator.is_empty() {
+                    detail.push(format!("by {}", r.operator));
+                }
+                if let Some(m) = &r.message {
+                    detail.push(m.clone());
+                }
+                f.styled(
+                    fit(&format!("    {}", detail.join(" · ")), inner_w),
+                    theme.dim(),
+                );
             }
-            (" Audit trail (this session) ", false)
+            (" Audit trail ", false)
         }
     };
     // Wrap long text here, not in the Paragraph, so the height counts every row drawn.
@@ -581,7 +690,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         let total = lines.len();
         lines = lines.into_iter().skip(start).take(room).collect();
         title = format!(
-            "{title} · j/k scroll · {}–{} of {total}",
+            "{title} · j/k g/G PgUp/PgDn scroll · {}–{} of {total}",
             start + 1,
             start + room
         );

@@ -3,6 +3,8 @@
 mod dialogs;
 mod panes;
 mod phone;
+pub mod qr;
+mod register;
 pub mod text;
 pub mod theme;
 
@@ -11,6 +13,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::app::dialogs::Dialog;
 use crate::app::keymap::BINDINGS;
 use crate::app::{App, StatusKind};
 use text::fit;
@@ -37,23 +40,33 @@ pub fn view(app: &App, frame: &mut Frame) {
     ])
     .areas(area);
     draw_header(app, frame, header, &theme);
+    let full_body = body;
     let body = if app.phone_visible && app.tenant.demo {
+        // A tall terminal gives the phone room for every code; a short one keeps the panes.
+        let phone_rows = if body.height >= 30 { 12 } else { 9 };
         let [top, bottom] =
-            Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
+            Layout::vertical([Constraint::Min(6), Constraint::Length(phone_rows)]).areas(body);
         phone::draw(app, frame, bottom, &theme);
         top
     } else {
         body
     };
-    let users_width = (body.width * 2 / 5).clamp(30, 48);
+    // About a third of a wide terminal: the devices pane needs the rest for names and numbers.
+    let users_width = (body.width / 3).clamp(30, 64);
     let [left, right] =
         Layout::horizontal([Constraint::Length(users_width), Constraint::Min(20)]).areas(body);
     panes::draw_users(app, frame, left, &theme);
     panes::draw_user(app, frame, right, &theme);
     draw_status(app, frame, status, &theme);
     draw_footer(app, frame, footer, &theme);
-    if let Some(top) = app.dialogs.last() {
-        dialogs::draw(app, top, frame, body, &theme);
+    match app.dialogs.last() {
+        // A QR code needs every row between header and footer, the phone panel's too.
+        Some(Dialog::Register(d)) if d.registration.totp_url.is_some() => {
+            register::draw(app, d, frame, full_body, &theme)
+        }
+        Some(Dialog::Register(d)) => register::draw(app, d, frame, body, &theme),
+        Some(top) => dialogs::draw(app, top, frame, body, &theme),
+        None => {}
     }
 }
 
@@ -95,10 +108,17 @@ fn group(n: u64) -> String {
 fn draw_header(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let t = &app.tenant;
     let mut right = String::new();
+    if let Some(v) = app.mfa_api {
+        right.push_str(v.label());
+        right.push_str(" · ");
+    }
     if let Some(rl) = app.rate_limit
         && let (Some(rem), Some(lim)) = (rl.remaining, rl.limit)
     {
         right.push_str(&format!("API {}/{}", group(rem), group(lim)));
+        if let Some(secs) = app.rate_reset_in() {
+            right.push_str(&format!(" · resets in {:02}:{:02}", secs / 60, secs % 60));
+        }
     }
     right.push(' ');
     right.push_str(if app.busy() {
@@ -107,13 +127,15 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         " "
     });
     right.push(' ');
+    // The tenant is named once: its URL when that already holds the name.
+    let tenant = if t.base_url.contains(&t.name) {
+        fit(&t.base_url, 48)
+    } else {
+        format!("{} ({})", fit(&t.name, 24), fit(&t.base_url, 40))
+    };
     let mut spans = vec![
         Span::styled(" mfadesk", theme.title()),
-        Span::raw(format!(
-            " · {} ({})",
-            fit(&t.name, 24),
-            fit(&t.base_url, 40)
-        )),
+        Span::raw(format!(" · {tenant}")),
     ];
     if let Some(p) = &t.profile {
         spans.push(Span::raw(format!(" · profile {}", fit(p, 16))));
@@ -174,11 +196,26 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
             .filter(|b| b.footer && app.available(b.action))
             .map(|b| (b.label.to_owned(), b.short.to_owned()))
             .collect(),
-        Some(d) => dialogs::keys(d)
-            .iter()
-            .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
+        Some(d) => {
+            let mut keys: Vec<(String, String)> = dialogs::keys(d)
+                .iter()
+                .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            if matches!(d, crate::app::dialogs::Dialog::Audit { .. }) && app.audit_view.editing {
+                keys = vec![
+                    ("⏎".into(), "done".into()),
+                    ("Esc".into(), "leave filter".into()),
+                    ("^U".into(), "clear".into()),
+                ];
+            }
+            // The start-up connection failure: r tries again from the dialog itself.
+            if matches!(d, crate::app::dialogs::Dialog::Error(e) if Some(&e.error) == app.connection.as_ref())
+            {
+                keys.insert(0, ("r".into(), "retry".into()));
+            }
+            keys
+        }
     }
 }
 

@@ -4,12 +4,13 @@ use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::text::{clean, fit, pad, relative, stamp};
+use super::text::{clean, fit, pad, relative, stamp, wrap};
 use super::theme::Theme;
 use crate::api::{OtpDevice, User, UserStatus};
 use crate::app::dialogs::DeviceKind;
+use crate::app::query;
 use crate::app::validate::mask_phone;
 use crate::app::{App, Focus};
 
@@ -98,24 +99,19 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     } else if let Some(m) = &s.message {
         Line::styled(fit(m, w), theme.warn())
     } else if s.searched {
-        let total = s.total.map_or(String::new(), |t| format!(" of {t}"));
-        let more = if s.more.is_none() && s.total.is_none() && !s.next.is_empty() {
-            " · more below"
-        } else if s.more.is_some() {
+        let more = !s.next.is_empty();
+        let tail = if s.more.is_some() {
             " · loading more…"
+        } else if more {
+            " · more below"
         } else {
             ""
         };
         Line::styled(
             fit(
                 &format!(
-                    "{}{total} user{}{more}",
-                    s.results.len(),
-                    if s.total.unwrap_or(s.results.len() as u64) == 1 {
-                        ""
-                    } else {
-                        "s"
-                    }
+                    "{}{tail}",
+                    query::count_text(s.results.len(), s.total, more)
                 ),
                 w,
             ),
@@ -124,14 +120,26 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     } else {
         Line::styled(fit("Press / and type a name, email or id.", w), theme.dim())
     };
-    frame.render_widget(
-        Paragraph::new(info),
-        Rect {
-            y: inner.y + 1,
-            height: 1,
-            ..inner
-        },
-    );
+    // With no rows to show, a message wraps over the empty list: it is read whole, not cut.
+    let whole = s.request.is_none() && s.results.is_empty();
+    match (&s.message, whole) {
+        (Some(m), true) => frame.render_widget(
+            Paragraph::new(Line::styled(clean(m), theme.warn())).wrap(Wrap { trim: true }),
+            Rect {
+                y: inner.y + 1,
+                height: inner.height - 1,
+                ..inner
+            },
+        ),
+        _ => frame.render_widget(
+            Paragraph::new(info),
+            Rect {
+                y: inner.y + 1,
+                height: 1,
+                ..inner
+            },
+        ),
+    }
     let list = Rect {
         y: inner.y + 2,
         height: inner.height - 2,
@@ -139,9 +147,19 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     };
     let rows = list.height as usize;
     let offset = s.selected.saturating_sub(rows.saturating_sub(1));
-    let status_w = 10.min(w / 4);
+    // The status column is as wide as its longest word on screen, so emails get the rest.
+    let status_w = s
+        .results
+        .iter()
+        .skip(offset)
+        .take(rows)
+        .map(|u| status_word(u, app).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(10)
+        .min(w / 4);
     let avail = w.saturating_sub(status_w + 4);
-    // Names get the room they need (up to 3/5), emails the rest.
+    // Names get the room they need, emails the rest.
     let longest = s
         .results
         .iter()
@@ -153,7 +171,8 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     // A narrow pane drops the email column (the user pane's title shows it) to keep names whole.
     let show_email = w >= 34;
     let name_w = if show_email {
-        longest.clamp(avail / 3, avail * 3 / 5)
+        // Names whole first: the email keeps at least ten columns (the title shows it whole).
+        longest.clamp(avail / 3, avail.saturating_sub(10).max(avail / 3))
     } else {
         avail + 1
     };
@@ -166,7 +185,8 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .take(rows)
         .map(|(i, u)| {
             let sel = i == s.selected;
-            let mark = if sel { "> " } else { "  " };
+            // One `>` on screen: only the focused pane marks its row; the others keep it dimmed.
+            let mark = if sel && focused { "> " } else { "  " };
             let mut spans = vec![Span::raw(mark), Span::raw(pad(&u.display_name(), name_w))];
             if show_email {
                 spans.push(Span::raw(" "));
@@ -197,6 +217,7 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
 /// Column widths for the device rows, from what the rows hold.
 struct DeviceColumns {
     factor: usize,
+    name: usize,
     phone: usize,
 }
 
@@ -213,7 +234,7 @@ fn device_lines(
     w: usize,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
-    let mark = if selected { ">" } else { " " };
+    let mark = if selected && focused { ">" } else { " " };
     let star = if d.default { "★" } else { " " };
     let kind = match DeviceKind::of(d) {
         DeviceKind::Push => "push",
@@ -241,6 +262,12 @@ fn device_lines(
         }
         detail.push(Span::styled(state, state_style));
         detail.push(Span::styled(format!(" · {kind}"), theme.dim()));
+        let used: usize = detail.iter().map(|s| s.width()).sum();
+        if used > w {
+            // Too narrow for the whole detail: cut it once, visibly.
+            let text: String = detail.iter().map(|s| s.content.as_ref()).collect();
+            detail = vec![Span::styled(fit(&text, w), theme.dim())];
+        }
         vec![
             Line::from(vec![
                 Span::raw(format!("{mark} {star} ")),
@@ -253,7 +280,12 @@ fn device_lines(
         let fixed = 22;
         let phone_w = cols.phone;
         let rest = w.saturating_sub(fixed + phone_w);
-        let factor_w = cols.factor.min(rest * 3 / 5);
+        // Whole names first when both do not fit: factor names are generic, device names are not.
+        let factor_w = if cols.factor + cols.name <= rest {
+            cols.factor
+        } else {
+            rest.saturating_sub(cols.name).max(rest * 2 / 5)
+        };
         let name_w = rest.saturating_sub(factor_w);
         vec![Line::from(vec![
             Span::raw(format!("{mark} {star} ")),
@@ -324,17 +356,12 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         None => "never logged in".into(),
     };
     let count = match &view.devices {
-        Some(d) => {
-            let mut ids: Vec<_> = d.iter().map(|d| &d.id).collect();
-            // Protect is listed once for push and once for its code, not always side by side.
-            ids.sort();
-            ids.dedup();
-            format!(
-                " · {} factor{}",
-                ids.len(),
-                if ids.len() == 1 { "" } else { "s" }
-            )
-        }
+        // The count is of the rows below (Protect's push and code are two rows, two factors).
+        Some(d) => format!(
+            " · {} factor{}",
+            d.len(),
+            if d.len() == 1 { "" } else { "s" }
+        ),
         None => String::new(),
     };
     let status = fit(&status, w);
@@ -364,7 +391,12 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     ));
     let first_device = lines.len();
     match (&view.devices, &view.devices_error) {
-        (_, Some(e)) => lines.push(Line::styled(fit(e, w), theme.danger())),
+        (_, Some(e)) => lines.extend(
+            // Errors wrap: read whole, with the status and request id at the end.
+            wrap(e, w)
+                .into_iter()
+                .map(|r| Line::styled(r, theme.danger())),
+        ),
         (None, None) => lines.push(Line::styled("  Loading devices…", theme.dim())),
         (Some(d), None) if d.is_empty() => {
             lines.push(Line::styled("  No MFA devices enrolled.", theme.dim()))
@@ -376,11 +408,20 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
                     .map(|x| x.auth_factor_name.chars().count())
                     .max()
                     .unwrap_or(0),
-                phone: if d.iter().any(|x| x.phone_number.is_some()) {
-                    13.min(w / 5)
-                } else {
-                    0
-                },
+                name: d
+                    .iter()
+                    .filter_map(|x| x.user_display_name.as_deref())
+                    .map(|n| n.chars().count() + 2)
+                    .max()
+                    .unwrap_or(0),
+                // Masked numbers are short: they are shown whole, never cut.
+                phone: d
+                    .iter()
+                    .filter_map(|x| x.phone_number.as_deref())
+                    .map(|p| mask_phone(p).chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .min(w / 4),
             };
             let f = app.focus == Focus::Devices && focused;
             for (i, dev) in d.iter().enumerate() {
@@ -395,7 +436,12 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         theme,
     ));
     match (&view.factors, &view.factors_error) {
-        (_, Some(e)) => lines.push(Line::styled(fit(e, w), theme.danger())),
+        (_, Some(e)) => lines.extend(
+            // Errors wrap: read whole, with the status and request id at the end.
+            wrap(e, w)
+                .into_iter()
+                .map(|r| Line::styled(r, theme.danger())),
+        ),
         (None, None) => lines.push(Line::styled("  Loading factors…", theme.dim())),
         (Some(f), None) if f.is_empty() => lines.push(Line::styled(
             fit("  Nothing left to enroll through the API.", w),
@@ -404,7 +450,7 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         (Some(f), None) => {
             for (i, factor) in f.iter().enumerate() {
                 let sel = i == view.factor_sel && app.focus == Focus::Factors;
-                let mark = if sel { "> " } else { "  " };
+                let mark = if sel && focused { "> " } else { "  " };
                 let mut line =
                     Line::raw(format!("{mark}{}", pad(&factor.name, w.saturating_sub(2))));
                 if sel {

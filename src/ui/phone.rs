@@ -1,4 +1,4 @@
-//! The demo phone panel: delivered codes, pending pushes, authenticator codes.
+//! The demo phone panel: delivered codes, pending pushes, authenticator and YubiKey codes.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,6 +10,20 @@ use super::theme::Theme;
 use crate::app::App;
 use crate::app::validate::mask_phone;
 
+/// Items for the open user first (what the agent is working on), the rest after, order kept.
+fn open_user_first<'a, T>(
+    items: impl Iterator<Item = &'a T>,
+    of: impl Fn(&T) -> i64,
+    open: Option<i64>,
+) -> Vec<&'a T>
+where
+    T: 'a,
+{
+    let (mut mine, rest): (Vec<&T>, Vec<&T>) = items.partition(|i| Some(of(i)) == open);
+    mine.extend(rest);
+    mine
+}
+
 /// Draws the phone panel.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let block = Block::bordered()
@@ -17,28 +31,40 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .title(Span::styled(" Demo phone (p hides) ", theme.title()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    // A gap between the columns so the left one's text never runs into the right one's.
     let [msgs, right] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .spacing(2)
+            .areas(inner);
+    let open = app.user.as_ref().map(|v| v.user.id);
     let w = msgs.width as usize;
     let p = &app.phone;
     let mut lines = vec![Line::styled("Messages", theme.title())];
     if p.messages.is_empty() {
         lines.push(Line::styled("No SMS or calls yet.", theme.dim()));
     }
-    for m in p
-        .messages
-        .iter()
-        .rev()
+    let messages = open_user_first(p.messages.iter().rev(), |m| m.user_id, open);
+    for m in messages
+        .into_iter()
         .take(msgs.height.saturating_sub(1) as usize)
     {
         let code = clean(&format!("{} ", m.code));
+        // An email address is not a phone number: shown as it is.
+        let to = if m.channel == "Email" {
+            m.to.clone()
+        } else {
+            mask_phone(&m.to)
+        };
         let head = clean(&format!(
-            "{} {} {} ",
+            "{} · {} {} {} ",
+            m.who,
             m.channel,
-            mask_phone(&m.to),
+            to,
             relative(m.sent_at, app.now)
         ));
-        let used = code.chars().count() + head.chars().count();
+        let used = code.chars().count();
+        let head = fit(&head, w.saturating_sub(used));
+        let used = used + head.chars().count();
         lines.push(Line::from(vec![
             Span::styled(code, theme.title()),
             Span::styled(head, theme.dim()),
@@ -48,16 +74,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), msgs);
     let w = right.width as usize;
     let mut lines = vec![Line::styled("Pushes", theme.title())];
-    match p.pushes.last() {
+    match p.shown_push(open) {
         None => lines.push(Line::styled("No push waiting.", theme.dim())),
         Some(push) => {
             lines.push(Line::styled(
                 fit(
                     &format!(
-                        "Push for user {} (device {}) · expires {}",
-                        push.user_id,
-                        push.device_id,
-                        relative(push.expires_at, app.now)
+                        "Push expires {} · {}",
+                        relative(push.expires_at, app.now),
+                        push.who
                     ),
                     w,
                 ),
@@ -71,15 +96,40 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             ]));
         }
     }
-    lines.push(Line::styled("Authenticators", theme.title()));
-    for c in &p.codes {
-        lines.push(Line::raw(fit(
-            &format!(
-                "{} {} ({}s) {}",
-                c.code, c.device_id, c.seconds_left, c.label
+    if let Some(r) = p.registrations.last() {
+        lines.push(Line::styled(
+            fit(
+                &clean(&format!(
+                    "Protect enrollment {} · expires {} · a/x in its dialog",
+                    r.label,
+                    relative(r.expires_at, app.now)
+                )),
+                w,
             ),
-            w,
-        )));
+            theme.warn(),
+        ));
+    }
+    lines.push(Line::styled(
+        "Authenticator and YubiKey codes",
+        theme.title(),
+    ));
+    for c in open_user_first(p.codes.iter(), |c| c.user_id, open) {
+        if c.touch {
+            // A YubiKey's OTP is long: whose key on one row, the code whole below (it wraps).
+            lines.push(Line::raw(fit(&format!("{} (YubiKey, touch)", c.label), w)));
+            let code: Vec<char> = clean(&c.code).chars().collect();
+            for chunk in code.chunks(w.saturating_sub(2).max(8)) {
+                lines.push(Line::styled(
+                    format!("  {}", chunk.iter().collect::<String>()),
+                    theme.title(),
+                ));
+            }
+        } else {
+            lines.push(Line::raw(fit(
+                &format!("{} ({}s) {}", c.code, c.seconds_left, c.label),
+                w,
+            )));
+        }
     }
     frame.render_widget(Paragraph::new(lines), right);
 }

@@ -51,6 +51,45 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Cleans and breaks text into rows of at most `width` columns, at spaces where it can.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let text = clean(text);
+    if width == 0 {
+        return Vec::new();
+    }
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    for word in text.split(' ') {
+        let joined = if row.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{row} {word}")
+        };
+        if joined.width() <= width {
+            row = joined;
+            continue;
+        }
+        if !row.is_empty() {
+            rows.push(std::mem::take(&mut row));
+        }
+        // A word longer than a row is cut across rows.
+        let mut used = 0;
+        for c in word.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width {
+                rows.push(std::mem::take(&mut row));
+                used = 0;
+            }
+            row.push(c);
+            used += w;
+        }
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
 /// Cleans, fits and pads text to exactly `width` columns.
 pub fn pad(text: &str, width: usize) -> String {
     let s = fit(text, width);
@@ -133,6 +172,16 @@ mod tests {
         assert_eq!(pad("ab", 4), "ab  ");
         assert_eq!(fit("日本語テキスト", 5), "日本…");
         assert_eq!(fit("*\u{fe0f}abc", 2), "*…");
+    }
+
+    #[test]
+    fn wrapping_keeps_every_word() {
+        let rows = wrap("r to retry · Server error (HTTP 503): try later", 12);
+        assert!(rows.iter().all(|r| r.width() <= 12), "{rows:?}");
+        assert_eq!(
+            rows.join(" "),
+            "r to retry · Server error (HTTP 503): try later"
+        );
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! This file routes messages, keys and API results; each flow lives in its own module.
 
 mod audit;
+mod audit_view;
+mod connect;
 mod enroll;
 mod errors;
 mod form;
 mod navigate;
+mod register;
 mod remove;
 mod search;
 mod token;
@@ -38,8 +41,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Resize(w, h) => app.size = (w, h),
         Msg::Tick => on_tick(app, &mut cmds),
         Msg::Api(event) => {
-            if event.rate_limit.is_some() {
-                app.rate_limit = event.rate_limit;
+            connect::on_event_meta(app, &event);
+            if event.mfa_api.is_some() {
+                app.mfa_api = event.mfa_api;
             }
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
@@ -48,6 +52,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
         }
         Msg::Phone(snapshot) => app.phone = snapshot,
+        Msg::AuditRead(read) => audit_view::on_read(app, read),
         Msg::Terminate => {
             settle_unknown(
                 app,
@@ -67,6 +72,7 @@ fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
         cmds.push(Cmd::Phone(PhoneCmd::Refresh));
     }
     verify::tick(app, cmds);
+    register::tick(app, cmds);
 }
 
 fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
@@ -151,8 +157,9 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => open_verify(app, cmds),
         Action::Remove => open_remove(app),
         Action::Token => open_token(app),
+        Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
-        Action::Audit => app.dialogs.push(Dialog::Audit { scroll: 0 }),
+        Action::Audit => audit_view::open(app, cmds),
         Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
         Action::Quit => {
             settle_unknown(
@@ -175,7 +182,8 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
             if !(app.tenant.demo && app.phone_visible) {
                 return;
             }
-            match app.phone.pushes.last() {
+            let open = app.user.as_ref().map(|v| v.user.id);
+            match app.phone.shown_push(open) {
                 Some(push) => {
                     let token = push.state_token.clone();
                     cmds.push(Cmd::Phone(if action == Action::ApprovePush {
@@ -193,7 +201,7 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
 
 /// Rows the help overlay holds (its scroll stops there).
 fn help_rows() -> usize {
-    keymap::BINDINGS.len() + keymap::DIALOG_KEYS.len() + 1
+    keymap::help_len()
 }
 
 fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
@@ -238,8 +246,17 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         run_action(app, Action::Phone, cmds);
         return;
     }
+    if audit_view::editing(app) {
+        // The filter box takes every key, Esc included (it leaves the box, not the view).
+        audit_view::key(app, key);
+        return;
+    }
     if key.code == KeyCode::Esc {
-        close_top(app, cmds);
+        if matches!(app.dialogs.last(), Some(Dialog::Register(_))) {
+            register::stop(app, cmds);
+        } else {
+            close_top(app, cmds);
+        }
         return;
     }
     let Some(top) = app.dialogs.last_mut() else {
@@ -249,11 +266,24 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Help { scroll } => match key.code {
             KeyCode::Char('j') | KeyCode::Down => *scroll = (*scroll + 1).min(help_rows()),
             KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+            KeyCode::PageDown => {
+                *scroll = (*scroll + usize::from(app.size.1.saturating_sub(6))).min(help_rows())
+            }
+            KeyCode::PageUp => {
+                *scroll = scroll.saturating_sub(usize::from(app.size.1.saturating_sub(6)))
+            }
+            KeyCode::Char('g') | KeyCode::Home => *scroll = 0,
+            KeyCode::Char('G') | KeyCode::End => *scroll = help_rows(),
             KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
                 app.dialogs.pop();
             }
             _ => {}
         },
+        Dialog::Error(e)
+            if key.code == KeyCode::Char('r') && Some(&e.error) == app.connection.as_ref() =>
+        {
+            connect::retry(app, cmds);
+        }
         Dialog::Info(_) | Dialog::Error(_) => {
             if matches!(
                 key.code,
@@ -262,16 +292,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 app.dialogs.pop();
             }
         }
-        Dialog::Audit { scroll } => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => {
-                *scroll = (*scroll + 1).min(app.audit.len().saturating_sub(1))
-            }
-            KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
-            KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('A') => {
-                app.dialogs.pop();
-            }
-            _ => {}
-        },
+        Dialog::Audit { .. } => audit_view::key(app, key),
         Dialog::SwitchReadOnly(_) => match key.code {
             KeyCode::Char('y') | KeyCode::Enter => {
                 app.dialogs.clear();
@@ -291,6 +312,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Verify(_) => verify_key(app, key, cmds),
         Dialog::Remove(_) => remove_key(app, key, cmds),
         Dialog::Token(_) => token_key(app, key, cmds),
+        Dialog::Register(_) => register::register_key(app, key, cmds),
     }
 }
 
@@ -327,9 +349,12 @@ fn on_result(
         ),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
+        (Purpose::Register, ApiResponse::Registration(r)) => {
+            register::on_registration(app, id, r, cmds)
+        }
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
-        (Purpose::RateLimit, ApiResponse::RateLimit(Ok(rl))) => app.rate_limit = Some(rl),
+        (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
         _ => {}
     }
 }

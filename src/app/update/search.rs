@@ -80,9 +80,7 @@ pub(super) fn on_search(app: &mut App, r: Result<SearchResult, ApiError>) {
     app.search.searched = true;
     match r {
         Ok(SearchResult { users, next, total }) => {
-            app.search.message = users
-                .is_empty()
-                .then(|| format!("No users match \"{}\".", app.search.query));
+            app.search.message = users.is_empty().then(|| query::no_match(&app.search.query));
             app.search.results = users;
             app.search.next = next;
             app.search.total = total;

@@ -35,6 +35,9 @@ pub(super) fn open_token(app: &mut App) {
 }
 
 /// Keys in the token dialog (and, once issued, copying the token).
+/// What the console can truthfully say after an OSC 52 copy.
+pub(crate) const COPIED: &str = "Sent to the terminal's clipboard (OSC 52)";
+
 pub(super) fn token_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
     let Some(Dialog::Token(d)) = app.dialogs.last_mut() else {
         return;
@@ -45,6 +48,8 @@ pub(super) fn token_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 if let Some(t) = &d.issued {
                     cmds.push(Cmd::Copy(t.mfa_token.clone()));
                     d.copied = true;
+                    // The terminal never says whether it accepted the sequence: claim no more.
+                    app.set_status(StatusKind::Info, COPIED);
                 }
             }
             KeyCode::Enter | KeyCode::Char('q') => {
@@ -130,7 +135,9 @@ pub(super) fn on_issued(
         return;
     };
     match r {
-        Ok(token) => {
+        Ok(mut token) => {
+            // The expiry is on the tenant's clock: shown on ours.
+            token.expires_at = token.expires_at.map(|t| app.tenant_time(t));
             settle(app, AuditKind::MfaToken, AuditResult::Success, None, cmds);
             if let Dialog::Token(d) = &mut app.dialogs[pos] {
                 d.busy = None;

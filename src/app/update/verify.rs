@@ -329,6 +329,11 @@ pub(super) fn on_triggered(
     cmds: &mut Vec<Cmd>,
 ) {
     let now = app.now;
+    // The tenant's expiry is on its clock; the countdown runs on ours.
+    let r = r.map(|mut t| {
+        t.state_token_expires_at = t.state_token_expires_at.map(|x| app.tenant_time(x));
+        t
+    });
     let Some(pos) = app.dialog_waiting_for(id) else {
         return;
     };
