@@ -7,6 +7,7 @@ pub mod config;
 pub mod console;
 pub mod logging;
 pub mod mfa_api;
+pub mod policy;
 pub mod runtime;
 pub mod sim;
 pub mod ui;

@@ -105,6 +105,7 @@ where
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stop = io.stop.take();
     while !app.quit {
+        let expiry = app.caller_check_expiry();
         let msg = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Msg::Key(k),
@@ -117,6 +118,8 @@ where
             Some(ev) = rx.recv() => Msg::Api(Box::new(ev)),
             Some(msg) = local_rx.recv() => msg,
             _ = tick.tick(), if app.needs_tick() => Msg::Tick,
+            // One wake when the open user's caller check expires, so the pane says so.
+            () = wake_at(expiry, io.clock), if expiry.is_some() => Msg::Tick,
             () = async { if let Some(s) = stop.as_mut() { s.await } }, if stop.is_some() => {
                 stop = None;
                 Msg::Terminate
@@ -130,6 +133,15 @@ where
         draw(&mut app, terminal, &mut io)?;
     }
     Ok(app)
+}
+
+/// Sleeps until `at` by the console's clock (never, without a time).
+async fn wake_at(at: Option<DateTime<Utc>>, clock: fn() -> DateTime<Utc>) {
+    match at.and_then(|t| (t - clock()).to_std().ok()) {
+        Some(left) => tokio::time::sleep(left).await,
+        None if at.is_some() => {}
+        None => std::future::pending().await,
+    }
 }
 
 /// Where commands go: the worker for API calls, the loop itself for local results.
@@ -292,6 +304,7 @@ mod tests {
     use super::*;
     use crate::api::{ClientConfig, Credentials, Secret};
     use crate::app::TenantInfo;
+    use futures::FutureExt;
 
     #[derive(Clone, Default)]
     struct Clip(Arc<Mutex<Vec<u8>>>);
@@ -351,5 +364,18 @@ mod tests {
         );
         let written = String::from_utf8(clip.0.lock().unwrap().clone()).unwrap();
         assert_eq!(written, "\x1b]52;c;QWIxMkNkMzQ=\x07");
+    }
+
+    fn fixed() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn the_expiry_wake_fires_once_due_and_never_without_a_time() {
+        let past = fixed() - chrono::Duration::seconds(1);
+        assert!(wake_at(Some(past), fixed).now_or_never().is_some());
+        let later = fixed() + chrono::Duration::minutes(15);
+        assert!(wake_at(Some(later), fixed).now_or_never().is_none());
+        assert!(wake_at(None, fixed).now_or_never().is_none());
     }
 }

@@ -404,6 +404,10 @@ pub enum Dialog {
     Info(InfoDialog),
     /// Offer read-only mode.
     SwitchReadOnly(SwitchReadOnlyDialog),
+    /// Check the caller with one of the user's active devices.
+    CallerCheck(super::caller::CallerCheckDialog),
+    /// Skip a required caller check for one change, with a reason.
+    CallerOverride(super::caller::OverrideDialog),
     /// A v2 registration: QR code, first code or the app's acceptance.
     Register(RegisterDialog),
     /// Key help.
@@ -427,6 +431,7 @@ impl Dialog {
             Dialog::Verify(d) => d.busy,
             Dialog::Remove(d) => d.busy,
             Dialog::Token(d) => d.busy,
+            Dialog::CallerCheck(d) => d.busy,
             Dialog::Register(d) => d.busy,
             _ => None,
         }

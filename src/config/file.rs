@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::error::ConfigError;
 use crate::api::Secret;
+use crate::policy::GuardedAction;
 
 /// The whole config file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -53,8 +54,23 @@ pub struct Profile {
     pub require_reason: bool,
     /// Operator name for the audit trail when using this profile.
     pub operator: Option<String>,
+    /// How long a successful caller check stays valid, in minutes (default 15).
+    pub caller_check_minutes: Option<u32>,
+    /// Changes that need a fresh caller check first: any of "remove", "token", "enroll_verified".
+    #[serde(default)]
+    pub require_caller_check: Vec<GuardedAction>,
+    /// Allow caller checks in read-only mode (default true: a check changes nothing).
+    #[serde(default = "default_true")]
+    pub read_only_caller_check: bool,
     /// Which MFA API to use: `auto` (default), `v1` or `v2`.
     pub mfa_api: Option<crate::api::MfaApiChoice>,
+}
+
+/// The longest a caller check may stay valid: a check is about one call, not a shift.
+pub const MAX_CALLER_CHECK_MINUTES: u32 = 24 * 60;
+
+fn default_true() -> bool {
+    true
 }
 
 /// Any TOML value is taken, so a wrong type gets this message rather than the parser's, which
@@ -163,6 +179,13 @@ impl Profile {
             {
                 return Err(invalid(format!("{key} contains control characters")));
             }
+        }
+        if let Some(minutes) = self.caller_check_minutes
+            && !(1..=MAX_CALLER_CHECK_MINUTES).contains(&minutes)
+        {
+            return Err(invalid(format!(
+                "caller_check_minutes is {minutes}; use 1 to {MAX_CALLER_CHECK_MINUTES} (a check proves who is on this call)"
+            )));
         }
         if self.client_secret.as_ref().is_some_and(Secret::is_empty) {
             return Err(invalid("client_secret is empty".to_owned()));

@@ -20,6 +20,7 @@ pub use secret::{fetch_secret, run_secret_command};
 
 use crate::api::{Credentials, MfaApiChoice, Secret};
 use crate::audit::AuditContext;
+use crate::policy::{DEFAULT_CALLER_CHECK_MINUTES, GuardedAction, RequiredChecks};
 
 /// Environment variable: client id (overrides the profile).
 pub const ENV_CLIENT_ID: &str = "ONELOGIN_CLIENT_ID";
@@ -71,6 +72,14 @@ pub struct CliOptions {
     /// Operator name for the audit trail.
     #[arg(long, value_name = "NAME")]
     pub operator: Option<String>,
+    /// Require a fresh caller check before these changes (adds to the profile's list).
+    #[arg(
+        long = "require-caller-check",
+        value_name = "remove,token,enroll_verified",
+        value_delimiter = ',',
+        value_enum
+    )]
+    pub require_caller_check: Vec<GuardedAction>,
     /// Which MFA API to use: auto (v2 when the credential may, else v1), v1 or v2.
     #[arg(long = "mfa-api", value_name = "auto|v1|v2", value_parser = parse_mfa_api)]
     pub mfa_api: Option<MfaApiChoice>,
@@ -160,6 +169,12 @@ pub struct Settings {
     pub log_file: PathBuf,
     /// The log level or directive string.
     pub log_level: String,
+    /// How long a successful caller check stays valid, in minutes.
+    pub caller_check_minutes: u32,
+    /// Changes that need a fresh caller check first.
+    pub require_caller_check: RequiredChecks,
+    /// Allow caller checks in read-only mode.
+    pub read_only_caller_check: bool,
     /// Which MFA API to use (`--mfa-api`, else the profile's `mfa_api`, else auto).
     pub mfa_api: MfaApiChoice,
 }
@@ -299,6 +314,9 @@ pub fn resolve(
             audit_log,
             log_file,
             log_level,
+            caller_check_minutes: DEFAULT_CALLER_CHECK_MINUTES,
+            require_caller_check: cli.require_caller_check.iter().copied().collect(),
+            read_only_caller_check: true,
             mfa_api: cli.mfa_api.unwrap_or_default(),
         });
     }
@@ -376,6 +394,9 @@ pub fn resolve(
                 audit_log,
                 log_file,
                 log_level,
+                caller_check_minutes: DEFAULT_CALLER_CHECK_MINUTES,
+                require_caller_check: cli.require_caller_check.iter().copied().collect(),
+                read_only_caller_check: true,
                 mfa_api: cli.mfa_api.unwrap_or_default(),
             }),
         };
@@ -420,6 +441,18 @@ pub fn resolve(
         audit_log,
         log_file,
         log_level,
+        caller_check_minutes: profile
+            .and_then(|p| p.caller_check_minutes)
+            .unwrap_or(DEFAULT_CALLER_CHECK_MINUTES),
+        // The flag can add to the profile's requirements but never lift one.
+        require_caller_check: profile
+            .map(|p| p.require_caller_check.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .chain(&cli.require_caller_check)
+            .copied()
+            .collect::<RequiredChecks>(),
+        read_only_caller_check: profile.is_none_or(|p| p.read_only_caller_check),
         mfa_api: cli
             .mfa_api
             .or_else(|| profile.and_then(|p| p.mfa_api))
@@ -589,6 +622,16 @@ pub fn list_profiles(config: &LoadedConfig) -> String {
         }
         if let Some(operator) = &profile.operator {
             options.push(format!("operator {operator}"));
+        }
+        if !profile.require_caller_check.is_empty() {
+            let required: RequiredChecks = profile.require_caller_check.iter().copied().collect();
+            options.push(format!("caller check before {required}"));
+        }
+        if let Some(minutes) = profile.caller_check_minutes {
+            options.push(format!("caller check valid {minutes} min"));
+        }
+        if !profile.read_only_caller_check {
+            options.push("no caller checks when read-only".to_owned());
         }
         if !options.is_empty() {
             let _ = writeln!(out, "    options:    {}", options.join(", "));

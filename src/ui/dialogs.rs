@@ -16,6 +16,8 @@ use crate::app::keymap::{BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX
 use crate::app::validate::{self, countdown, mask_phone};
 use crate::app::{App, AuditResult};
 
+mod caller;
+
 const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
 
 /// The keys a dialog takes, for the footer.
@@ -64,6 +66,24 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
         }
         Dialog::Register(_) => &[("⏎", "check code"), ("^P", "demo: phone"), ("Esc", "stop")],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
+        // Opened from a guarded change for a user with no active device: only the override.
+        Dialog::CallerCheck(d) if d.devices.is_empty() => &[("o", "override"), ("Esc", "back")],
+        Dialog::CallerCheck(d) => match d.stage {
+            crate::app::caller::CheckStage::Choose => {
+                &[("j/k", "device"), ("⏎", "check"), ("Esc", "cancel")]
+            }
+            crate::app::caller::CheckStage::AwaitPush { .. } => &[
+                ("⏎", "poll now"),
+                ("a/x", "demo: approve/deny"),
+                ("Esc", "stop waiting"),
+            ],
+            _ => &[
+                ("⏎", "check the code"),
+                ("^P", "demo: phone"),
+                ("Esc", "cancel"),
+            ],
+        },
+        Dialog::CallerOverride(_) => &[("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } => &[("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
         Dialog::Help { .. } => &[("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
         _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
@@ -511,6 +531,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             }
             (" Temporary MFA token ", false)
         }
+        Dialog::CallerCheck(d) => caller::draw_check(app, d, &mut f, theme),
+        Dialog::CallerOverride(d) => caller::draw_override(d, &mut f, theme),
         Dialog::Error(d) => {
             f.styled(clean(&d.context), theme.title());
             f.blank();
@@ -555,7 +577,9 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             for b in BINDINGS {
                 let avail = app.available(b.action) || !b.action.is_mutating();
                 let style = if avail { theme.text() } else { theme.dim() };
-                let note = if b.action.is_mutating() && app.tenant.read_only {
+                let no_check = b.action == crate::app::keymap::Action::CallerCheck
+                    && !app.caller_check_allowed();
+                let note = if (b.action.is_mutating() && app.tenant.read_only) || no_check {
                     " (read-only)"
                 } else {
                     ""
@@ -632,6 +656,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     AuditResult::Pending => "pending",
                     AuditResult::Failure => "FAILED",
                     AuditResult::Refused => "refused",
+                    AuditResult::Overridden => "overridden",
                 };
                 let style = match r.outcome {
                     AuditResult::Failure | AuditResult::Refused => theme.danger(),
@@ -668,6 +693,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (" Audit trail ", false)
         }
     };
+    caller::gate_lines(app, dialog, &mut f, theme);
     // Wrap long text here, not in the Paragraph, so the height counts every row drawn.
     let cursor_line = f.cursor.map(|(_, y)| usize::from(y));
     let mut cursor = f.cursor;

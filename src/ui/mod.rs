@@ -197,8 +197,15 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
             .map(|b| (b.label.to_owned(), b.short.to_owned()))
             .collect(),
         Some(d) => {
-            let mut keys: Vec<(String, String)> = dialogs::keys(d)
+            // A guarded change waiting for its caller check offers the two ways on first.
+            let gate: &[(&str, &str)] = if app.top_gate().is_some_and(|g| !g.allows()) {
+                &[("c", "check caller"), ("o", "override")]
+            } else {
+                &[]
+            };
+            let mut keys: Vec<(String, String)> = gate
                 .iter()
+                .chain(dialogs::keys(d))
                 .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect();

@@ -13,6 +13,7 @@ use crate::app::dialogs::DeviceKind;
 use crate::app::query;
 use crate::app::validate::mask_phone;
 use crate::app::{App, Focus};
+use unicode_width::UnicodeWidthStr;
 
 fn pane<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
     let style = if focused {
@@ -382,6 +383,31 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     }
     if !extra.is_empty() {
         lines.push(Line::styled(fit(&extra.join(" · "), w), theme.dim()));
+    }
+    if let Some(check) = app.caller_check() {
+        let line = crate::app::caller::check_line(check, app.now, app.tenant.caller_check.minutes);
+        let style = if line.ok { theme.ok() } else { theme.warn() };
+        let text = clean(&line.text);
+        // On a narrow pane the device goes on its own line rather than being cut.
+        match text.split_once(" (") {
+            Some((who, device)) if text.width() > w => {
+                lines.push(Line::styled(fit(who, w), style));
+                lines.push(Line::styled(fit(&format!("  ({device}"), w), style));
+            }
+            _ => lines.push(Line::styled(fit(&text, w), style)),
+        }
+    } else if !app.tenant.caller_check.required.is_empty() {
+        // The profile guards changes: say up front that this caller is not checked yet.
+        let none_active = view
+            .devices
+            .as_ref()
+            .is_some_and(|d| !d.iter().any(|x| x.active));
+        let text = if none_active {
+            "Caller not checked · no active device"
+        } else {
+            "Caller not checked · c checks the caller"
+        };
+        lines.push(Line::styled(fit(text, w), theme.dim()));
     }
     lines.push(section(
         "Enrolled",
