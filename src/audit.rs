@@ -420,6 +420,9 @@ pub enum AuditError {
         /// What the JSON parser said.
         reason: String,
     },
+    /// The trail could not be opened at start, so nothing can be written to it.
+    #[error("{0}")]
+    Unavailable(String),
     /// An entry could not be turned into JSON (should not happen).
     #[error("cannot encode audit entry: {0}")]
     Serialize(#[source] serde_json::Error),
@@ -439,6 +442,8 @@ pub struct SessionEntry {
 pub struct AuditLog {
     /// The open file and its path; `None` for the in-memory log.
     file: Option<(File, PathBuf)>,
+    /// Why the trail could not be opened: every write fails with this (fail closed).
+    broken: Option<String>,
     entries: Vec<AuditEntry>,
     persisted: Vec<bool>,
     last_error: Option<String>,
@@ -454,6 +459,7 @@ impl AuditLog {
         })?;
         Ok(AuditLog {
             file: Some((file, path.to_owned())),
+            broken: None,
             entries: Vec::new(),
             persisted: Vec::new(),
             last_error: None,
@@ -464,9 +470,19 @@ impl AuditLog {
     pub fn in_memory() -> AuditLog {
         AuditLog {
             file: None,
+            broken: None,
             entries: Vec::new(),
             persisted: Vec::new(),
             last_error: None,
+        }
+    }
+
+    /// A trail that could not be opened: every record fails with `error`, so the console sends
+    /// no change while it cannot be written.
+    pub fn unavailable(error: &AuditError) -> AuditLog {
+        AuditLog {
+            broken: Some(error.to_string()),
+            ..Self::in_memory()
         }
     }
 
@@ -506,6 +522,9 @@ impl AuditLog {
     }
 
     fn write_line(&mut self, entry: &AuditEntry) -> Result<(), AuditError> {
+        if let Some(why) = &self.broken {
+            return Err(AuditError::Unavailable(why.clone()));
+        }
         let mut line = entry.to_json_line()?;
         line.push('\n');
         let Some((file, path)) = self.file.as_mut() else {

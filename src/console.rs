@@ -269,15 +269,18 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
     let log = match AuditLog::open(&settings.audit_log) {
         Ok(log) => log,
         Err(e) => {
+            // Fail closed: lookups work, but no change is sent while the trail cannot be written.
             app.set_status(
                 StatusKind::Warning,
-                format!(
-                    "Audit trail unavailable ({e}); changes are recorded in this session only."
-                ),
+                format!("The audit trail cannot be written ({e}): changes are refused."),
             );
-            AuditLog::in_memory()
+            AuditLog::unavailable(&e)
         }
     };
+    let warnings = crate::logging::take_open_warnings();
+    if app.status.is_none() && !warnings.is_empty() {
+        app.set_status(StatusKind::Warning, warnings.join(" "));
+    }
     if app.status.is_none()
         && let Some(hint) = app.first_run_hint()
     {
@@ -297,46 +300,103 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
     Ok(Session { app, io, demo })
 }
 
-/// Watches for SIGTERM, SIGHUP and SIGINT from now on (handlers are installed at once, before the
-/// terminal changes); the future resolves on the first. It never resolves if they can't be watched.
-fn termination() -> runtime::StopSignal {
+/// The signal that stopped the console, if one did (0: none yet).
+type StoppedBy = std::sync::Arc<std::sync::atomic::AtomicI32>;
+
+/// Watches for SIGTERM, SIGHUP, SIGINT and SIGQUIT from now on (handlers are installed at once,
+/// before the terminal changes); the future resolves on the first and notes its number in
+/// `stopped_by`. It never resolves if they can't be watched.
+fn termination(stopped_by: StoppedBy) -> runtime::StopSignal {
     #[cfg(unix)]
     {
+        use std::sync::atomic::Ordering;
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+        let (Ok(mut term), Ok(mut hup), Ok(mut int), Ok(mut quit)) = (
             signal(SignalKind::terminate()),
             signal(SignalKind::hangup()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::quit()),
         ) else {
             return Box::pin(std::future::pending());
         };
         Box::pin(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-                _ = int.recv() => {}
-            }
+            let number = tokio::select! {
+                _ = term.recv() => libc::SIGTERM,
+                _ = hup.recv() => libc::SIGHUP,
+                _ = int.recv() => libc::SIGINT,
+                _ = quit.recv() => libc::SIGQUIT,
+            };
+            stopped_by.store(number, Ordering::SeqCst);
         })
     }
     #[cfg(not(unix))]
     {
-        Box::pin(async {
+        Box::pin(async move {
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
+            // SIGINT's number, as on unix.
+            stopped_by.store(2, std::sync::atomic::Ordering::SeqCst);
         })
     }
 }
 
+/// Makes the terminal-restore panic hook act only for panics on the calling (console) thread.
+///
+/// The demo tenant and the API worker run on other threads of the same runtime: a panic there
+/// must neither hand the terminal back while the console keeps drawing, nor print over the
+/// screen. It is logged instead, and the console carries on (or reports the stopped worker).
+pub fn confine_panic_hook() {
+    let console = std::thread::current().id();
+    let inner = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == console {
+            inner(info);
+        } else {
+            tracing::error!(panic = %info, "a background task panicked; the console carries on");
+        }
+    }));
+}
+
+/// How the console ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The agent quit.
+    Quit,
+    /// A signal stopped it (its number); the process should exit with 128 + it.
+    Signal(i32),
+}
+
+impl Exit {
+    /// The process exit status: 0, or 128 + the signal's number.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Quit => 0,
+            Exit::Signal(n) => u8::try_from(128 + n).unwrap_or(u8::MAX),
+        }
+    }
+}
+
 /// Runs the console in the real terminal; the terminal is restored on every exit path.
-pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
+pub async fn run(settings: &Settings) -> Result<Exit, ConsoleError> {
     let session = prepare(settings).await?;
-    let stop = termination();
+    let stopped_by = StoppedBy::default();
+    let stop = termination(stopped_by.clone());
     // ratatui's init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::try_init().map_err(|e| ConsoleError::Terminal(e.to_string()))?;
+    confine_panic_hook();
     let result = async {
-        if std::env::var_os("MFADESK_DEBUG_PANIC").is_some() && cfg!(debug_assertions) {
-            panic!("forced panic (MFADESK_DEBUG_PANIC, debug builds only)");
+        if cfg!(debug_assertions) {
+            if std::env::var_os("MFADESK_DEBUG_PANIC").is_some() {
+                panic!("forced panic (MFADESK_DEBUG_PANIC, debug builds only)");
+            }
+            if std::env::var_os("MFADESK_DEBUG_BACKGROUND_PANIC").is_some() {
+                // Stands in for a panicking demo-tenant handler on another thread.
+                let _ = std::thread::spawn(|| {
+                    panic!("forced background panic (debug builds only)");
+                })
+                .join();
+            }
         }
         let mut io = session.io;
         // Killed or hung up: the loop settles open changes and returns, so the terminal is restored.
@@ -353,7 +413,10 @@ pub async fn run(settings: &Settings) -> Result<(), ConsoleError> {
     }
     result.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
     restored.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
-    Ok(())
+    Ok(match stopped_by.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => Exit::Quit,
+        n => Exit::Signal(n),
+    })
 }
 
 #[cfg(test)]

@@ -72,7 +72,23 @@ pub fn forget_secret(secret: &str) {
     secrets.retain(|s| s != secret);
 }
 
-/// Returns `text` with every registered secret replaced by `***`.
+/// Registers the HTTP Basic form of a credential, `base64(client_id:client_secret)`, so it is
+/// redacted wherever it shows up (a server echoing the Authorization header, say).
+pub fn register_basic_credentials(client_id: &str, client_secret: &str) {
+    use base64::Engine;
+    let pair = format!("{client_id}:{client_secret}");
+    let padded = base64::engine::general_purpose::STANDARD.encode(&pair);
+    // Without padding, and URL-safe: other spellings of the same bytes.
+    let bare = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&pair);
+    let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&pair);
+    register_secret(&padded);
+    register_secret(&bare);
+    register_secret(&url_safe);
+}
+
+/// Returns `text` with every registered secret replaced by `***`, and whatever follows an
+/// authorization scheme (`Basic `, `Bearer `) too: a server quoting a header hands back a
+/// credential this process may never have registered.
 pub fn redact(text: &str) -> String {
     let secrets = SECRETS.read().unwrap_or_else(PoisonError::into_inner);
     let mut out = text.to_owned();
@@ -81,7 +97,56 @@ pub fn redact(text: &str) -> String {
             out = out.replace(secret.as_str(), REDACTED);
         }
     }
+    drop(secrets);
+    redact_auth_schemes(&out)
+}
+
+/// The authorization schemes whose credential (the next word) is always redacted.
+const AUTH_SCHEMES: [&str; 2] = ["basic", "bearer"];
+
+/// Replaces the word after `Basic` or `Bearer` (any case, followed by spaces) with `***`.
+fn redact_auth_schemes(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    let mut i = 0;
+    while i < text.len() {
+        let Some(scheme) = AUTH_SCHEMES
+            .iter()
+            .find(|s| lower[i..].starts_with(**s) && starts_word(&lower, i))
+        else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        let after = i + scheme.len();
+        let spaces = text[after..].len() - text[after..].trim_start_matches([' ', '\t']).len();
+        if spaces == 0 {
+            i = after;
+            continue;
+        }
+        let word_start = after + spaces;
+        let word_len = text[word_start..]
+            .find(|c: char| c.is_whitespace() || "\"',;<>()[]{}".contains(c))
+            .unwrap_or(text.len() - word_start);
+        if word_len == 0 || text[word_start..word_start + word_len] == *REDACTED {
+            i = word_start;
+            continue;
+        }
+        out.push_str(&text[rest..word_start]);
+        out.push_str(REDACTED);
+        rest = word_start + word_len;
+        i = rest;
+    }
+    out.push_str(&text[rest..]);
     out
+}
+
+/// True when position `i` of `lower` does not continue a word (so "nonbasic" is left alone).
+fn starts_word(lower: &str, i: usize) -> bool {
+    lower[..i]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric())
 }
 
 /// Parses a level (`info`) or a directive list (`mfadesk=debug,hyper=warn,info`).
@@ -103,20 +168,80 @@ pub fn parse_level(level: &str) -> Result<Targets, LoggingError> {
     Targets::from_str(level.trim()).map_err(|e| invalid(e.to_string()))
 }
 
+/// Warnings from opening private files (a mode tightened to 0600), for the console's status line.
+static OPEN_WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Takes the warnings collected while opening the log and the audit trail.
+pub fn take_open_warnings() -> Vec<String> {
+    std::mem::take(&mut *OPEN_WARNINGS.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
 /// Opens a file for appending, creating it (mode 0600 on unix) and its parent directories.
+///
+/// A symbolic link is never followed (O_NOFOLLOW): whoever can plant one could point the
+/// audit trail or the log at another file. Anything but a regular file or a character device
+/// is refused. An existing
+/// file that group or others can read is set to 0600, with a warning kept for
+/// [`take_open_warnings`].
 pub(crate) fn open_private_append(path: &Path) -> io::Result<File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_private_dirs(parent)?;
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(symlink_refused());
     }
     let mut options = OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        // Only applies when the file is created; an existing file keeps its mode.
+        // Only applies when the file is created; an existing file's mode is checked below.
         options.mode(0o600);
+        // O_NOFOLLOW closes the race between the check above and the open; O_NONBLOCK keeps a
+        // FIFO planted at the path from blocking the console (it is refused below).
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    options.open(path)
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return symlink_refused();
+        }
+        e
+    })?;
+    let meta = file.metadata()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        // A character device is the operator's explicit choice (/dev/full in a drill); a FIFO
+        // or socket is not a place to keep records.
+        if meta.file_type().is_char_device() {
+            return Ok(file);
+        }
+    }
+    if !meta.is_file() {
+        return Err(io::Error::other("it is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            OPEN_WARNINGS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(format!(
+                    "{} was readable by others (mode {mode:03o}); it is now 0600.",
+                    path.display()
+                ));
+        }
+    }
+    Ok(file)
+}
+
+/// The error a symbolic link at a private file's path becomes.
+fn symlink_refused() -> io::Error {
+    io::Error::other("it is a symbolic link, which mfadesk does not follow")
 }
 
 /// Creates a directory and its parents, private to the owner on unix.
@@ -235,7 +360,14 @@ impl LogGuard {
 
 /// Installs the global file logger: no ANSI colours, nothing on stdout or stderr.
 pub fn init(log_file: &Path, level: &str) -> Result<LogGuard, LoggingError> {
-    let subscriber = build_subscriber(log_file, level)?;
+    let subscriber = build_subscriber(log_file, level).inspect_err(|e| {
+        // Said on stderr by the caller, but that scrolls away under the console: keep it for
+        // the status line too.
+        OPEN_WARNINGS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(format!("Diagnostic log disabled: {e}"));
+    })?;
     subscriber
         .try_init()
         .map_err(|e| LoggingError::AlreadyInitialised(e.to_string()))?;
@@ -254,6 +386,28 @@ mod tests {
         register_secret("unit-abcdef-longer");
         assert_eq!(redact("x unit-abcdef-longer y"), "x *** y");
         assert_eq!(redact("x unit-abcdef y"), "x *** y");
+    }
+
+    #[test]
+    fn credentials_after_an_auth_scheme_are_redacted() {
+        assert_eq!(
+            redact("echo: Authorization: Basic dXNlcjpwYXNz, retry"),
+            "echo: Authorization: Basic ***, retry"
+        );
+        assert_eq!(redact("got bearer abc.def-ghi"), "got bearer ***");
+        assert_eq!(redact("\"BEARER  tok\""), "\"BEARER  ***\"");
+        assert_eq!(redact("basic auth failed"), "basic *** failed");
+        assert_eq!(redact("a basicly b"), "a basicly b");
+        assert_eq!(redact("Basic"), "Basic");
+        assert_eq!(redact("ünïcode Bearer é"), "ünïcode Bearer ***");
+    }
+
+    #[test]
+    fn basic_credentials_are_redacted_in_every_spelling() {
+        register_basic_credentials("unit-id", "unit-secret-value");
+        // base64("unit-id:unit-secret-value")
+        let b64 = "dW5pdC1pZDp1bml0LXNlY3JldC12YWx1ZQ==";
+        assert_eq!(redact(&format!("x{b64}y")), "x***y");
     }
 
     #[test]

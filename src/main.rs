@@ -38,15 +38,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result: Result<(), String> = runtime.block_on(async {
+    // The exit status: 0, or 128 + the signal that stopped the console.
+    let result: Result<u8, String> = runtime.block_on(async {
         match cli.command {
-            Some(Command::Sim(args)) => sim::cli::run(args).await.map_err(|e| e.to_string()),
+            Some(Command::Sim(args)) => sim::cli::run(args)
+                .await
+                .map(|()| 0)
+                .map_err(|e| e.to_string()),
             Some(Command::Profiles) => {
                 let paths = Paths::platform().map_err(|e| e.to_string())?;
                 let loaded =
                     config::load_config(&cli.options, &paths).map_err(|e| e.to_string())?;
                 print!("{}", config::list_profiles(&loaded));
-                Ok(())
+                Ok(0)
             }
             None => {
                 let paths = Paths::platform().map_err(|e| e.to_string())?;
@@ -66,7 +70,10 @@ fn main() -> ExitCode {
                         None
                     }
                 };
-                console::run(&settings).await.map_err(|e| e.to_string())
+                console::run(&settings)
+                    .await
+                    .map(console::Exit::code)
+                    .map_err(|e| e.to_string())
             }
         }
     });
@@ -74,7 +81,7 @@ fn main() -> ExitCode {
     // keep the process alive after the terminal has been handed back.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("mfadesk: {e}");
             ExitCode::FAILURE

@@ -10,11 +10,11 @@ use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
-use crate::api::Client;
+use crate::api::{ApiError, Client, ErrorKind, ResponseMeta};
 use crate::app::phone::{PhoneCmd, PhoneSnapshot};
-use crate::app::{App, AuditNote, Cmd, Msg, StatusKind, update};
+use crate::app::{App, AuditNote, AuditResult, Cmd, Msg, StatusKind, update};
 use crate::ui::view;
-use crate::worker::{self, WorkerMsg};
+use crate::worker::{self, ApiEvent, ApiRequest, ApiResponse, WorkerMsg};
 
 /// How often the spinner and countdowns advance (only while shown).
 const TICK: Duration = Duration::from_millis(250);
@@ -156,6 +156,38 @@ fn handle(app: &mut App, msg: Msg, tx: &Senders, io: &mut Io) {
     execute(app, cmds, tx, io);
 }
 
+/// True for requests that change the tenant (and so need their attempt on record first).
+fn is_change(req: &ApiRequest) -> bool {
+    matches!(
+        req,
+        ApiRequest::Enroll { .. }
+            | ApiRequest::VerifyRegistration { .. }
+            | ApiRequest::Trigger { .. }
+            | ApiRequest::Verify { .. }
+            | ApiRequest::Remove { .. }
+            | ApiRequest::MfaToken { .. }
+    )
+}
+
+/// The answer a request gets when it is not sent: `error`, in that request's shape.
+fn refused(req: &ApiRequest, error: ApiError) -> ApiResponse {
+    match req {
+        ApiRequest::Search(_) => ApiResponse::Search(Err(error)),
+        ApiRequest::GetUser(_) => ApiResponse::User(Err(error)),
+        ApiRequest::GetDevices(_) => ApiResponse::Devices(Err(error)),
+        ApiRequest::GetFactors(_) => ApiResponse::Factors(Err(error)),
+        ApiRequest::Enroll { .. } => ApiResponse::Enrolled(Err(error)),
+        ApiRequest::VerifyRegistration { .. } | ApiRequest::PollRegistration { .. } => {
+            ApiResponse::Registration(Err(error))
+        }
+        ApiRequest::Trigger { .. } => ApiResponse::Triggered(Err(error)),
+        ApiRequest::Verify { .. } => ApiResponse::Verified(Err(error)),
+        ApiRequest::Remove { .. } => ApiResponse::Removed(Err(error)),
+        ApiRequest::MfaToken { .. } => ApiResponse::MfaToken(Err(error)),
+        ApiRequest::RateLimit => ApiResponse::RateLimit(Err(error)),
+    }
+}
+
 fn draw<B: Backend>(
     app: &mut App,
     terminal: &mut Terminal<B>,
@@ -170,8 +202,25 @@ fn draw<B: Backend>(
 
 fn execute(app: &mut App, cmds: Vec<Cmd>, tx: &Senders, io: &mut Io) {
     let mut queue = std::collections::VecDeque::from(cmds);
+    // Set when a change's attempt line could not be written: its request is not sent.
+    let mut unaudited: Option<String> = None;
     while let Some(cmd) = queue.pop_front() {
         match cmd {
+            Cmd::Request(id, req) if unaudited.is_some() && is_change(&req) => {
+                let why = unaudited.take().unwrap_or_default();
+                let error = ApiError::new(
+                    ErrorKind::AuditUnavailable,
+                    format!("Not sent. The audit trail cannot be written: {why}"),
+                );
+                let event = ApiEvent {
+                    id,
+                    response: refused(&req, error),
+                    rate_limit: None,
+                    meta: ResponseMeta::default(),
+                    mfa_api: None,
+                };
+                queue.extend(update(app, Msg::Api(Box::new(event))));
+            }
             Cmd::Request(id, req) => {
                 if tx.worker.send(WorkerMsg::Request(id, req)).is_err() {
                     app.set_status(
@@ -184,6 +233,15 @@ fn execute(app: &mut App, cmds: Vec<Cmd>, tx: &Senders, io: &mut Io) {
                 let _ = tx.worker.send(WorkerMsg::Cancel(id));
             }
             Cmd::Copy(secret) => {
+                // Pasted into a shell, a newline or an escape (ESC[201~ ends bracketed paste)
+                // would run: such text never reaches the clipboard.
+                if secret.expose().chars().any(char::is_control) {
+                    app.set_status(
+                        StatusKind::Warning,
+                        "Not copied: the text holds control characters.",
+                    );
+                    continue;
+                }
                 let b64 = base64::engine::general_purpose::STANDARD.encode(secret.expose());
                 let ok =
                     write!(io.clipboard, "\x1b]52;c;{b64}\x07").and_then(|_| io.clipboard.flush());
@@ -211,6 +269,9 @@ fn execute(app: &mut App, cmds: Vec<Cmd>, tx: &Senders, io: &mut Io) {
                 if let Some(sink) = io.audit.as_mut()
                     && let Err(e) = sink.record(&note)
                 {
+                    if note.outcome == AuditResult::Attempt {
+                        unaudited = Some(e.clone());
+                    }
                     app.set_status(StatusKind::Warning, format!("Audit trail not written: {e}"));
                 }
             }
@@ -238,8 +299,72 @@ fn execute(app: &mut App, cmds: Vec<Cmd>, tx: &Senders, io: &mut Io) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+    use crate::api::{ClientConfig, Credentials, Secret};
+    use crate::app::TenantInfo;
     use futures::FutureExt;
+
+    #[derive(Clone, Default)]
+    struct Clip(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Clip {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn io_with(clip: &Clip) -> Io {
+        let creds = Credentials {
+            client_id: "id".into(),
+            client_secret: Secret::new("unit-runtime-secret"),
+        };
+        Io {
+            client: Client::new(ClientConfig::new("http://127.0.0.1:9", creds)).unwrap(),
+            phone: None,
+            audit: None,
+            clipboard: Box::new(clip.clone()),
+            clock: Utc::now,
+            on_draw: None,
+            stop: None,
+        }
+    }
+
+    #[test]
+    fn osc52_refuses_text_with_control_characters() {
+        let clip = Clip::default();
+        let mut io = io_with(&clip);
+        let mut app = App::new(TenantInfo::default(), Utc::now());
+        let (worker, _worker_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (local, _local_rx) = tokio::sync::mpsc::unbounded_channel();
+        let tx = Senders { worker, local };
+        for evil in ["abc\x1b[201~\nrm -rf ~\n", "a\rb", "tab\there", "x\u{9b}y"] {
+            execute(&mut app, vec![Cmd::Copy(Secret::new(evil))], &tx, &mut io);
+            assert!(clip.0.lock().unwrap().is_empty(), "{evil:?} was copied");
+            let status = app
+                .status
+                .as_ref()
+                .map(|s| s.text.clone())
+                .unwrap_or_default();
+            assert!(status.contains("Not copied"), "{status}");
+        }
+        execute(
+            &mut app,
+            vec![Cmd::Copy(Secret::new("Ab12Cd34"))],
+            &tx,
+            &mut io,
+        );
+        let written = String::from_utf8(clip.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(written, "\x1b]52;c;QWIxMkNkMzQ=\x07");
+    }
 
     fn fixed() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()

@@ -277,6 +277,99 @@ fn sigterm_restores_the_terminal() {
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    s.wait_exit();
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 128 + 15, "128 + SIGTERM");
+    s.assert_restored();
+}
+
+#[test]
+fn sigquit_restores_the_terminal_and_exits_131() {
+    let mut s = Session::start(&[]);
+    s.wait_text("DEMO");
+    let pid = s.child.process_id().expect("a pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-QUIT", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 128 + 3, "128 + SIGQUIT");
+    s.assert_restored();
+}
+
+#[test]
+fn a_background_panic_leaves_the_console_running_in_raw_mode() {
+    let mut s = Session::start(&[("MFADESK_DEBUG_BACKGROUND_PANIC", "1")]);
+    s.wait_text("DEMO");
+    // Still drawing, and keys still arrive one by one (a cooked terminal would wait for Enter).
+    s.send("?");
+    s.wait_text("┌ Help");
+    let text = String::from_utf8_lossy(&s.bytes()).to_string();
+    assert!(
+        !text.contains("\x1b[?1049l"),
+        "the alternate screen was not left while running"
+    );
+    assert!(
+        !text.contains("forced background panic"),
+        "nothing is printed over the screen"
+    );
+    s.send("\x1b");
+    s.wait_for("help closed", |t| !t.contains("┌ Help"));
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}
+
+/// Sends one raw HTTP request to the demo tenant and reads what comes back (if anything).
+fn poke(port: u16, request_line: &str) {
+    use std::io::{Read, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        stream,
+        "{request_line} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+}
+
+#[test]
+fn a_request_that_upsets_the_demo_tenant_leaves_the_console_drawing() {
+    let mut s = Session::start(&[]);
+    s.wait_text("DEMO");
+    let screen = s.screen();
+    let port: u16 = screen
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .ok()
+        })
+        .expect("the header shows the demo tenant's address");
+    // A clock jump to the end of time (it panicked a handler once), then ordinary requests.
+    poke(port, "POST /_sim/clock/advance?seconds=9223372036854775807");
+    poke(port, "GET /api/2/users");
+    s.send("?");
+    s.wait_text("┌ Help");
+    let text = String::from_utf8_lossy(&s.bytes()).to_string();
+    assert!(
+        !text.contains("\x1b[?1049l"),
+        "the terminal was not handed back while the console runs"
+    );
+    assert!(
+        !text.contains("panicked"),
+        "no panic message over the screen"
+    );
+    s.send("\x1b");
+    s.wait_for("help closed", |t| !t.contains("┌ Help"));
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
     s.assert_restored();
 }

@@ -112,13 +112,16 @@ mod tests {
                     .get_or_fetch(|| async {
                         fetches.fetch_add(1, Ordering::SeqCst);
                         tokio::task::yield_now().await;
-                        Ok(grant("tok", Some(Utc::now()), 36_000))
+                        Ok(grant("unit-cache-token", Some(Utc::now()), 36_000))
                     })
                     .await
             }));
         }
         for t in tasks {
-            assert_eq!(t.await.ok().and_then(Result::ok), Some(Secret::new("tok")));
+            assert_eq!(
+                t.await.ok().and_then(Result::ok),
+                Some(Secret::new("unit-cache-token"))
+            );
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }

@@ -228,6 +228,8 @@ impl Reply {
         decoder: impl FnOnce(&[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         decoder(&self.body).map_err(|mut e| {
+            // An error envelope under 2xx carries the server's text too.
+            e.message = crate::logging::redact(&e.message);
             e.status.get_or_insert(self.status);
             if e.request_id.is_none() {
                 e.request_id.clone_from(&self.request_id);
@@ -285,13 +287,15 @@ fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
     from_retry_after.or_else(|| header_u64(headers, "x-ratelimit-reset"))
 }
 
-/// Replaces every sensitive value in an error message with `***`.
+/// Replaces every sensitive value in an error message with `***`, then applies the log's
+/// redaction (registered secrets, their Basic form, whatever follows `Basic `/`Bearer `).
 fn scrub(mut err: ApiError, secrets: &[&str]) -> ApiError {
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         if err.message.contains(secret) {
             err.message = err.message.replace(secret, "***");
         }
     }
+    err.message = crate::logging::redact(&err.message);
     err
 }
 
@@ -333,6 +337,42 @@ fn transport_error(err: reqwest::Error, request_timeout: Duration) -> ApiError {
     }
 }
 
+/// The most characters of an X-Request-Id kept.
+const REQUEST_ID_LIMIT: usize = 128;
+
+/// The largest response body read (8 MiB): no OneLogin answer comes near it, and an endless
+/// body must not grow the console without bound.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The error an oversized body becomes.
+fn too_large() -> ApiError {
+    ApiError::new(ErrorKind::MalformedResponse, "response too large")
+}
+
+/// Reads the body chunk by chunk, giving up as soon as it passes [`MAX_BODY_BYTES`] (or its
+/// Content-Length says it will).
+async fn read_capped(
+    mut response: reqwest::Response,
+    timeout: Duration,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = response.content_length();
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(64 * 1024));
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(e, timeout))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The error a non-2xx response stands for.
 fn error_from_response(endpoint: Endpoint, reply: &Reply) -> ApiError {
     let status = reply.status;
@@ -348,7 +388,7 @@ fn error_from_response(endpoint: Endpoint, reply: &Reply) -> ApiError {
     ApiError {
         kind: wire::classify(endpoint, status, &message, reset),
         status: Some(status),
-        message,
+        message: crate::logging::redact(&message),
         request_id: reply.request_id.clone(),
     }
 }
@@ -357,6 +397,9 @@ impl Client {
     /// Builds a client; no network call until the first request.
     pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
         let base_str = parse_base_url(&config.base_url)?;
+        let creds = &config.credentials;
+        crate::logging::register_secret(creds.client_secret.expose());
+        crate::logging::register_basic_credentials(&creds.client_id, creds.client_secret.expose());
         let base = Url::parse(&base_str)
             .map_err(|e| config_error(format!("the tenant URL is not valid ({e})")))?;
         let http = reqwest::Client::builder()
@@ -502,18 +545,17 @@ impl Client {
         if let Some(limit) = rate_limit_headers(&headers) {
             self.record_rate_limit(limit);
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(e, timeout))?;
-        let request_id = header_text(&headers, "x-request-id");
+        let body = read_capped(response, timeout).await?;
+        // A request id is an opaque tag: a long one is a server's doing, not information.
+        let request_id =
+            header_text(&headers, "x-request-id").map(|id| wire::truncate(&id, REQUEST_ID_LIMIT));
         let offset =
             header_text(&headers, "date").and_then(|d| super::meta::clock_offset(&d, received));
         super::meta::note(status, request_id.as_deref(), offset);
         Ok(Reply {
             request_id,
             headers,
-            body: body.to_vec(),
+            body,
             status,
         })
     }

@@ -36,6 +36,8 @@ pub enum ErrorKind {
     Config,
     /// The caller gave up on the call.
     Cancelled,
+    /// Not sent: the audit trail could not record the attempt.
+    AuditUnavailable,
 }
 
 /// A failed API call: kind, HTTP status, OneLogin's message and the request id.
@@ -79,6 +81,7 @@ impl ApiError {
             ErrorKind::MalformedResponse => "Unexpected response",
             ErrorKind::Config => "Configuration error",
             ErrorKind::Cancelled => "Cancelled",
+            ErrorKind::AuditUnavailable => "Audit trail cannot be written",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The seven MFA v1 calls (`/api/1/users/{user_id}/…`).
 
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
@@ -8,6 +9,20 @@ use super::error::{ApiError, ErrorKind};
 use super::secret::Secret;
 use super::types::*;
 use super::wire::{self, Endpoint};
+
+/// The state-token lifetimes OneLogin accepts, in seconds (spec: 120–900, default 120).
+pub const STATE_TOKEN_EXPIRES_IN: (u32, u32) = (120, 900);
+
+/// A server's expiry, never later than what was asked: a tenant saying "the year 2999" must not
+/// keep a countdown or a push poll going for ever.
+pub fn clamp_expiry(
+    expires_at: DateTime<Utc>,
+    sent_at: DateTime<Utc>,
+    asked_secs: u32,
+) -> DateTime<Utc> {
+    let limit = sent_at + chrono::Duration::seconds(i64::from(asked_secs));
+    expires_at.min(limit)
+}
 
 impl Client {
     /// `GET /api/1/users/{user_id}/auth_factors`: factors the user can still enroll.
@@ -87,11 +102,18 @@ impl Client {
         if let Some(message) = sms_message {
             body.insert("sms_message".into(), json!(message));
         }
-        let result = self
+        let sent_at = Utc::now();
+        let mut result = self
             .execute(&Call::new(Endpoint::Trigger, Method::POST, url).json(Value::Object(body)))
             .await?
             .decode(|b| wire::decode_trigger(b, device_id))?;
         crate::logging::register_secret(result.state_token.expose());
+        let asked = state_token_expires_in
+            .unwrap_or(STATE_TOKEN_EXPIRES_IN.0)
+            .clamp(STATE_TOKEN_EXPIRES_IN.0, STATE_TOKEN_EXPIRES_IN.1);
+        result.state_token_expires_at = result
+            .state_token_expires_at
+            .map(|t| clamp_expiry(t, sent_at, asked));
         Ok(result)
     }
 
@@ -147,10 +169,14 @@ impl Client {
             body.insert("expires_in".into(), json!(secs));
         }
         body.insert("reusable".into(), json!(reusable));
-        let token = self
+        let sent_at = Utc::now();
+        let mut token = self
             .execute(&Call::new(Endpoint::MfaToken, Method::POST, url).json(Value::Object(body)))
             .await?
             .decode(|b| wire::decode_mfa_token(b, reusable))?;
+        if let Some(secs) = expires_in {
+            token.expires_at = token.expires_at.map(|t| clamp_expiry(t, sent_at, secs));
+        }
         crate::logging::register_secret(token.mfa_token.expose());
         Ok(token)
     }

@@ -146,9 +146,18 @@ impl Client {
         if let Some(message) = custom_message {
             body.insert("custom_message".into(), json!(message));
         }
-        self.execute(&Call::new(Endpoint::V2Verify, Method::POST, url).json(Value::Object(body)))
+        let sent_at = chrono::Utc::now();
+        let mut verification = self
+            .execute(&Call::new(Endpoint::V2Verify, Method::POST, url).json(Value::Object(body)))
             .await?
-            .decode(wire_v2::decode_verification)
+            .decode(wire_v2::decode_verification)?;
+        // Never later than asked (default 120 s, at most 900), whatever the server says.
+        let (low, high) = super::mfa::STATE_TOKEN_EXPIRES_IN;
+        let asked = expires_in.unwrap_or(low).clamp(low, high);
+        verification.expires_at = verification
+            .expires_at
+            .map(|t| super::mfa::clamp_expiry(t, sent_at, asked));
+        Ok(verification)
     }
 
     /// `PUT …/verifications/{verification_id}`: checks the code sent; an authenticator also
@@ -207,10 +216,16 @@ impl Client {
             body.insert("expires_in".into(), json!(secs));
         }
         body.insert("reusable".into(), json!(reusable));
-        let token = self
+        let sent_at = chrono::Utc::now();
+        let mut token = self
             .execute(&Call::new(Endpoint::V2MfaToken, Method::POST, url).json(Value::Object(body)))
             .await?
             .decode(|b| wire::decode_mfa_token(b, reusable))?;
+        if let Some(secs) = expires_in {
+            token.expires_at = token
+                .expires_at
+                .map(|t| super::mfa::clamp_expiry(t, sent_at, secs));
+        }
         crate::logging::register_secret(token.mfa_token.expose());
         Ok(token)
     }

@@ -4,7 +4,7 @@ mod auth;
 pub mod client;
 pub mod error;
 pub mod meta;
-mod mfa;
+pub mod mfa;
 mod mfa_v2;
 pub mod retry;
 pub mod secret;

@@ -120,10 +120,15 @@ pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
 // ---------------------------------------------------------------------------------------------
 // Lenient scalars: the API sends ids and counts as numbers or strings, and nulls everywhere.
 
-/// A string field, accepting numbers (phone numbers and ids sometimes come as numbers).
+/// The most characters kept of any text field (names, emails, messages): far beyond any real
+/// value, small enough that a hostile 10 MB name cannot make every frame slow.
+pub const TEXT_LIMIT: usize = 1024;
+
+/// A string field, accepting numbers (phone numbers and ids sometimes come as numbers); cut to
+/// [`TEXT_LIMIT`] characters.
 pub(crate) fn text(v: Option<&Value>) -> Option<String> {
     match v? {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(truncate(s, TEXT_LIMIT)),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
@@ -297,10 +302,12 @@ pub fn message_of(root: &Value) -> Option<String> {
             _ => None,
         })
         .or_else(|| text(root.get("name")));
-    match (base, field_errors(root)) {
+    let joined = match (base, field_errors(root)) {
         (Some(b), Some(f)) => Some(format!("{b}: {f}")),
         (b, f) => b.or(f),
-    }
+    };
+    // Many short parts can still add up: the whole message is cut too.
+    joined.map(|m| truncate(&m, TEXT_LIMIT))
 }
 
 /// The first `limit` characters of `s` (cut on a char boundary), with "…" when cut.
@@ -572,6 +579,16 @@ pub fn decode_remove(body: &[u8]) -> Result<(), ApiError> {
     }
 }
 
+/// The longest temporary MFA token accepted (OneLogin's are 8–12 characters).
+pub const MFA_TOKEN_MAX: usize = 64;
+
+/// True for what a temporary MFA token looks like: 1 to 64 ASCII letters and digits.
+pub fn is_token_shaped(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MFA_TOKEN_MAX
+        && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// `POST …/mfa_token`: the un-enveloped `{mfa_token, reusable|resuable, expires_at}`, or the same
 /// inside `data`. `requested_reusable` is used when the body omits the flag.
 pub fn decode_mfa_token(body: &[u8], requested_reusable: bool) -> Result<MfaToken, ApiError> {
@@ -588,6 +605,12 @@ pub fn decode_mfa_token(body: &[u8], requested_reusable: bool) -> Result<MfaToke
     let token = text(item.get("mfa_token"))
         .filter(|t| !t.is_empty())
         .ok_or_else(|| malformed("the response has an empty mfa_token"))?;
+    if !is_token_shaped(&token) {
+        // The value itself is never echoed: it may be a real token, or bytes aimed at a shell.
+        return Err(malformed(&format!(
+            "the temporary MFA token is not letters and digits of at most {MFA_TOKEN_MAX} characters; it was refused and not copied"
+        )));
+    }
     Ok(MfaToken {
         mfa_token: Secret::new(token),
         reusable: flag(item.get("reusable"))

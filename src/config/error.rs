@@ -123,6 +123,31 @@ pub enum ConfigError {
         status: String,
     },
 
+    /// client_secret_command ran too long and was killed.
+    #[error(
+        "profile '{profile}': client_secret_command did not finish within {seconds} s and was stopped; its output is not shown"
+    )]
+    SecretCommandTimeout {
+        /// The profile.
+        profile: String,
+        /// The limit, in seconds.
+        seconds: u64,
+    },
+
+    /// The file holds a client_secret_command but others could have written it.
+    #[error(
+        "{path} holds a client_secret_command (profile '{profile}') but {problem}; mfadesk runs commands only from files \
+         that only you can change: run `chmod go-w` on it and its directory, or use client_secret_env"
+    )]
+    UntrustedCommandFile {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// The first profile found with a command.
+        profile: String,
+        /// What is wrong, e.g. "it is writable by group or others (mode 664)".
+        problem: String,
+    },
+
     /// client_secret_command succeeded but printed nothing usable.
     #[error("profile '{profile}': client_secret_command {problem}")]
     SecretCommandOutput {

@@ -73,8 +73,16 @@ fn default_true() -> bool {
     true
 }
 
+/// Any TOML value is taken, so a wrong type gets this message rather than the parser's, which
+/// would quote the value (an integer or a date is still a secret someone typed).
 fn de_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.map(Secret::new))
+    match Option::<toml::Value>::deserialize(d)? {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(Secret::new(s))),
+        Some(_) => Err(serde::de::Error::custom(
+            "invalid value for client_secret (value not shown); it must be a string",
+        )),
+    }
 }
 
 /// Where a profile's client secret comes from.
@@ -263,8 +271,68 @@ impl ConfigFile {
         {
             check_private(path, name)?;
         }
+        if let Some((name, _)) = file
+            .profiles
+            .iter()
+            .find(|(_, p)| p.client_secret_command.is_some())
+        {
+            check_trusted(path, name)?;
+        }
         Ok(file)
     }
+}
+
+/// Refuses to run a command from a file that someone else could have written (as ssh does):
+/// the file and its directory must belong to this user (or root) and not be writable by group
+/// or others.
+#[cfg(unix)]
+fn check_trusted(path: &Path, profile: &str) -> Result<(), ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+    let read_err = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let real = std::fs::canonicalize(path).map_err(read_err)?;
+    let mut places = vec![real.clone()];
+    places.extend(real.parent().map(Path::to_owned));
+    // A symlinked config is judged where it points and where it is named.
+    if path != real {
+        places.push(path.to_owned());
+        places.extend(
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_owned),
+        );
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    for place in places {
+        let meta = std::fs::metadata(&place).map_err(read_err)?;
+        let mode = meta.mode() & 0o7777;
+        let problem = if meta.uid() != me && meta.uid() != 0 {
+            Some(format!("it belongs to another user (uid {})", meta.uid()))
+        } else if mode & 0o022 != 0 {
+            Some(format!(
+                "it is writable by group or others (mode {:03o})",
+                mode & 0o777
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(ConfigError::UntrustedCommandFile {
+                path: place,
+                profile: profile.to_owned(),
+                problem,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_trusted(_path: &Path, _profile: &str) -> Result<(), ConfigError> {
+    Ok(())
 }
 
 /// Refuses a file that group or others can read, because it holds a secret.
@@ -356,5 +424,31 @@ mod tests {
         let text = "[profiles.p]\nclient_secret = 123456789\n";
         let err = ConfigFile::parse(text, Path::new("c.toml")).unwrap_err();
         assert!(!err.to_string().contains("123456789"), "{err}");
+    }
+
+    #[test]
+    fn no_toml_type_of_secret_is_echoed() {
+        for value in [
+            "987654321",
+            "98765.4321",
+            "true",
+            "1979-05-27T07:32:00Z",
+            "[\"hunter2-a\", \"hunter2-b\"]",
+            "{ v = \"hunter2-c\" }",
+            "[\n  \"hunter2-d\",\n]",
+        ] {
+            let text = format!("[profiles.p]\nclient_id = \"x\"\nclient_secret = {value}\n");
+            let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err();
+            let shown = err.to_string();
+            for part in ["98765", "hunter2", "1979", "true"] {
+                assert!(!shown.contains(part), "{value}: {shown}");
+            }
+        }
+        // A table spelled as a section header.
+        let text = "[profiles.p.client_secret]\nv = \"hunter2-e\"\n";
+        let shown = ConfigFile::parse(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 }

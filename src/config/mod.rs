@@ -9,7 +9,7 @@
 
 mod error;
 mod file;
-mod secret;
+pub mod secret;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -473,7 +473,7 @@ fn subdomain_to_url(subdomain: &str, from: &str) -> Result<String, ConfigError> 
     let sub = subdomain.trim();
     if !is_dns_label(sub) {
         return Err(ConfigError::InvalidBaseUrl {
-            value: subdomain.to_owned(),
+            value: shown_url(subdomain),
             from: from.to_owned(),
             reason: "a subdomain is one name such as \"acme\" (letters, digits, hyphens); \
                      use base_url / ONELOGIN_BASE_URL for a full URL"
@@ -491,13 +491,31 @@ fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// A base URL as it may be shown in a message: user name, password, query and fragment (which
+/// can carry credentials) replaced by `***`.
+pub fn shown_url(value: &str) -> String {
+    let start = value.find("://").map_or(0, |i| i + 3);
+    let rest = &value[start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_len);
+    let authority = match authority.rfind('@') {
+        Some(at) => format!("***@{}", &authority[at + 1..]),
+        None => authority.to_owned(),
+    };
+    let tail = match tail.find(['?', '#']) {
+        Some(cut) => format!("{}{}***", &tail[..cut], &tail[cut..cut + 1]),
+        None => tail.to_owned(),
+    };
+    format!("{}{authority}{tail}", &value[..start])
+}
+
 /// Checks and normalises a base URL: https (http only to loopback), no path, query or user info.
 ///
 /// A bare subdomain (`acme`) becomes `https://acme.onelogin.com` and a bare host gets `https://`,
 /// matching what `api::parse_base_url` accepts; the API client validates again when it is built.
 pub fn normalize_base_url(value: &str, from: &str) -> Result<String, ConfigError> {
     let invalid = |reason: &str| ConfigError::InvalidBaseUrl {
-        value: value.to_owned(),
+        value: shown_url(value),
         from: from.to_owned(),
         reason: reason.to_owned(),
     };
@@ -651,6 +669,35 @@ mod tests {
         assert!(ok("https://acme.onelogin.com/api/2").is_err());
         assert!(ok("https://u:p@acme.onelogin.com").is_err());
         assert!(ok("").is_err());
+    }
+
+    #[test]
+    fn urls_in_messages_hide_userinfo_and_query() {
+        assert_eq!(
+            shown_url("https://admin:pw@acme.onelogin.com"),
+            "https://***@acme.onelogin.com"
+        );
+        assert_eq!(
+            shown_url("https://acme.onelogin.com/x?token=abc#frag"),
+            "https://acme.onelogin.com/x?***"
+        );
+        assert_eq!(shown_url("admin:pw@acme"), "***@acme");
+        assert_eq!(
+            shown_url("https://acme.onelogin.com"),
+            "https://acme.onelogin.com"
+        );
+        for bad in [
+            "https://admin:pw@acme.onelogin.com",
+            "https://acme.onelogin.com?secret=pw",
+            "http://admin:pw@example.com",
+            "ftp://admin:pw@example.com",
+            "admin:pw@acme",
+        ] {
+            let e = normalize_base_url(bad, "--base-url")
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("pw"), "{e}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Fetching a profile's client secret from the environment, a command, or the file.
 
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use super::error::ConfigError;
 use super::file::SecretSource;
@@ -26,20 +28,52 @@ pub fn fetch_secret(
     }
 }
 
+/// How long `client_secret_command` may run before it is killed.
+pub const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Runs `command` through the shell once and returns its stdout without the trailing newline.
 ///
-/// stdin and stderr stay attached to the terminal so tools like `pass` can ask for a
-/// passphrase and explain their own failures; stdout is captured and never shown.
+/// stdin stays attached to the terminal so tools like `pass` can ask for a passphrase; stdout
+/// and stderr are captured and never shown (a chatty or traced command would otherwise print
+/// the secret). A command still running after [`SECRET_COMMAND_TIMEOUT`] is killed.
 pub fn run_secret_command(profile: &str, command: &str) -> Result<Secret, ConfigError> {
-    let output = shell(command)
+    run_secret_command_within(profile, command, SECRET_COMMAND_TIMEOUT)
+}
+
+/// [`run_secret_command`] with its own time limit.
+pub fn run_secret_command_within(
+    profile: &str,
+    command: &str,
+    limit: Duration,
+) -> Result<Secret, ConfigError> {
+    let child = shell(command)
         .stdin(Stdio::inherit())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .stdout(Stdio::piped())
-        .output()
+        .spawn()
         .map_err(|source| ConfigError::SecretCommandSpawn {
             profile: profile.to_owned(),
             source,
         })?;
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    // The wait (and the pipe reads) happen on a thread so the limit can be kept here.
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(limit) {
+        Ok(result) => result.map_err(|source| ConfigError::SecretCommandSpawn {
+            profile: profile.to_owned(),
+            source,
+        })?,
+        Err(_) => {
+            kill(pid);
+            return Err(ConfigError::SecretCommandTimeout {
+                profile: profile.to_owned(),
+                seconds: limit.as_secs(),
+            });
+        }
+    };
     if !output.status.success() {
         return Err(ConfigError::SecretCommandFailed {
             profile: profile.to_owned(),
@@ -60,6 +94,20 @@ pub fn run_secret_command(profile: &str, command: &str) -> Result<Secret, Config
     }
     Ok(Secret::new(secret))
 }
+
+/// Kills the timed-out command (its shell; what it started loses its parent).
+#[cfg(unix)]
+fn kill(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) with a pid we spawned and a valid signal has no memory effects.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn kill(_pid: u32) {}
 
 #[cfg(unix)]
 fn shell(command: &str) -> Command {

@@ -4,14 +4,23 @@ use chrono::{DateTime, Utc};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Replaces control characters (ESC, BEL, newlines…) so API text cannot drive the terminal,
-/// and bidirectional overrides, which could make a name read as something else.
+/// bidirectional overrides, which could make a name read as something else, and invisible
+/// characters (zero-width, word joiner, BOM, soft hyphen, line and paragraph separators), so
+/// `kel\u{200B}ly` cannot pass for `kelly`. Each becomes a visible U+FFFD.
 pub fn clean(text: &str) -> String {
     text.chars()
-        .map(|c| {
-            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
-            if c.is_control() || bidi { '\u{FFFD}' } else { c }
-        })
+        .map(|c| if is_hidden(c) { '\u{FFFD}' } else { c })
         .collect()
+}
+
+/// True for characters that would drive the terminal, reorder text or draw as nothing.
+pub fn is_hidden(c: char) -> bool {
+    let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
+    let invisible = matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}' | '\u{00AD}'
+    );
+    c.is_control() || bidi || invisible
 }
 
 /// Cleans and cuts text to `width` columns, ending with "…" when cut.
@@ -141,6 +150,19 @@ mod tests {
         assert!(!s.chars().any(char::is_control));
         assert!(s.starts_with('a'));
         assert_eq!(clean("evil\u{202E}gpj.exe"), "evil\u{FFFD}gpj.exe");
+    }
+
+    #[test]
+    fn invisible_characters_are_made_visible() {
+        assert_eq!(clean("kel\u{200b}ly"), "kel\u{FFFD}ly");
+        assert_ne!(clean("kel\u{200b}ly"), clean("kelly"));
+        for c in [
+            '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}', '\u{2028}', '\u{2029}',
+            '\u{ad}',
+        ] {
+            assert_eq!(clean(&format!("a{c}b")), "a\u{FFFD}b", "{:?}", c);
+        }
+        assert_eq!(fit("kel\u{200b}ly", 10), "kel\u{FFFD}ly");
     }
 
     #[test]

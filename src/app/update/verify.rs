@@ -364,9 +364,9 @@ pub(super) fn on_triggered(
                     .expires_in
                     .unwrap_or(validate::STATE_TOKEN_RANGE.0),
             );
-            let expires_at = t
-                .state_token_expires_at
-                .unwrap_or(now + Duration::seconds(lifetime));
+            // Never later than asked, whatever the server says.
+            let asked = now + Duration::seconds(lifetime);
+            let expires_at = t.state_token_expires_at.map_or(asked, |t| t.min(asked));
             d.state_token = Some(t.state_token.clone());
             d.expires_at = Some(expires_at);
             d.error = None;
