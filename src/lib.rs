@@ -3,9 +3,11 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod cli;
 pub mod config;
 pub mod console;
 pub mod logging;
+pub mod ops;
 pub mod runtime;
 pub mod sim;
 pub mod ui;

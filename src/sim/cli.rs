@@ -14,7 +14,7 @@ use super::{
 #[derive(clap::Args, Debug, Clone)]
 pub struct SimArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = listen_addr)]
     pub listen: SocketAddr,
     /// Tenant file to load instead of the built-in demo tenant.
     #[arg(long, value_name = "FILE")]
@@ -34,6 +34,26 @@ pub struct SimArgs {
     /// Share of API connections closed without an answer (0..1).
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub drop_rate: f64,
+}
+
+/// Parses HOST:PORT, resolving a name such as `localhost` (loopback first).
+fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| {
+            format!("{s:?} is not HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080 ({e})")
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{s:?} resolves to no address"))
 }
 
 /// Parses a probability between 0 and 1.

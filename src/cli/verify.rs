@@ -1,0 +1,472 @@
+//! `mfadesk verify` (caller check or activation) and `mfadesk enroll` (which continues into it).
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::api::{OtpDevice, Secret, User, VerifyOutcome, with_meta};
+use crate::app::dialogs::DeviceKind;
+use crate::app::validate;
+use crate::audit::{AuditAction, AuditOutcome};
+use crate::ops::{Change, OpsError, resolve_device, resolve_factor, resolve_user};
+use crate::worker::{self, ApiRequest, ApiResponse};
+
+use super::context::Context;
+use super::output::Output;
+use super::prompt;
+use super::show::{device_json, devices, devices_and_factors, method};
+use super::users::user_json;
+
+/// How long a code or push is waited for when neither `--timeout` nor the tenant says.
+const DEFAULT_WAIT_SECS: u64 = 120;
+/// Between two polls of a push.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// How a check ended without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Checked {
+    /// The code or push was accepted.
+    Verified,
+    /// No code was given: a pending device stays pending.
+    LeftPending,
+}
+
+/// The audit action of checking this device.
+fn action_for(device: &OtpDevice) -> AuditAction {
+    if device.active {
+        crate::ops::caller::CHECK_ACTION
+    } else {
+        AuditAction::Verify
+    }
+}
+
+/// With no DEVICE: the default device, else the only active one.
+fn pick_device<'a>(
+    devices: &'a [OtpDevice],
+    text: Option<&str>,
+    user: &User,
+) -> Result<&'a OtpDevice, OpsError> {
+    if let Some(text) = text {
+        return resolve_device(devices, text, user);
+    }
+    if let Some(d) = devices.iter().find(|d| d.default && d.active) {
+        return Ok(d);
+    }
+    let active: Vec<&OtpDevice> = devices.iter().filter(|d| d.active).collect();
+    match active.as_slice() {
+        [one] => Ok(one),
+        [] => Err(OpsError::NotFound(format!(
+            "{} has no active device to check; name a pending one to activate it (mfadesk show {})",
+            user.display_name(),
+            user.id
+        ))),
+        _ => Err(OpsError::Ambiguous {
+            message: format!(
+                "{} has {} active devices and no default; nothing was checked. Name one:\n{}",
+                user.display_name(),
+                active.len(),
+                active
+                    .iter()
+                    .map(|d| format!("  {}  {}", d.id, d.label()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+            candidates: active
+                .iter()
+                .map(|d| crate::ops::Candidate {
+                    id: d.id.0.clone(),
+                    name: d.label(),
+                    email: None,
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// A stderr line that rewrites itself while waiting, only on a terminal.
+struct Progress {
+    on: bool,
+    frame: usize,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            on: std::io::stderr().is_terminal(),
+            frame: 0,
+        }
+    }
+
+    fn tick(&mut self, text: &str, left: Duration) {
+        if !self.on {
+            return;
+        }
+        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        let s = left.as_secs();
+        eprint!(
+            "\r\x1b[2K{} {text} · {}:{:02} left",
+            FRAMES[self.frame % FRAMES.len()],
+            s / 60,
+            s % 60
+        );
+        let _ = std::io::stderr().flush();
+        self.frame += 1;
+    }
+
+    fn done(&self) {
+        if self.on {
+            eprint!("\r\x1b[2K");
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+/// Triggers when needed, then waits for the push or reads the code, with audit lines around it.
+async fn check(
+    ctx: &mut Context,
+    out: &Output,
+    user: &User,
+    device: &OtpDevice,
+    sent: Option<Secret>,
+    code_stdin: bool,
+    timeout: Option<u64>,
+) -> Result<Checked, OpsError> {
+    let change = if device.active {
+        Change::CallerCheck
+    } else {
+        Change::Activate
+    };
+    let action = action_for(device);
+    let entry = ctx
+        .recorder
+        .entry(user, Some(device), action, AuditOutcome::Attempt);
+    if let Err(e) = ctx.gate.check(change, None) {
+        ctx.recorder.refused(entry, &e);
+        return Err(e);
+    }
+    let kind = DeviceKind::of(device);
+    ctx.recorder
+        .attempt(entry.clone().message(format!("method: {}", method(device))))?;
+    let mut wait = Duration::from_secs(timeout.unwrap_or(DEFAULT_WAIT_SECS));
+    let state_token = match sent {
+        Some(token) => Some(token),
+        None if device.needs_trigger => {
+            let request = ApiRequest::Trigger {
+                user_id: user.id,
+                device_id: device.id.clone(),
+                expires_in: None,
+                numeric: None,
+                sms_message: None,
+            };
+            match worker::execute(&ctx.client, request).await {
+                ApiResponse::Triggered(Ok(t)) => {
+                    if timeout.is_none()
+                        && let Some(at) = t.state_token_expires_at
+                    {
+                        let left = (at - Utc::now()).num_seconds().max(1);
+                        wait =
+                            Duration::from_secs(u64::try_from(left).unwrap_or(DEFAULT_WAIT_SECS));
+                    }
+                    out.note(&match kind {
+                        DeviceKind::Push => format!("push sent to {}", clean(&device.label())),
+                        DeviceKind::Voice => format!("calling {}", clean(&device.label())),
+                        _ => format!("code sent to {}", clean(&device.label())),
+                    });
+                    Some(t.state_token)
+                }
+                ApiResponse::Triggered(Err(e)) => {
+                    ctx.recorder.failure(entry, &e);
+                    return Err(e.into());
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    let result = if kind == DeviceKind::Push {
+        wait_for_push(ctx, user, device, state_token, wait).await
+    } else {
+        let prompt_text = match kind {
+            DeviceKind::Code
+                if device
+                    .auth_factor_name
+                    .to_ascii_lowercase()
+                    .contains("yubi") =>
+            {
+                "Touch the YubiKey (its code is not shown): ".to_owned()
+            }
+            _ => format!("Code from {} (not shown): ", clean(&device.label())),
+        };
+        match prompt::read_code(code_stdin, &prompt_text, wait).await {
+            Ok(Some(code)) => {
+                let request = ApiRequest::Verify {
+                    user_id: user.id,
+                    device_id: device.id.clone(),
+                    state_token,
+                    otp: Some(code),
+                };
+                let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+                match response {
+                    ApiResponse::Verified(Ok(VerifyOutcome::Verified)) => {
+                        Ok((Checked::Verified, meta))
+                    }
+                    ApiResponse::Verified(Ok(VerifyOutcome::Pending { message })) => Err(
+                        OpsError::CheckFailed(format!("not verified: {message}"), None),
+                    ),
+                    ApiResponse::Verified(Err(e)) => Err(e.into()),
+                    _ => Err(OpsError::Usage("unexpected answer".into())),
+                }
+            }
+            Ok(None) if !device.active => Ok((Checked::LeftPending, Default::default())),
+            Ok(None) => Err(OpsError::CheckFailed(
+                "no code was given; nothing was checked".into(),
+                None,
+            )),
+            Err(e) => Err(e),
+        }
+    };
+    match result {
+        Ok((Checked::Verified, meta)) => {
+            ctx.recorder.success(entry, &meta);
+            Ok(Checked::Verified)
+        }
+        Ok((Checked::LeftPending, _)) => {
+            ctx.recorder.outcome(
+                entry
+                    .outcome(AuditOutcome::Pending)
+                    .message("no code given: the device is left pending"),
+            );
+            Ok(Checked::LeftPending)
+        }
+        Err(e) => {
+            match e.api_error() {
+                Some(api) => ctx.recorder.failure(entry, api),
+                None => ctx
+                    .recorder
+                    .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string())),
+            };
+            Err(e)
+        }
+    }
+}
+
+/// Polls a push until it is approved, denied or the wait runs out.
+async fn wait_for_push(
+    ctx: &Context,
+    user: &User,
+    device: &OtpDevice,
+    state_token: Option<Secret>,
+    wait: Duration,
+) -> Result<(Checked, crate::api::ResponseMeta), OpsError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut progress = Progress::new();
+    let what = format!(
+        "waiting for {} to approve the push",
+        clean(&user.display_name())
+    );
+    let result = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break Err(OpsError::CheckFailed(
+                format!(
+                    "the push was not approved within {}s; nothing was changed",
+                    wait.as_secs()
+                ),
+                None,
+            ));
+        }
+        progress.tick(&what, left);
+        let request = ApiRequest::Verify {
+            user_id: user.id,
+            device_id: device.id.clone(),
+            state_token: state_token.clone(),
+            otp: None,
+        };
+        let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+        match response {
+            ApiResponse::Verified(Ok(VerifyOutcome::Verified)) => {
+                break Ok((Checked::Verified, meta));
+            }
+            ApiResponse::Verified(Ok(VerifyOutcome::Pending { .. })) => {}
+            ApiResponse::Verified(Err(e)) => break Err(e.into()),
+            _ => break Err(OpsError::Usage("unexpected answer".into())),
+        }
+        // The spinner turns every half second; the API is asked every two.
+        let next = tokio::time::Instant::now() + POLL_EVERY;
+        while tokio::time::Instant::now() < next.min(deadline) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            progress.tick(&what, left);
+        }
+    };
+    progress.done();
+    result
+}
+
+fn clean(text: &str) -> String {
+    crate::ui::text::clean(text)
+}
+
+/// `mfadesk verify USER [DEVICE]`.
+pub async fn run(
+    ctx: &mut Context,
+    out: &Output,
+    user_text: &str,
+    device_text: Option<&str>,
+    code_stdin: bool,
+    timeout: Option<u64>,
+) -> Result<(), OpsError> {
+    let user = resolve_user(&ctx.client, user_text).await?;
+    let list = devices(&ctx.client, &user).await?;
+    let device = pick_device(&list, device_text, &user)?.clone();
+    let was_active = device.active;
+    let checked = check(ctx, out, &user, &device, None, code_stdin, timeout).await?;
+    let kind = if was_active {
+        "caller_check"
+    } else {
+        "activation"
+    };
+    if out.json {
+        out.json(&json!({
+            "user": user_json(&user),
+            "device": device_json(&device),
+            "check": kind,
+            "result": match checked {
+                Checked::Verified => "verified",
+                Checked::LeftPending => "pending",
+            },
+            "at": Utc::now().to_rfc3339(),
+        }));
+        return Ok(());
+    }
+    let who = clean(&user.display_name());
+    let label = clean(&device.label());
+    out.text(&match (checked, was_active) {
+        (Checked::Verified, true) => format!("Caller check passed: {who} holds {label}."),
+        (Checked::Verified, false) => format!("Verified: {label} of {who} is now active."),
+        (Checked::LeftPending, _) => {
+            format!("No code given: {label} of {who} is left pending.")
+        }
+    });
+    Ok(())
+}
+
+/// What `mfadesk enroll` was given.
+pub struct EnrollArgs<'a> {
+    /// USER.
+    pub user: &'a str,
+    /// --factor.
+    pub factor: &'a str,
+    /// --name.
+    pub name: &'a str,
+    /// --number.
+    pub number: Option<&'a str>,
+    /// --verified.
+    pub verified: bool,
+    /// --code-stdin.
+    pub code_stdin: bool,
+}
+
+/// Phone numbers lose spaces, dots, dashes and parentheses.
+fn normalize_phone(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '.' | '-' | '(' | ')'))
+        .collect()
+}
+
+/// `mfadesk enroll USER --factor F --name NAME`.
+pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Result<(), OpsError> {
+    let name = args.name.trim();
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(OpsError::Usage(
+            "--name must be a short name for the device, e.g. \"Work phone\"".into(),
+        ));
+    }
+    let number = args.number.map(normalize_phone);
+    if let Some(n) = &number {
+        validate::e164(n).map_err(|e| OpsError::Usage(format!("--number: {e}")))?;
+    }
+    let user = resolve_user(&ctx.client, args.user).await?;
+    let (_, factors) = devices_and_factors(&ctx.client, &user).await?;
+    let factor = resolve_factor(&factors, args.factor)?.clone();
+    let lower = factor.name.to_ascii_lowercase();
+    let phone = lower.contains("sms") || lower.contains("voice");
+    if phone && number.is_none() {
+        return Err(OpsError::Usage(format!(
+            "{} needs --number in E.164 form, e.g. +14155550123",
+            factor.name
+        )));
+    }
+    let mut entry = ctx
+        .recorder
+        .entry(&user, None, AuditAction::Enroll, AuditOutcome::Attempt)
+        .factor(factor.name.clone());
+    if args.verified {
+        entry = entry.message("verified: true");
+    }
+    if let Err(e) = ctx.gate.check(Change::Enroll, None) {
+        ctx.recorder.refused(entry, &e);
+        return Err(e);
+    }
+    if args.verified
+        && let Err(e) = ctx.require_caller_check(&user, Change::EnrollVerified)
+    {
+        ctx.recorder.refused(entry, &e);
+        return Err(e);
+    }
+    ctx.recorder.attempt(entry.clone())?;
+    let request = ApiRequest::Enroll {
+        user_id: user.id,
+        factor_id: factor.factor_id,
+        display_name: name.to_owned(),
+        number: number.clone().unwrap_or_default(),
+        verified: args.verified,
+    };
+    let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+    let device = match response {
+        ApiResponse::Enrolled(Ok(d)) => d,
+        ApiResponse::Enrolled(Err(e)) => {
+            ctx.recorder.failure(entry, &e);
+            return Err(e.into());
+        }
+        _ => return Err(OpsError::Usage("unexpected answer".into())),
+    };
+    ctx.recorder
+        .success(entry.device_id(device.id.0.clone()), &meta);
+    let checked = if args.verified || device.active {
+        Checked::Verified
+    } else if phone || device.needs_trigger {
+        let sent = device.state_token.clone();
+        if sent.is_some() {
+            out.note(&format!("code sent to {}", clean(&device.label())));
+        }
+        check(ctx, out, &user, &device, sent, args.code_stdin, None).await?
+    } else {
+        Checked::LeftPending
+    };
+    let active = checked == Checked::Verified;
+    if out.json {
+        let mut d = device_json(&device);
+        d["active"] = json!(active);
+        out.json(&json!({
+            "user": user_json(&user),
+            "device": d,
+            "verified": args.verified,
+            "status": if active { "active" } else { "pending" },
+        }));
+        return Ok(());
+    }
+    let label = clean(&device.label());
+    let who = clean(&user.display_name());
+    out.text(&if active {
+        format!("Enrolled {label} for {who}: active (device {}).", device.id)
+    } else {
+        format!(
+            "Enrolled {label} for {who}: left pending (device {}); `mfadesk verify {} {}` activates it.",
+            device.id, user.id, device.id
+        )
+    });
+    Ok(())
+}
