@@ -386,7 +386,8 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
     }
     let number = args.number.map(normalize_phone);
     if let Some(n) = &number {
-        validate::e164(n).map_err(|e| OpsError::Usage(format!("--number: {e}")))?;
+        validate::e164(n)
+            .map_err(|e| OpsError::Usage(format!("--number must be an E.164 phone number: {e}")))?;
     }
     let user = resolve_user(&ctx.client, args.user).await?;
     let (_, factors) = devices_and_factors(&ctx.client, &user).await?;
@@ -440,7 +441,11 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
     } else if phone || device.needs_trigger {
         let sent = device.state_token.clone();
         if sent.is_some() {
-            out.note(&format!("code sent to {}", clean(&device.label())));
+            let what = match DeviceKind::of(&device) {
+                DeviceKind::Voice => "calling",
+                _ => "code sent to",
+            };
+            out.note(&format!("{what} {}", clean(&device.label())));
         }
         check(ctx, out, &user, &device, sent, args.code_stdin, None).await?
     } else {

@@ -222,6 +222,9 @@ pub fn resolve_factor<'a>(
     };
     match matches.as_slice() {
         [one] => Ok(one),
+        [] if factors.is_empty() => Err(OpsError::NotFound(format!(
+            "no factor {text:?} can be enrolled: this user has no factor left to enroll"
+        ))),
         [] => Err(OpsError::NotFound(format!(
             "no factor {text:?} can be enrolled for this user; the factors are:\n{}",
             names()
