@@ -36,6 +36,8 @@ pub enum AuditAction {
     Remove,
     /// Generate a temporary MFA token.
     MfaToken,
+    /// Check that the caller holds one of the user's active devices (changes nothing).
+    CallerCheck,
 }
 
 impl AuditAction {
@@ -47,6 +49,7 @@ impl AuditAction {
             AuditAction::Verify => "verify",
             AuditAction::Remove => "remove",
             AuditAction::MfaToken => "mfa_token",
+            AuditAction::CallerCheck => "caller_check",
         }
     }
 }
@@ -65,6 +68,8 @@ pub enum AuditOutcome {
     Failure,
     /// mfadesk refused before sending (read-only profile, missing reason, audit unavailable).
     Refused,
+    /// A required caller check was skipped with the operator's reason.
+    Overridden,
 }
 
 impl AuditOutcome {
@@ -76,6 +81,7 @@ impl AuditOutcome {
             AuditOutcome::Pending => "pending",
             AuditOutcome::Failure => "failure",
             AuditOutcome::Refused => "refused",
+            AuditOutcome::Overridden => "overridden",
         }
     }
 }
@@ -112,6 +118,107 @@ pub struct AuditEntry {
     pub reason: Option<String>,
     /// Error text or a short note; never a secret.
     pub message: Option<String>,
+    /// How a caller check or verification was made: `"push"` or `"code"`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// On a change line: which caller check preceded it (`"none"` when there was none).
+    #[serde(default)]
+    pub caller_check: Option<CallerCheckRef>,
+}
+
+/// The caller check a change line refers to, as written in its `caller_check` field.
+///
+/// On the wire: `"none"`, `{"outcome":"success","at":"<RFC 3339>","device_id":"…"}` or
+/// `{"outcome":"overridden","reason":"…"}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallerCheckRef {
+    /// No caller check preceded the change.
+    None,
+    /// A successful check with this device, at this time.
+    Success {
+        /// When the check succeeded.
+        at: DateTime<Utc>,
+        /// The device the caller proved they hold.
+        device_id: String,
+    },
+    /// A required check was skipped for this one change, with the operator's reason.
+    Overridden {
+        /// Why the check was skipped.
+        reason: String,
+    },
+}
+
+/// The wire shapes of [`CallerCheckRef`]: a bare word or an object tagged by `outcome`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum CallerCheckWire {
+    Word(CallerCheckWord),
+    Tagged(CallerCheckTagged),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CallerCheckWord {
+    None,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum CallerCheckTagged {
+    Success {
+        #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
+        at: DateTime<Utc>,
+        device_id: String,
+    },
+    Overridden {
+        reason: String,
+    },
+}
+
+impl CallerCheckRef {
+    /// The same reference with an override's free-text reason passed through the redactor.
+    pub fn redacted(self) -> Self {
+        match self {
+            CallerCheckRef::Overridden { reason } => CallerCheckRef::Overridden {
+                reason: logging::redact(&reason),
+            },
+            other => other,
+        }
+    }
+}
+
+impl Serialize for CallerCheckRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let wire = match self {
+            CallerCheckRef::None => CallerCheckWire::Word(CallerCheckWord::None),
+            CallerCheckRef::Success { at, device_id } => {
+                CallerCheckWire::Tagged(CallerCheckTagged::Success {
+                    at: *at,
+                    device_id: device_id.clone(),
+                })
+            }
+            CallerCheckRef::Overridden { reason } => {
+                CallerCheckWire::Tagged(CallerCheckTagged::Overridden {
+                    reason: reason.clone(),
+                })
+            }
+        };
+        wire.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CallerCheckRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match CallerCheckWire::deserialize(d)? {
+            CallerCheckWire::Word(CallerCheckWord::None) => CallerCheckRef::None,
+            CallerCheckWire::Tagged(CallerCheckTagged::Success { at, device_id }) => {
+                CallerCheckRef::Success { at, device_id }
+            }
+            CallerCheckWire::Tagged(CallerCheckTagged::Overridden { reason }) => {
+                CallerCheckRef::Overridden { reason }
+            }
+        })
+    }
 }
 
 fn ser_time<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -168,6 +275,18 @@ impl AuditEntry {
         self
     }
 
+    /// Sets how the check was made (`"push"` or `"code"`).
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    /// Sets which caller check preceded this change.
+    pub fn caller_check(mut self, check: CallerCheckRef) -> Self {
+        self.caller_check = Some(check);
+        self
+    }
+
     /// Sets the outcome.
     pub fn outcome(mut self, outcome: AuditOutcome) -> Self {
         self.outcome = outcome;
@@ -188,6 +307,7 @@ impl AuditEntry {
         let mut clean = self.clone();
         clean.reason = clean.reason.as_deref().map(logging::redact);
         clean.message = clean.message.as_deref().map(logging::redact);
+        clean.caller_check = clean.caller_check.map(CallerCheckRef::redacted);
         serde_json::to_string(&clean).map_err(AuditError::Serialize)
     }
 }
@@ -245,6 +365,8 @@ impl AuditContext {
             request_id: None,
             reason: None,
             message: None,
+            method: None,
+            caller_check: None,
         }
     }
 }
@@ -358,6 +480,7 @@ impl AuditLog {
         let mut shown = entry;
         shown.reason = shown.reason.as_deref().map(logging::redact);
         shown.message = shown.message.as_deref().map(logging::redact);
+        shown.caller_check = shown.caller_check.map(CallerCheckRef::redacted);
         self.entries.push(shown);
         self.persisted.push(result.is_ok() && self.file.is_some());
         match result {

@@ -6,7 +6,7 @@ use crossterm::event::EventStream;
 
 use crate::api::{ApiError, Client, ClientConfig, Credentials, parse_base_url};
 use crate::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneSnapshot};
-use crate::app::{App, AuditNote, StatusKind, TenantInfo};
+use crate::app::{App, AuditNote, CallerCheckSettings, StatusKind, TenantInfo};
 use crate::audit::{AuditContext, AuditLog};
 use crate::config::{Settings, Target};
 use crate::runtime::{self, AuditSink, Io, PhoneSource};
@@ -101,6 +101,8 @@ impl AuditSink for FileAudit {
         entry.request_id = note.request_id.clone();
         entry.reason = note.reason.clone();
         entry.message = note.message.clone();
+        entry.method = note.method.clone();
+        entry.caller_check = note.caller_check.clone();
         self.log.record(entry).map_err(|e| e.to_string())
     }
 }
@@ -168,9 +170,15 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
         label: settings.label.clone(),
         color: settings.color.clone(),
         require_reason: settings.require_reason,
+        caller_check: CallerCheckSettings {
+            minutes: settings.caller_check_minutes,
+            required: settings.require_caller_check.clone(),
+            read_only_allowed: settings.read_only_caller_check,
+        },
     };
     let mut app = App::new(tenant, chrono::Utc::now());
     app.colors = Theme::from_env().color;
+    app.operator = settings.operator.clone();
     let context = settings.audit_context(&base_url);
     let log = match AuditLog::open(&settings.audit_log) {
         Ok(log) => log,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod console;
 pub mod logging;
 pub mod ops;
+pub mod policy;
 pub mod runtime;
 pub mod sim;
 pub mod ui;

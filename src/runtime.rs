@@ -94,6 +94,7 @@ where
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stop = io.stop.take();
     while !app.quit {
+        let expiry = app.caller_check_expiry();
         let msg = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Msg::Key(k),
@@ -105,6 +106,8 @@ where
             },
             Some(ev) = rx.recv() => Msg::Api(Box::new(ev)),
             _ = tick.tick(), if app.needs_tick() => Msg::Tick,
+            // One wake when the open user's caller check expires, so the pane says so.
+            () = wake_at(expiry, io.clock), if expiry.is_some() => Msg::Tick,
             () = async { if let Some(s) = stop.as_mut() { s.await } }, if stop.is_some() => {
                 stop = None;
                 Msg::Terminate
@@ -118,6 +121,15 @@ where
         draw(&mut app, terminal, &mut io)?;
     }
     Ok(app)
+}
+
+/// Sleeps until `at` by the console's clock (never, without a time).
+async fn wake_at(at: Option<DateTime<Utc>>, clock: fn() -> DateTime<Utc>) {
+    match at.and_then(|t| (t - clock()).to_std().ok()) {
+        Some(left) => tokio::time::sleep(left).await,
+        None if at.is_some() => {}
+        None => std::future::pending().await,
+    }
 }
 
 fn handle(

@@ -5,7 +5,8 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Utc};
 use mfadesk::api::{ApiError, ErrorKind};
 use mfadesk::audit::{
-    AuditAction, AuditContext, AuditEntry, AuditError, AuditLog, AuditOutcome, read_entries,
+    AuditAction, AuditContext, AuditEntry, AuditError, AuditLog, AuditOutcome, CallerCheckRef,
+    read_entries,
 };
 
 const FIELDS: &[&str] = &[
@@ -23,6 +24,8 @@ const FIELDS: &[&str] = &[
     "request_id",
     "reason",
     "message",
+    "method",
+    "caller_check",
 ];
 
 fn ctx() -> AuditContext {
@@ -298,4 +301,93 @@ fn unopenable_path_is_an_open_error() {
     let err = AuditLog::open(file.join("audit.jsonl")).unwrap_err();
     assert!(matches!(err, AuditError::Open { .. }), "{err:?}");
     assert!(err.to_string().contains("--audit-log"));
+}
+
+#[test]
+fn caller_check_refs_have_their_exact_wire_forms() {
+    let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+    let line = |check: CallerCheckRef| {
+        let json = ctx()
+            .entry_at(at, 7, AuditAction::Remove, AuditOutcome::Attempt)
+            .caller_check(check)
+            .to_json_line()
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        value["caller_check"].clone()
+    };
+    assert_eq!(line(CallerCheckRef::None), serde_json::json!("none"));
+    assert_eq!(
+        line(CallerCheckRef::Success {
+            at,
+            device_id: "525509".into()
+        }),
+        serde_json::json!({"outcome": "success", "at": "2030-01-02T03:04:05.000Z", "device_id": "525509"})
+    );
+    assert_eq!(
+        line(CallerCheckRef::Overridden {
+            reason: "manager approval in INC-1234".into()
+        }),
+        serde_json::json!({"outcome": "overridden", "reason": "manager approval in INC-1234"})
+    );
+}
+
+#[test]
+fn caller_check_lines_round_trip_and_name_their_action_and_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+    let check = ctx()
+        .entry_at(at, 7, AuditAction::CallerCheck, AuditOutcome::Success)
+        .device_id("525509")
+        .factor("OneLogin Protect")
+        .method("push");
+    let overridden = ctx()
+        .entry_at(at, 7, AuditAction::CallerCheck, AuditOutcome::Overridden)
+        .reason("manager approval in INC-1234");
+    let change = ctx()
+        .entry_at(at, 7, AuditAction::Remove, AuditOutcome::Success)
+        .caller_check(CallerCheckRef::Success {
+            at,
+            device_id: "525509".into(),
+        });
+    let mut log = AuditLog::open(&path).unwrap();
+    for entry in [&check, &overridden, &change] {
+        log.record(entry.clone()).unwrap();
+    }
+    let raw = lines(&path);
+    let first: serde_json::Value = serde_json::from_str(&raw[0]).unwrap();
+    assert_eq!(first["action"], "caller_check");
+    assert_eq!(first["method"], "push");
+    assert_eq!(first["caller_check"], serde_json::Value::Null);
+    let second: serde_json::Value = serde_json::from_str(&raw[1]).unwrap();
+    assert_eq!(second["outcome"], "overridden");
+    assert_eq!(
+        read_entries(&path).unwrap(),
+        vec![check, overridden, change]
+    );
+}
+
+#[test]
+fn lines_written_before_caller_checks_still_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let old = r#"{"time":"2030-01-02T03:04:05.000Z","operator":"jdoe","profile":null,"base_url":"https://acme.onelogin.com","user_id":7,"user_email":null,"device_id":"1","factor":null,"action":"remove","outcome":"success","http_status":200,"request_id":null,"reason":null,"message":null}"#;
+    std::fs::write(&path, format!("{old}\n")).unwrap();
+    let entries = read_entries(&path).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].method, None);
+    assert_eq!(entries[0].caller_check, None);
+}
+
+#[test]
+fn an_override_reason_is_redacted_in_the_change_line() {
+    mfadesk::logging::register_secret("abcdef0123456789abcdef");
+    let line = ctx()
+        .entry(7, AuditAction::Remove, AuditOutcome::Attempt)
+        .caller_check(CallerCheckRef::Overridden {
+            reason: "INC-1 access_token=abcdef0123456789abcdef".into(),
+        })
+        .to_json_line()
+        .unwrap();
+    assert!(!line.contains("abcdef0123456789abcdef"), "{line}");
 }

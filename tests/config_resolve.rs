@@ -541,6 +541,7 @@ fn cli_options_flatten_into_a_clap_parser_with_the_documented_flags() {
             log_file: Some(PathBuf::from("/m.log")),
             log_level: Some("debug".into()),
             operator: Some("jdoe".into()),
+            require_caller_check: Vec::new(),
         }
     );
 }

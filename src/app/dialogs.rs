@@ -372,6 +372,10 @@ pub enum Dialog {
     Info(InfoDialog),
     /// Offer read-only mode.
     SwitchReadOnly(SwitchReadOnlyDialog),
+    /// Check the caller with one of the user's active devices.
+    CallerCheck(super::caller::CallerCheckDialog),
+    /// Skip a required caller check for one change, with a reason.
+    CallerOverride(super::caller::OverrideDialog),
     /// Key help.
     Help {
         /// First row shown.
@@ -393,6 +397,7 @@ impl Dialog {
             Dialog::Verify(d) => d.busy,
             Dialog::Remove(d) => d.busy,
             Dialog::Token(d) => d.busy,
+            Dialog::CallerCheck(d) => d.busy,
             _ => None,
         }
     }

@@ -25,6 +25,8 @@ pub enum Action {
     NextPane,
     /// Focus the previous pane.
     PrevPane,
+    /// Check that the caller holds one of the user's active devices.
+    CallerCheck,
     /// Enroll a phone.
     Enroll,
     /// Trigger the selected device.
@@ -97,6 +99,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Open,
         short: "open",
         help: "open the selected user; on an available factor, enroll it",
+        footer: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('c'), NONE)],
+        label: "c",
+        action: Action::CallerCheck,
+        short: "check caller",
+        help: "Check caller: the caller approves a push or reads a code from an active device",
         footer: true,
     },
     Binding {
@@ -289,7 +299,8 @@ pub const DIALOG_KEYS: &[(&str, &str)] = &[
     ("Space", "toggle a checkbox; ←/→ change a choice"),
     ("Esc", "close the dialog (stops a push wait)"),
     ("y / n", "confirm / cancel a removal"),
-    ("c", "copy the temporary token (OSC 52)"),
+    ("c", "copy the temporary token (OSC 52); check the caller from a guarded change"),
+    ("o", "override a required caller check with a reason (one change)"),
     ("Ctrl-P", "demo: show the demo phone from a dialog"),
     ("Ctrl-C", "exit mfadesk"),
 ];
@@ -311,6 +322,7 @@ mod tests {
         assert_eq!(action_for(&key('?')), Some(Action::Help));
         assert_eq!(action_for(&key('q')), Some(Action::Quit));
         assert_eq!(action_for(&key('p')), Some(Action::Phone));
+        assert_eq!(action_for(&key('c')), Some(Action::CallerCheck));
         assert_eq!(action_for(&key('j')), Some(Action::Down));
         assert_eq!(
             action_for(&KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)),

@@ -1,5 +1,6 @@
 //! Console state and its update function: keys and API results in, commands out.
 
+pub mod caller;
 pub mod dialogs;
 pub mod keymap;
 pub mod phone;
@@ -16,6 +17,7 @@ use tui_input::Input;
 use crate::api::{
     ApiError, AuthFactor, DeviceId, OtpDevice, RateLimit, Secret, User, UserId, UserQuery,
 };
+use crate::policy::RequiredChecks;
 use crate::worker::{ApiEvent, ApiRequest, RequestId};
 use dialogs::Dialog;
 use keymap::Action;
@@ -57,7 +59,7 @@ pub enum Cmd {
     Quit,
 }
 
-pub use crate::audit::{AuditAction as AuditKind, AuditOutcome as AuditResult};
+pub use crate::audit::{AuditAction as AuditKind, AuditOutcome as AuditResult, CallerCheckRef};
 
 /// One audit record, as the console knows it (no secret ever goes in here).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +86,10 @@ pub struct AuditNote {
     pub reason: Option<String>,
     /// An error message (never a secret).
     pub message: Option<String>,
+    /// How a caller check was made: "push" or "code".
+    pub method: Option<String>,
+    /// On a change line: the caller check that preceded it.
+    pub caller_check: Option<CallerCheckRef>,
 }
 
 /// Which pane has the keyboard.
@@ -118,6 +124,29 @@ pub struct TenantInfo {
     pub color: Option<String>,
     /// Ask for a reason before remove or temporary token.
     pub require_reason: bool,
+    /// The profile's caller-check policy.
+    pub caller_check: CallerCheckSettings,
+}
+
+/// The profile's caller-check policy, as the console applies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerCheckSettings {
+    /// How long a successful check stays valid, in minutes.
+    pub minutes: u32,
+    /// Changes that need a fresh check first.
+    pub required: RequiredChecks,
+    /// Checks are allowed in read-only mode.
+    pub read_only_allowed: bool,
+}
+
+impl Default for CallerCheckSettings {
+    fn default() -> Self {
+        Self {
+            minutes: crate::policy::DEFAULT_CALLER_CHECK_MINUTES,
+            required: RequiredChecks::none(),
+            read_only_allowed: true,
+        }
+    }
 }
 
 /// The users pane: search box and results.
@@ -221,6 +250,8 @@ pub(crate) enum Purpose {
     Remove,
     MfaToken,
     RateLimit,
+    CallerTrigger,
+    CallerVerify,
 }
 
 /// A state token kept so `v` can verify again without a new SMS.
@@ -269,6 +300,14 @@ pub struct App {
     pub quit: bool,
     /// Ctrl-C was pressed once while a change was in flight.
     pub quit_armed: bool,
+    /// Who is at the keyboard, for the caller-check line and the audit trail.
+    pub operator: String,
+    /// The latest caller check (of the open user; opening another user clears it).
+    pub caller: Option<crate::policy::CallerCheck>,
+    /// A reason to skip a required check for one change.
+    pub caller_override: Option<caller::CallerOverride>,
+    /// The tenant refused this credential a trigger or verify (Read Users scope).
+    pub credential_read_only: bool,
     pub(crate) pending: HashMap<RequestId, Purpose>,
     pub(crate) tokens: HashMap<DeviceId, LiveToken>,
     /// Attempts recorded and not yet settled, one per action (dialogs are modal).
@@ -298,6 +337,10 @@ impl App {
             colors: true,
             quit: false,
             quit_armed: false,
+            operator: "unknown".to_owned(),
+            caller: None,
+            caller_override: None,
+            credential_read_only: false,
             pending: HashMap::new(),
             tokens: HashMap::new(),
             open_attempts: HashMap::new(),
@@ -334,6 +377,8 @@ impl App {
             || self.dialogs.iter().any(|d| {
                 matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
+                    || matches!(d, Dialog::CallerCheck(c) if c.expires_at.is_some()
+                    || matches!(c.stage, caller::CheckStage::AwaitPush { .. }))
             })
     }
 
@@ -352,6 +397,9 @@ impl App {
                 Focus::Factors => !self.tenant.read_only && self.user.is_some(),
                 _ => false,
             },
+            Action::CallerCheck => {
+                self.user.is_some() && self.caller_check_allowed() && !self.credential_read_only
+            }
             Action::Phone => self.tenant.demo,
             Action::ApprovePush | Action::DenyPush => {
                 self.tenant.demo && self.phone_visible && !self.phone.pushes.is_empty()

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::error::ConfigError;
 use crate::api::Secret;
+use crate::policy::GuardedAction;
 
 /// The whole config file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -53,6 +54,21 @@ pub struct Profile {
     pub require_reason: bool,
     /// Operator name for the audit trail when using this profile.
     pub operator: Option<String>,
+    /// How long a successful caller check stays valid, in minutes (default 15).
+    pub caller_check_minutes: Option<u32>,
+    /// Changes that need a fresh caller check first: any of "remove", "token", "enroll_verified".
+    #[serde(default)]
+    pub require_caller_check: Vec<GuardedAction>,
+    /// Allow caller checks in read-only mode (default true: a check changes nothing).
+    #[serde(default = "default_true")]
+    pub read_only_caller_check: bool,
+}
+
+/// The longest a caller check may stay valid: a check is about one call, not a shift.
+pub const MAX_CALLER_CHECK_MINUTES: u32 = 24 * 60;
+
+fn default_true() -> bool {
+    true
 }
 
 fn de_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
@@ -153,6 +169,13 @@ impl Profile {
             {
                 return Err(invalid(format!("{key} contains control characters")));
             }
+        }
+        if let Some(minutes) = self.caller_check_minutes
+            && !(1..=MAX_CALLER_CHECK_MINUTES).contains(&minutes)
+        {
+            return Err(invalid(format!(
+                "caller_check_minutes is {minutes}; use 1 to {MAX_CALLER_CHECK_MINUTES} (a check proves who is on this call)"
+            )));
         }
         if self.client_secret.as_ref().is_some_and(Secret::is_empty) {
             return Err(invalid("client_secret is empty".to_owned()));

@@ -20,6 +20,7 @@ pub use secret::{fetch_secret, run_secret_command};
 
 use crate::api::{Credentials, Secret};
 use crate::audit::AuditContext;
+use crate::policy::{DEFAULT_CALLER_CHECK_MINUTES, GuardedAction, RequiredChecks};
 
 /// Environment variable: client id (overrides the profile).
 pub const ENV_CLIENT_ID: &str = "ONELOGIN_CLIENT_ID";
@@ -71,6 +72,14 @@ pub struct CliOptions {
     /// Operator name for the audit trail.
     #[arg(long, global = true, value_name = "NAME")]
     pub operator: Option<String>,
+    /// Require a fresh caller check before these changes (adds to the profile's list).
+    #[arg(
+        long = "require-caller-check",
+        value_name = "remove,token,enroll_verified",
+        value_delimiter = ',',
+        value_enum
+    )]
+    pub require_caller_check: Vec<GuardedAction>,
 }
 
 /// Accepts a level or directive list only if the diagnostic log would accept it.
@@ -158,6 +167,12 @@ pub struct Settings {
     pub log_file: PathBuf,
     /// The log level or directive string.
     pub log_level: String,
+    /// How long a successful caller check stays valid, in minutes.
+    pub caller_check_minutes: u32,
+    /// Changes that need a fresh caller check first.
+    pub require_caller_check: RequiredChecks,
+    /// Allow caller checks in read-only mode.
+    pub read_only_caller_check: bool,
 }
 
 impl Settings {
@@ -295,6 +310,9 @@ pub fn resolve(
             audit_log,
             log_file,
             log_level,
+            caller_check_minutes: DEFAULT_CALLER_CHECK_MINUTES,
+            require_caller_check: cli.require_caller_check.iter().copied().collect(),
+            read_only_caller_check: true,
         });
     }
 
@@ -371,6 +389,9 @@ pub fn resolve(
                 audit_log,
                 log_file,
                 log_level,
+                caller_check_minutes: DEFAULT_CALLER_CHECK_MINUTES,
+                require_caller_check: cli.require_caller_check.iter().copied().collect(),
+                read_only_caller_check: true,
             }),
         };
     };
@@ -414,6 +435,18 @@ pub fn resolve(
         audit_log,
         log_file,
         log_level,
+        caller_check_minutes: profile
+            .and_then(|p| p.caller_check_minutes)
+            .unwrap_or(DEFAULT_CALLER_CHECK_MINUTES),
+        // The flag can add to the profile's requirements but never lift one.
+        require_caller_check: profile
+            .map(|p| p.require_caller_check.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .chain(&cli.require_caller_check)
+            .copied()
+            .collect::<RequiredChecks>(),
+        read_only_caller_check: profile.is_none_or(|p| p.read_only_caller_check),
     })
 }
 
@@ -613,6 +646,16 @@ fn render_profiles(
         }
         if let Some(operator) = &profile.operator {
             options.push(format!("operator {operator}"));
+        }
+        if !profile.require_caller_check.is_empty() {
+            let required: RequiredChecks = profile.require_caller_check.iter().copied().collect();
+            options.push(format!("caller check before {required}"));
+        }
+        if let Some(minutes) = profile.caller_check_minutes {
+            options.push(format!("caller check valid {minutes} min"));
+        }
+        if !profile.read_only_caller_check {
+            options.push("no caller checks when read-only".to_owned());
         }
         if !options.is_empty() {
             let _ = writeln!(out, "    options:    {}", options.join(", "));

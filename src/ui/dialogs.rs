@@ -16,6 +16,8 @@ use crate::app::keymap::{BINDINGS, DIALOG_KEYS};
 use crate::app::validate::{self, countdown, mask_phone};
 use crate::app::{App, AuditResult};
 
+mod caller;
+
 const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
 
 /// The keys a dialog takes, for the footer.
@@ -54,6 +56,18 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("Esc", "cancel"),
         ],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
+        Dialog::CallerCheck(d) => match d.stage {
+            crate::app::caller::CheckStage::Choose => {
+                &[("j/k", "device"), ("⏎", "check"), ("Esc", "cancel")]
+            }
+            crate::app::caller::CheckStage::AwaitPush { .. } => &[
+                ("⏎", "poll now"),
+                ("a/x", "demo: approve/deny"),
+                ("Esc", "stop waiting"),
+            ],
+            _ => &[("⏎", "check the code"), ("^P", "demo: phone"), ("Esc", "cancel")],
+        },
+        Dialog::CallerOverride(_) => &[("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } | Dialog::Help { .. } => &[("j/k", "scroll"), ("Esc", "close")],
         _ => &[("⏎", "dismiss"), ("Esc", "dismiss")],
     }
@@ -465,6 +479,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             }
             (" Temporary MFA token ", false)
         }
+        Dialog::CallerCheck(d) => caller::draw_check(app, d, &mut f, theme),
+        Dialog::CallerOverride(d) => caller::draw_override(d, &mut f, theme),
         Dialog::Error(d) => {
             f.styled(fit(&d.context, inner_w), theme.title());
             f.blank();
@@ -542,6 +558,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     AuditResult::Pending => "pending",
                     AuditResult::Failure => "FAILED",
                     AuditResult::Refused => "refused",
+                    AuditResult::Overridden => "overridden",
                 };
                 let status = n.http_status.map_or(String::new(), |s| format!(" {s}"));
                 f.text(fit(
@@ -559,6 +576,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (" Audit trail (this session) ", false)
         }
     };
+    caller::gate_lines(app, dialog, &mut f, theme);
     // Wrap long text here, not in the Paragraph, so the height counts every row drawn.
     let cursor_line = f.cursor.map(|(_, y)| usize::from(y));
     let mut cursor = f.cursor;

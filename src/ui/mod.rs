@@ -174,11 +174,19 @@ pub fn footer_keys(app: &App) -> Vec<(String, String)> {
             .filter(|b| b.footer && app.available(b.action))
             .map(|b| (b.label.to_owned(), b.short.to_owned()))
             .collect(),
-        Some(d) => dialogs::keys(d)
-            .iter()
-            .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
+        Some(d) => {
+            // A guarded change waiting for its caller check offers the two ways on first.
+            let gate: &[(&str, &str)] = if app.top_gate().is_some_and(|g| !g.allows()) {
+                &[("c", "check caller"), ("o", "override")]
+            } else {
+                &[]
+            };
+            gate.iter()
+                .chain(dialogs::keys(d))
+                .filter(|(_, v)| app.tenant.demo || !v.starts_with("demo:"))
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        }
     }
 }
 

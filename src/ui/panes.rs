@@ -356,6 +356,11 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     if !extra.is_empty() {
         lines.push(Line::styled(fit(&extra.join(" · "), w), theme.dim()));
     }
+    if let Some(check) = app.caller_check() {
+        let line = crate::app::caller::check_line(check, app.now, app.tenant.caller_check.minutes);
+        let style = if line.ok { theme.ok() } else { theme.warn() };
+        lines.push(Line::styled(fit(&clean(&line.text), w), style));
+    }
     lines.push(section(
         "Enrolled",
         app.focus == Focus::Devices && focused,

@@ -34,6 +34,7 @@ pub fn tenant() -> TenantInfo {
         label: None,
         color: None,
         require_reason: false,
+        caller_check: Default::default(),
     }
 }
 

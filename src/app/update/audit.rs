@@ -25,6 +25,8 @@ pub(super) fn audit_note(
         request_id: None,
         reason: None,
         message: None,
+        method: None,
+        caller_check: None,
     }
 }
 
@@ -38,6 +40,10 @@ pub(super) fn record(
 ) {
     note.time = app.now;
     note.outcome = outcome;
+    if note.action != AuditKind::CallerCheck && note.caller_check.is_none() {
+        // Every change line says which caller check (or override) came before it.
+        note.caller_check = Some(super::caller::reference(app, note.user_id, note.action));
+    }
     if let Some(e) = error {
         note.http_status = e.status;
         note.request_id = e.request_id.clone();

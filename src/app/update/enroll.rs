@@ -104,6 +104,9 @@ pub(super) fn enroll_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
 }
 
 fn submit_enroll(app: &mut App, cmds: &mut Vec<Cmd>) {
+    if super::caller::blocks(app, crate::policy::GuardedAction::EnrollVerified) {
+        return;
+    }
     let Some(Dialog::Enroll(d)) = app.dialogs.last_mut() else {
         return;
     };

@@ -10,6 +10,10 @@ pub(super) fn error_dialog(app: &mut App, context: &str, error: ApiError) {
     if error.kind == ErrorKind::Cancelled {
         return;
     }
+    if error.kind == ErrorKind::InsufficientPermission {
+        // Known from now on: caller checks (which need the same scope) send nothing.
+        app.credential_read_only = true;
+    }
     if error.kind == ErrorKind::InsufficientPermission && !app.tenant.read_only {
         app.dialogs.push(Dialog::Error(ErrorDialog {
             context: context.to_owned(),

@@ -3,6 +3,7 @@
 //! This file routes messages, keys and API results; each flow lives in its own module.
 
 mod audit;
+mod caller;
 mod enroll;
 mod errors;
 mod form;
@@ -67,6 +68,7 @@ fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
         cmds.push(Cmd::Phone(PhoneCmd::Refresh));
     }
     verify::tick(app, cmds);
+    caller::tick(app, cmds);
 }
 
 fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
@@ -146,6 +148,7 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
                 open_selected_user(app, cmds);
             }
         }
+        Action::CallerCheck => caller::open_check(app, None, cmds),
         Action::Enroll => open_enroll(app),
         Action::Trigger => open_trigger(app),
         Action::Verify => open_verify(app, cmds),
@@ -202,6 +205,7 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
     };
     // Closing a dialog abandons its call (and a push wait).
     app.cancel(dialog.busy(), cmds);
+    caller::closed(app, &dialog, cmds);
     let change = matches!(
         dialog,
         Dialog::Enroll(_)
@@ -240,6 +244,9 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
     }
     if key.code == KeyCode::Esc {
         close_top(app, cmds);
+        return;
+    }
+    if caller::gate_key(app, &key, cmds) {
         return;
     }
     let Some(top) = app.dialogs.last_mut() else {
@@ -291,6 +298,8 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Verify(_) => verify_key(app, key, cmds),
         Dialog::Remove(_) => remove_key(app, key, cmds),
         Dialog::Token(_) => token_key(app, key, cmds),
+        Dialog::CallerCheck(_) => caller::check_key(app, key, cmds),
+        Dialog::CallerOverride(_) => caller::override_key(app, key, cmds),
     }
 }
 
@@ -330,6 +339,10 @@ fn on_result(
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
         (Purpose::RateLimit, ApiResponse::RateLimit(Ok(rl))) => app.rate_limit = Some(rl),
+        (Purpose::CallerTrigger, ApiResponse::Triggered(r)) => {
+            caller::on_triggered(app, id, r, cmds)
+        }
+        (Purpose::CallerVerify, ApiResponse::Verified(r)) => caller::on_verified(app, id, r, cmds),
         _ => {}
     }
 }

@@ -82,6 +82,9 @@ pub(super) fn remove_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
 }
 
 fn submit_remove(app: &mut App, cmds: &mut Vec<Cmd>) {
+    if super::caller::blocks(app, crate::policy::GuardedAction::Remove) {
+        return;
+    }
     let Some(Dialog::Remove(d)) = app.dialogs.last_mut() else {
         return;
     };

@@ -90,6 +90,9 @@ pub(super) fn token_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
 }
 
 fn submit_token(app: &mut App, cmds: &mut Vec<Cmd>) {
+    if super::caller::blocks(app, crate::policy::GuardedAction::Token) {
+        return;
+    }
     let Some(Dialog::Token(d)) = app.dialogs.last_mut() else {
         return;
     };

@@ -18,6 +18,7 @@ pub(super) fn open_selected_user(app: &mut App, cmds: &mut Vec<Cmd>) {
     cancel_loads(app, cmds);
 
     let user_id = user.id;
+    super::caller::user_opened(app, user_id);
     app.user = Some(UserView {
         user,
         devices: None,

@@ -1,0 +1,251 @@
+//! Caller-check state: the check dialog, the override dialog, and what the console remembers.
+
+use chrono::{DateTime, Utc};
+use tui_input::Input;
+
+use super::dialogs::{DeviceKind, Dialog, RemoveButton, Target, TokenField};
+use crate::api::{OtpDevice, Secret, UserId};
+use crate::policy::{CallerCheck, Freshness, GuardedAction};
+use crate::worker::RequestId;
+
+/// What `c` says when the API credential has been refused a trigger or verify.
+pub const NO_SCOPE: &str =
+    "This API credential cannot check callers: it needs the Manage users scope";
+
+/// What the check dialog says for a user with no active device.
+pub const NO_ACTIVE_DEVICE: &str = "No active device to check the caller with";
+
+/// What a guarded dialog says until the caller is checked or the check overridden.
+pub const NOT_CHECKED: &str = "Caller not checked: c checks the caller, o overrides with a reason";
+
+/// How a device checks the caller, as the dialog lists it.
+pub fn method_word(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Push => "push",
+        DeviceKind::Sms => "SMS",
+        DeviceKind::Voice => "call",
+        DeviceKind::Code => "code",
+    }
+}
+
+/// The user's active devices, default first (a check never activates a pending device).
+pub fn checkable_devices(devices: &[OtpDevice]) -> Vec<OtpDevice> {
+    let mut active: Vec<OtpDevice> = devices.iter().filter(|d| d.active).cloned().collect();
+    // A stable sort keeps the tenant's order among the rest.
+    active.sort_by_key(|d| !d.default);
+    active
+}
+
+/// Where a caller check stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckStage {
+    /// Picking the device.
+    Choose,
+    /// Sending the SMS, call or push.
+    Sending,
+    /// Waiting for the code the caller reads out.
+    EnterCode,
+    /// Waiting for the caller to approve the push; the next poll is due at this time.
+    AwaitPush {
+        /// When to poll next.
+        next_poll: DateTime<Utc>,
+    },
+}
+
+/// The caller-check dialog.
+#[derive(Clone, Debug)]
+pub struct CallerCheckDialog {
+    /// The user the caller claims to be.
+    pub target: Target,
+    /// The active devices, default first.
+    pub devices: Vec<OtpDevice>,
+    /// The highlighted device.
+    pub selected: usize,
+    /// Where the check stands.
+    pub stage: CheckStage,
+    /// The state token from the trigger (none for code devices).
+    pub state_token: Option<Secret>,
+    /// When the state token expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The code the caller reads out.
+    pub code: Input,
+    /// What went wrong last (the typed code is kept).
+    pub error: Option<String>,
+    /// The trigger or verify in flight.
+    pub busy: Option<RequestId>,
+    /// Opened from this guarded change's dialog: success returns to it.
+    pub resume: Option<GuardedAction>,
+}
+
+impl CallerCheckDialog {
+    /// The device being checked (or highlighted).
+    pub fn device(&self) -> Option<&OtpDevice> {
+        self.devices.get(self.selected)
+    }
+
+    /// How the highlighted device checks.
+    pub fn kind(&self) -> Option<DeviceKind> {
+        self.device().map(DeviceKind::of)
+    }
+}
+
+/// The override dialog: a reason for skipping the check for one change.
+#[derive(Clone, Debug)]
+pub struct OverrideDialog {
+    /// Whose change.
+    pub target: Target,
+    /// The change it allows.
+    pub action: GuardedAction,
+    /// The reason (at least 10 characters).
+    pub reason: Input,
+    /// Why the reason was refused.
+    pub error: Option<String>,
+}
+
+/// A reason to skip the check, good for one change of one user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerOverride {
+    /// The user.
+    pub user_id: UserId,
+    /// The change it allows.
+    pub action: GuardedAction,
+    /// The operator's reason.
+    pub reason: String,
+}
+
+/// Whether a guarded dialog may confirm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GateState {
+    /// No check is required for this change.
+    NotRequired,
+    /// A fresh successful check.
+    Checked(CallerCheck),
+    /// Overridden for this change, with this reason.
+    Overridden(String),
+    /// Required and missing (or the last check failed).
+    Missing,
+    /// Required and the last success is too old.
+    Expired(CallerCheck),
+}
+
+impl GateState {
+    /// True when the change may go ahead.
+    pub fn allows(&self) -> bool {
+        matches!(
+            self,
+            GateState::NotRequired | GateState::Checked(_) | GateState::Overridden(_)
+        )
+    }
+}
+
+/// The guarded change a dialog would confirm, and for whom (None: not guarded right now).
+pub fn guarded(dialog: &Dialog) -> Option<(GuardedAction, UserId)> {
+    match dialog {
+        Dialog::Remove(d) => Some((GuardedAction::Remove, d.target.user_id)),
+        Dialog::Token(d) if d.issued.is_none() => Some((GuardedAction::Token, d.target.user_id)),
+        Dialog::Enroll(d) if d.verified => Some((GuardedAction::EnrollVerified, d.target.user_id)),
+        _ => None,
+    }
+}
+
+/// True when the dialog's focused field takes typed text (so `c` and `o` are letters there).
+pub fn typing(dialog: &Dialog) -> bool {
+    match dialog {
+        Dialog::Remove(d) => d.button == RemoveButton::Reason,
+        Dialog::Token(d) => d.field == TokenField::Reason,
+        // Only the Verified box is not text: letters on the factor picker start the name.
+        Dialog::Enroll(d) => d.field != super::dialogs::EnrollField::Verified,
+        _ => true,
+    }
+}
+
+impl super::App {
+    /// The latest caller check of the open user (a check never outlives opening another user).
+    pub fn caller_check(&self) -> Option<&CallerCheck> {
+        let open = self.user.as_ref()?.user.id;
+        self.caller.as_ref().filter(|c| c.user_id == open)
+    }
+
+    /// Whether `action` for `user_id` may go ahead now.
+    pub fn caller_gate(&self, action: GuardedAction, user_id: UserId) -> GateState {
+        let policy = &self.tenant.caller_check;
+        if !policy.required.contains(action) {
+            return GateState::NotRequired;
+        }
+        if let Some(o) = &self.caller_override
+            && o.user_id == user_id
+            && o.action == action
+        {
+            return GateState::Overridden(o.reason.clone());
+        }
+        let check = self.caller.as_ref().filter(|c| c.user_id == user_id);
+        match check {
+            Some(c) => match c.freshness(self.now, policy.minutes) {
+                Freshness::Fresh => GateState::Checked(c.clone()),
+                Freshness::Expired => GateState::Expired(c.clone()),
+                Freshness::None => GateState::Missing,
+            },
+            None => GateState::Missing,
+        }
+    }
+
+    /// The gate of the top dialog, when it is a guarded change.
+    pub fn top_gate(&self) -> Option<GateState> {
+        let (action, user_id) = guarded(self.dialogs.last()?)?;
+        Some(self.caller_gate(action, user_id))
+    }
+
+    /// True when caller checks may run under the mode and profile (the credential aside).
+    pub fn caller_check_allowed(&self) -> bool {
+        crate::policy::check_allowed(
+            self.tenant.read_only,
+            self.tenant.caller_check.read_only_allowed,
+        )
+    }
+
+    /// When the open user's fresh check expires: the console wakes then to say so.
+    pub fn caller_check_expiry(&self) -> Option<DateTime<Utc>> {
+        let c = self.caller_check()?;
+        let minutes = self.tenant.caller_check.minutes;
+        (c.freshness(self.now, minutes) == Freshness::Fresh)
+            .then(|| c.at + chrono::Duration::minutes(i64::from(minutes)))
+    }
+}
+
+/// How the pane and dialogs describe the latest check, and whether it is good news.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckLine {
+    /// The text, e.g. `✓ Caller checked 10:04 by jdoe (OneLogin Protect "Pixel")`.
+    pub text: String,
+    /// True for a fresh success.
+    pub ok: bool,
+}
+
+/// The line for a check at `now` with a validity of `minutes` (times in UTC, as in the trail).
+pub fn check_line(check: &CallerCheck, now: DateTime<Utc>, minutes: u32) -> CheckLine {
+    let at = check.at.format("%H:%M");
+    match &check.outcome {
+        crate::policy::CheckOutcome::Failure { why } => CheckLine {
+            text: format!("✗ Caller check failed {at}: {why}"),
+            ok: false,
+        },
+        crate::policy::CheckOutcome::Success => match check.freshness(now, minutes) {
+            Freshness::Fresh => {
+                let device = match check.device_name.as_deref() {
+                    Some(name) if !name.is_empty() && name != check.factor => {
+                        format!("{} \"{name}\"", check.factor)
+                    }
+                    _ => check.factor.clone(),
+                };
+                CheckLine {
+                    text: format!("✓ Caller checked {at} by {} ({device})", check.operator),
+                    ok: true,
+                }
+            }
+            _ => CheckLine {
+                text: "Caller check expired".into(),
+                ok: false,
+            },
+        },
+    }
+}
