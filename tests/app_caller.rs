@@ -89,7 +89,10 @@ fn pick(app: &mut App, index: usize) {
 fn check_by_code(app: &mut App) {
     ch(app, 'c');
     pick(app, 3);
-    assert!(requests(&enter(app)).is_empty(), "a code device sends nothing first");
+    assert!(
+        requests(&enter(app)).is_empty(),
+        "a code device sends nothing first"
+    );
     type_text(app, "123456");
     let (id, req) = one_request(&enter(app));
     assert_eq!(
@@ -128,7 +131,10 @@ fn c_lists_the_active_devices_default_first_with_how_each_checks() {
     devices.rotate_left(1);
     let mut app = kelly_with(tenant(), devices);
     let cmds = ch(&mut app, 'c');
-    assert!(requests(&cmds).is_empty(), "opening the dialog sends nothing");
+    assert!(
+        requests(&cmds).is_empty(),
+        "opening the dialog sends nothing"
+    );
     let d = check_dialog(&app);
     assert_eq!(d.stage, CheckStage::Choose);
     let listed: Vec<(&str, &str)> = d
@@ -170,7 +176,10 @@ fn a_push_check_waits_with_the_countdown_and_succeeds_on_approval() {
     assert_eq!(attempt[0].outcome, AuditResult::Attempt);
     assert_eq!(attempt[0].method.as_deref(), Some("push"));
     assert_eq!(attempt[0].device_id.as_deref(), Some("1003"));
-    assert_eq!(attempt[0].caller_check, None, "a check line refers to no check");
+    assert_eq!(
+        attempt[0].caller_check, None,
+        "a check line refers to no check"
+    );
 
     answer(&mut app, id, trigger_ok("1003", "push-state-token"));
     assert!(matches!(
@@ -179,7 +188,10 @@ fn a_push_check_waits_with_the_countdown_and_succeeds_on_approval() {
     ));
     assert!(app.needs_tick());
     assert!(pane(&app).contains("expires in 2:00"), "{}", pane(&app));
-    assert!(requests(&tick(&mut app)).is_empty(), "no poll before it is due");
+    assert!(
+        requests(&tick(&mut app)).is_empty(),
+        "no poll before it is due"
+    );
 
     app.now = now() + secs(2);
     let (poll, req) = one_request(&tick(&mut app));
@@ -318,7 +330,10 @@ fn closing_the_dialog_during_a_push_wait_stops_it_and_records_the_check_as_faile
     assert!(app.dialogs.is_empty());
     // A late answer is dropped: the caller is not checked.
     answer(&mut app, poll, verified());
-    assert!(app.caller_check().is_some_and(|c| c.outcome != CheckOutcome::Success));
+    assert!(
+        app.caller_check()
+            .is_some_and(|c| c.outcome != CheckOutcome::Success)
+    );
 }
 
 #[test]
@@ -436,7 +451,10 @@ fn a_required_remove_waits_for_the_check_and_c_returns_to_it() {
     assert!(matches!(app.dialogs.last(), Some(Dialog::Remove(_))));
 
     check_by_code(&mut app);
-    assert!(matches!(app.dialogs.last(), Some(Dialog::Remove(_))), "back to the removal");
+    assert!(
+        matches!(app.dialogs.last(), Some(Dialog::Remove(_))),
+        "back to the removal"
+    );
     assert!(pane(&app).contains("✓ Caller checked 12:00 by jdoe"));
     let cmds = ch(&mut app, 'y');
     let id = remove_request(&cmds).expect("the removal goes out");
@@ -461,7 +479,11 @@ fn an_expired_check_no_longer_allows_a_required_change() {
     esc(&mut app);
 
     app.now = now() + secs(15 * 60);
-    assert!(pane(&app).contains("Caller check expired"), "{}", pane(&app));
+    assert!(
+        pane(&app).contains("Caller check expired"),
+        "{}",
+        pane(&app)
+    );
     assert_eq!(app.caller_check_expiry(), None);
     ch(&mut app, 'd');
     assert!(pane(&app).contains(NOT_CHECKED));
@@ -492,11 +514,18 @@ fn o_overrides_with_a_reason_of_ten_characters_for_one_change() {
     let mut app = kelly_requiring(&[GuardedAction::Remove]);
     ch(&mut app, 'd');
     ch(&mut app, 'o');
-    assert!(matches!(app.dialogs.last(), Some(Dialog::CallerOverride(_))));
+    assert!(matches!(
+        app.dialogs.last(),
+        Some(Dialog::CallerOverride(_))
+    ));
     type_text(&mut app, "too short");
     let cmds = enter(&mut app);
     assert!(cmds.is_empty(), "{cmds:?}");
-    assert!(pane(&app).contains("at least 10 characters"), "{}", pane(&app));
+    assert!(
+        pane(&app).contains("at least 10 characters"),
+        "{}",
+        pane(&app)
+    );
     backspace(&mut app, 9);
     type_text(&mut app, "manager approval in INC-1234");
     let cmds = enter(&mut app);
@@ -504,7 +533,10 @@ fn o_overrides_with_a_reason_of_ten_characters_for_one_change() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0].action, AuditKind::CallerCheck);
     assert_eq!(lines[0].outcome, AuditResult::Overridden);
-    assert_eq!(lines[0].reason.as_deref(), Some("manager approval in INC-1234"));
+    assert_eq!(
+        lines[0].reason.as_deref(),
+        Some("manager approval in INC-1234")
+    );
     assert_eq!(lines[0].device_id.as_deref(), Some("1001"));
     assert!(matches!(app.dialogs.last(), Some(Dialog::Remove(_))));
     assert!(pane(&app).contains("Caller check overridden: manager approval in INC-1234"));
@@ -550,7 +582,10 @@ fn with_no_active_device_the_gate_offers_only_the_override() {
     assert!(pane(&app).contains(NO_ACTIVE_DEVICE));
     assert!(requests(&enter(&mut app)).is_empty());
     ch(&mut app, 'o');
-    assert!(matches!(app.dialogs.last(), Some(Dialog::CallerOverride(_))));
+    assert!(matches!(
+        app.dialogs.last(),
+        Some(Dialog::CallerOverride(_))
+    ));
 }
 
 #[test]

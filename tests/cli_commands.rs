@@ -374,6 +374,8 @@ fn verify_reads_an_authenticator_code_from_stdin_and_audits_a_caller_check() {
     assert!(doc["at"].is_string());
     let lines = env.audit_lines();
     let outcome = lines.last().unwrap();
+    assert_eq!(outcome["action"], "caller_check");
+    assert_eq!(outcome["method"], "code");
     assert_eq!(outcome["outcome"], "success");
     assert_eq!(outcome["device_id"], KELLY_TOTP.to_string());
     assert_eq!(lines[lines.len() - 2]["outcome"], "attempt");
@@ -1041,4 +1043,102 @@ fn sim_listens_on_a_host_name() {
     let _ = child.wait();
     let first = first.unwrap();
     assert!(first.contains("listening on http://127.0.0.1:"), "{first}");
+}
+
+#[test]
+fn a_required_caller_check_is_satisfied_by_an_earlier_verify() {
+    let env = Env::new();
+    let config = env.profile("require_caller_check = [\"remove\"]\ncaller_check_minutes = 10");
+    let o = env.run_profile(
+        &config,
+        &["remove", "kellyslater", "Pixel 8", "--yes", "--json"],
+        "",
+    );
+    assert_eq!(status(&o), 4, "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "missing_caller_check");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("mfadesk verify 36216766") && message.contains("10 minutes"),
+        "{message}"
+    );
+    assert!(env.has_device(KELLY, KELLY_TOTP));
+
+    // A check of another user does not count.
+    let steph = env.spawn(&["verify", "sgilmore", "--timeout", "15"]);
+    let token = wait_for("the push", || {
+        env.control
+            .pushes()
+            .into_iter()
+            .find(|p| p.user_id == STEPH)
+            .map(|p| p.state_token)
+    });
+    env.control.approve_push(&token);
+    assert_eq!(status(&finish(steph)), 0);
+    let o = env.run_profile(&config, &["remove", "kellyslater", "Pixel 8", "--yes"], "");
+    assert_eq!(status(&o), 4);
+
+    let o = env.run_profile(
+        &config,
+        &["verify", "kellyslater", "Pixel 8", "--code-stdin"],
+        &format!("{}\n", totp(&env)),
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let o = env.run_profile(
+        &config,
+        &["remove", "kellyslater", "Pixel 8", "--yes", "--json"],
+        "",
+    );
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(!env.has_device(KELLY, KELLY_TOTP));
+    let lines = env.audit_lines();
+    let removed = lines.last().unwrap();
+    assert_eq!(removed["action"], "remove");
+    assert_eq!(removed["outcome"], "success");
+    let attempt = &lines[lines.len() - 2];
+    assert_eq!(attempt["caller_check"]["outcome"], "success");
+    assert_eq!(attempt["caller_check"]["device_id"], KELLY_TOTP.to_string());
+
+    // The flag adds to the profile's list, after the subcommand too.
+    let o = env.run_profile(
+        &config,
+        &[
+            "token",
+            "kellyslater",
+            "--yes",
+            "--require-caller-check",
+            "token",
+        ],
+        "",
+    );
+    assert_eq!(
+        status(&o),
+        0,
+        "the check above is still fresh: {}",
+        stderr(&o)
+    );
+    let o = env.run_profile(
+        &config,
+        &[
+            "token",
+            "sgilmore",
+            "--yes",
+            "--require-caller-check",
+            "token",
+        ],
+        "",
+    );
+    assert_eq!(status(&o), 0, "sgilmore was checked too: {}", stderr(&o));
+    let o = env.run_profile(
+        &config,
+        &[
+            "token",
+            "36216774",
+            "--yes",
+            "--require-caller-check",
+            "token",
+        ],
+        "",
+    );
+    assert_eq!(status(&o), 4, "{}", stderr(&o));
 }

@@ -299,8 +299,14 @@ pub const DIALOG_KEYS: &[(&str, &str)] = &[
     ("Space", "toggle a checkbox; ←/→ change a choice"),
     ("Esc", "close the dialog (stops a push wait)"),
     ("y / n", "confirm / cancel a removal"),
-    ("c", "copy the temporary token (OSC 52); check the caller from a guarded change"),
-    ("o", "override a required caller check with a reason (one change)"),
+    (
+        "c",
+        "copy the temporary token (OSC 52); check the caller from a guarded change",
+    ),
+    (
+        "o",
+        "override a required caller check with a reason (one change)",
+    ),
     ("Ctrl-P", "demo: show the demo phone from a dialog"),
     ("Ctrl-C", "exit mfadesk"),
 ];

@@ -79,6 +79,7 @@ impl Context {
         let gate = Gate {
             read_only: settings.read_only,
             require_reason: settings.require_reason,
+            read_only_caller_check: settings.read_only_caller_check,
         };
         Ok(Context {
             settings,
@@ -90,22 +91,39 @@ impl Context {
         })
     }
 
-    /// Refuses a guarded change when the profile requires a recent caller check and there is none.
+    /// Refuses a guarded change when the profile requires a recent caller check and there is
+    /// none; else the check (or none) that the change's audit line names.
     pub fn require_caller_check(
         &self,
-        _user: &crate::api::User,
+        user: &crate::api::User,
         change: crate::ops::Change,
-    ) -> Result<Option<()>, OpsError> {
-        let _ = crate::ops::caller::guarded(change);
-        Ok(None)
+    ) -> Result<crate::audit::CallerCheckRef, OpsError> {
+        let entries = if self.settings.audit_log.exists() {
+            crate::audit::read_entries(&self.settings.audit_log).map_err(|e| e.to_string())
+        } else {
+            Ok(Vec::new())
+        };
+        let policy = crate::ops::caller::CallerPolicy {
+            required: &self.settings.require_caller_check,
+            minutes: self.settings.caller_check_minutes,
+            base_url: self.recorder.base_url(),
+        };
+        crate::ops::caller::require(
+            &policy,
+            change,
+            user,
+            entries.as_deref().map_err(String::as_str),
+            chrono::Utc::now(),
+        )
     }
 
     /// Notes on the change's audit line which caller check preceded it.
     pub fn with_caller_check(
         &self,
-        entry: crate::audit::AuditEntry,
-        _check: Option<()>,
+        mut entry: crate::audit::AuditEntry,
+        check: crate::audit::CallerCheckRef,
     ) -> crate::audit::AuditEntry {
+        entry.caller_check = Some(check);
         entry
     }
 

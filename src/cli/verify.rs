@@ -16,7 +16,7 @@ use crate::worker::{self, ApiRequest, ApiResponse};
 use super::context::Context;
 use super::output::Output;
 use super::prompt;
-use super::show::{device_json, devices, devices_and_factors, method};
+use super::show::{device_json, devices, devices_and_factors};
 use super::users::user_json;
 
 /// How long a code or push is waited for when neither `--timeout` nor the tenant says.
@@ -147,8 +147,16 @@ async fn check(
         return Err(e);
     }
     let kind = DeviceKind::of(device);
-    ctx.recorder
-        .attempt(entry.clone().message(format!("method: {}", method(device))))?;
+    let mut entry = entry;
+    entry.method = Some(
+        if kind == DeviceKind::Push {
+            "push"
+        } else {
+            "code"
+        }
+        .to_owned(),
+    );
+    ctx.recorder.attempt(entry.clone())?;
     let mut wait = Duration::from_secs(timeout.unwrap_or(DEFAULT_WAIT_SECS));
     let state_token = match sent {
         Some(token) => Some(token),
@@ -411,12 +419,18 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
         ctx.recorder.refused(entry, &e);
         return Err(e);
     }
-    if args.verified
-        && let Err(e) = ctx.require_caller_check(&user, Change::EnrollVerified)
-    {
-        ctx.recorder.refused(entry, &e);
-        return Err(e);
-    }
+    let change = if args.verified {
+        Change::EnrollVerified
+    } else {
+        Change::Enroll
+    };
+    let entry = match ctx.require_caller_check(&user, change) {
+        Ok(check) => ctx.with_caller_check(entry, check),
+        Err(e) => {
+            ctx.recorder.refused(entry, &e);
+            return Err(e);
+        }
+    };
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::Enroll {
         user_id: user.id,

@@ -75,6 +75,7 @@ pub struct CliOptions {
     /// Require a fresh caller check before these changes (adds to the profile's list).
     #[arg(
         long = "require-caller-check",
+        global = true,
         value_name = "remove,token,enroll_verified",
         value_delimiter = ',',
         value_enum

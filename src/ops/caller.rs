@@ -1,18 +1,72 @@
 //! The caller-check requirement: a change the profile guards needs a recent successful check
-//! of the same user, read from the audit trail (so a check in the console or an earlier
-//! `mfadesk verify` counts).
+//! of the same user on the same tenant, read from the audit trail (so a check in the console or
+//! an earlier `mfadesk verify` counts).
 
-use crate::audit::AuditAction;
+use chrono::{DateTime, Utc};
 
+use crate::api::User;
+use crate::audit::{AuditAction, AuditEntry, CallerCheckRef};
+use crate::policy::{self, GuardedAction, RequiredChecks};
+
+use super::error::{OpsError, Refusal};
 use super::gate::Change;
 
 /// The audit action a caller check is recorded under.
-pub const CHECK_ACTION: AuditAction = AuditAction::Verify;
+pub const CHECK_ACTION: AuditAction = AuditAction::CallerCheck;
 
-/// True for the changes a profile can guard with a caller check.
-pub fn guarded(change: Change) -> bool {
-    matches!(
-        change,
-        Change::Remove | Change::MfaToken | Change::EnrollVerified
-    )
+/// The guarded action a change is, if a profile can guard it.
+pub fn guarded(change: Change) -> Option<GuardedAction> {
+    match change {
+        Change::Remove => Some(GuardedAction::Remove),
+        Change::MfaToken => Some(GuardedAction::Token),
+        Change::EnrollVerified => Some(GuardedAction::EnrollVerified),
+        _ => None,
+    }
+}
+
+/// What the caller-check rule needs to know.
+pub struct CallerPolicy<'a> {
+    /// The changes that need a fresh check.
+    pub required: &'a RequiredChecks,
+    /// How long a check stays fresh.
+    pub minutes: u32,
+    /// The tenant, so a check on another tenant does not count.
+    pub base_url: &'a str,
+}
+
+/// Refuses a guarded change without a fresh check; else the check the change line names.
+///
+/// `entries` is the audit trail, or why it could not be read: a required check that cannot be
+/// looked up is treated as missing (fail closed).
+pub fn require(
+    policy: &CallerPolicy<'_>,
+    change: Change,
+    user: &User,
+    entries: Result<&[AuditEntry], &str>,
+    now: DateTime<Utc>,
+) -> Result<CallerCheckRef, OpsError> {
+    let last = entries.ok().and_then(|e| {
+        policy::last_caller_check_on(e, policy.base_url, user.id, now, policy.minutes)
+    });
+    let Some(action) = guarded(change) else {
+        return Ok(policy::reference_for(last.as_ref(), now, policy.minutes));
+    };
+    let gate = policy::gate(action, policy.required, last.as_ref(), now, policy.minutes);
+    if let Some(reference) = gate.allowed() {
+        return Ok(reference.clone());
+    }
+    let unreadable = match entries {
+        Err(why) => format!(" (the audit trail could not be read: {why})"),
+        Ok(_) => String::new(),
+    };
+    Err(OpsError::refused(
+        Refusal::MissingCallerCheck,
+        format!(
+            "this profile requires a caller check of {} within {} minutes before {}{unreadable}: run `mfadesk verify {}` while the caller is on the line (or c in the console), then try again; nothing was changed",
+            user.display_name(),
+            policy.minutes,
+            change.name(),
+            user.id
+        ),
+    ))
 }

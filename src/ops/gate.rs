@@ -48,17 +48,35 @@ impl Change {
 }
 
 /// The rules of the profile in use.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gate {
     /// Refuse every change.
     pub read_only: bool,
     /// Ask for a reason before remove and temporary token.
     pub require_reason: bool,
+    /// Allow caller checks in read-only mode (the profile's `read_only_caller_check`).
+    pub read_only_caller_check: bool,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            read_only: false,
+            require_reason: false,
+            read_only_caller_check: true,
+        }
+    }
 }
 
 impl Gate {
     /// The read-only refusal for a change, if it applies.
     pub fn read_only_refusal(&self, change: Change) -> Option<OpsError> {
+        if self.read_only && change == Change::CallerCheck && !self.read_only_caller_check {
+            return Some(OpsError::refused(
+                Refusal::ReadOnly,
+                "read-only mode: this profile does not allow caller checks (read_only_caller_check = false); nothing was sent",
+            ));
+        }
         (self.read_only && change.changes_tenant()).then(|| {
             OpsError::refused(
                 Refusal::ReadOnly,
@@ -104,18 +122,23 @@ mod tests {
     fn read_only_refuses_changes_but_not_caller_checks() {
         let gate = Gate {
             read_only: true,
-            require_reason: false,
+            ..Gate::default()
         };
         assert!(gate.check(Change::Remove, Some("x")).is_err());
         assert!(gate.check(Change::Enroll, None).is_err());
         assert!(gate.check(Change::CallerCheck, None).is_ok());
+        let strict = Gate {
+            read_only_caller_check: false,
+            ..gate
+        };
+        assert!(strict.check(Change::CallerCheck, None).is_err());
     }
 
     #[test]
     fn reasons_are_required_for_remove_and_token_only() {
         let gate = Gate {
-            read_only: false,
             require_reason: true,
+            ..Gate::default()
         };
         let err = gate.check(Change::Remove, Some("  ")).err();
         assert_eq!(err.map(|e| e.exit_status()), Some(4));

@@ -26,6 +26,11 @@ impl Recorder {
         }
     }
 
+    /// The tenant the entries are about.
+    pub fn base_url(&self) -> &str {
+        &self.context.base_url
+    }
+
     fn record(&mut self, entry: AuditEntry) -> Result<(), String> {
         match &mut self.log {
             Ok(log) => log.record(entry).map_err(|e| e.to_string()),

@@ -65,7 +65,11 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
                 ("a/x", "demo: approve/deny"),
                 ("Esc", "stop waiting"),
             ],
-            _ => &[("⏎", "check the code"), ("^P", "demo: phone"), ("Esc", "cancel")],
+            _ => &[
+                ("⏎", "check the code"),
+                ("^P", "demo: phone"),
+                ("Esc", "cancel"),
+            ],
         },
         Dialog::CallerOverride(_) => &[("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } | Dialog::Help { .. } => &[("j/k", "scroll"), ("Esc", "close")],

@@ -100,7 +100,10 @@ pub(super) fn gate_key(app: &mut App, key: &KeyEvent, cmds: &mut Vec<Cmd>) -> bo
     if top.busy().is_some() || typing(top) || app.top_gate().is_none_or(|g| g.allows()) {
         return false;
     }
-    if key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) {
+    if key
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
         return false;
     }
     match key.code {
@@ -447,7 +450,13 @@ pub(super) fn on_verified(
             let Some(device) = d.device().cloned() else {
                 return;
             };
-            settle(app, AuditKind::CallerCheck, AuditResult::Success, None, cmds);
+            settle(
+                app,
+                AuditKind::CallerCheck,
+                AuditResult::Success,
+                None,
+                cmds,
+            );
             let check = CallerCheck {
                 user_id: d.target.user_id,
                 at: now,

@@ -32,7 +32,10 @@ pub(super) fn draw_check(
                 f.blank();
                 f.styled(NO_ACTIVE_DEVICE, theme.warn());
                 if d.resume.is_some() {
-                    f.styled("o overrides with a reason for this one change.", theme.dim());
+                    f.styled(
+                        "o overrides with a reason for this one change.",
+                        theme.dim(),
+                    );
                 }
             } else {
                 f.text("They prove it with one of the user's active devices:");
@@ -118,7 +121,10 @@ pub(super) fn draw_check(
                 );
             }
             if app.tenant.demo && !app.phone_visible {
-                f.styled("Demo: Ctrl-P shows the demo phone with the code.", theme.dim());
+                f.styled(
+                    "Demo: Ctrl-P shows the demo phone with the code.",
+                    theme.dim(),
+                );
             }
         }
     }
@@ -130,7 +136,11 @@ pub(super) fn draw_check(
 }
 
 /// The override dialog: the reason for skipping the check for one change.
-pub(super) fn draw_override(d: &OverrideDialog, f: &mut Form<'_>, theme: &Theme) -> (&'static str, bool) {
+pub(super) fn draw_override(
+    d: &OverrideDialog,
+    f: &mut Form<'_>,
+    theme: &Theme,
+) -> (&'static str, bool) {
     let w = f.width;
     f.text(fit(
         &format!(
