@@ -70,3 +70,42 @@ pub fn require(
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditContext, AuditOutcome};
+
+    #[test]
+    fn a_guarded_change_needs_a_fresh_check_of_that_user_on_that_tenant() {
+        let now = Utc::now();
+        let required: RequiredChecks = [GuardedAction::Remove].into_iter().collect();
+        let policy = CallerPolicy {
+            required: &required,
+            minutes: 15,
+            base_url: "https://acme.onelogin.com",
+        };
+        let user = User {
+            id: 7,
+            ..User::default()
+        };
+        let check = AuditContext::new("jdoe", None, "https://acme.onelogin.com")
+            .entry_at(now, 7, AuditAction::CallerCheck, AuditOutcome::Success)
+            .device_id("9");
+        let none: &[AuditEntry] = &[];
+        let refused = require(&policy, Change::Remove, &user, Ok(none), now).err();
+        assert_eq!(refused.map(|e| e.exit_status()), Some(4));
+        let entries = [check];
+        assert!(matches!(
+            require(&policy, Change::Remove, &user, Ok(&entries), now),
+            Ok(CallerCheckRef::Success { .. })
+        ));
+        // An unreadable trail cannot prove a check: refused.
+        assert!(require(&policy, Change::Remove, &user, Err("corrupt"), now).is_err());
+        // Not required: allowed, naming no check.
+        assert_eq!(
+            require(&policy, Change::MfaToken, &user, Err("corrupt"), now).ok(),
+            Some(CallerCheckRef::None)
+        );
+    }
+}

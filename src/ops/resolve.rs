@@ -242,3 +242,75 @@ pub fn resolve_factor<'a>(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::DeviceId;
+
+    fn device(id: &str, factor: &str, name: &str) -> OtpDevice {
+        OtpDevice {
+            id: DeviceId(id.into()),
+            active: true,
+            default: false,
+            needs_trigger: false,
+            auth_factor_name: factor.into(),
+            type_display_name: None,
+            user_display_name: Some(name.into()),
+            phone_number: None,
+            state_token: None,
+        }
+    }
+
+    #[test]
+    fn devices_resolve_by_id_name_or_unique_factor() {
+        let user = User::default();
+        let list = vec![
+            device("1", "OneLogin SMS", "Work"),
+            device("2", "OneLogin SMS", "Home"),
+            device("3", "Google Authenticator", "Pixel"),
+        ];
+        let id = |r: Result<&OtpDevice, OpsError>| r.map(|d| d.id.0.clone()).ok();
+        assert_eq!(id(resolve_device(&list, "2", &user)).as_deref(), Some("2"));
+        assert_eq!(
+            id(resolve_device(&list, "home", &user)).as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            id(resolve_device(&list, "google authenticator", &user)).as_deref(),
+            Some("3")
+        );
+        match resolve_device(&list, "sms", &user) {
+            Err(OpsError::Ambiguous {
+                candidates,
+                message,
+            }) => {
+                let ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+                assert_eq!(ids, ["1", "2"]);
+                assert!(message.contains("nothing was changed"), "{message}");
+            }
+            other => panic!("expected ambiguity, got {other:?}"),
+        }
+        let missing = resolve_device(&list, "fax", &user).err();
+        assert_eq!(missing.map(|e| e.exit_status()), Some(3));
+    }
+
+    #[test]
+    fn factors_resolve_case_insensitively_with_or_without_the_vendor() {
+        let factors = vec![
+            AuthFactor {
+                factor_id: 10,
+                name: "OneLogin SMS".into(),
+            },
+            AuthFactor {
+                factor_id: 11,
+                name: "OneLogin Voice".into(),
+            },
+        ];
+        let id = |t: &str| resolve_factor(&factors, t).map(|f| f.factor_id).ok();
+        assert_eq!(id("sms"), Some(10));
+        assert_eq!(id("onelogin voice"), Some(11));
+        assert_eq!(id("11"), Some(11));
+        assert_eq!(id("fax"), None);
+    }
+}
