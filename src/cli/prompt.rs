@@ -41,6 +41,25 @@ pub async fn confirm(question: &str, yes: bool) -> Result<(), OpsError> {
     }
 }
 
+/// The reason: as given, else asked for on a terminal when the profile requires one.
+pub async fn reason(given: Option<&str>, required: bool) -> Result<Option<String>, OpsError> {
+    let given = given.map(str::trim).filter(|r| !r.is_empty());
+    if given.is_some() || !required || !interactive() {
+        return Ok(given.map(str::to_owned));
+    }
+    let line = tokio::task::spawn_blocking(|| {
+        eprint!("Ticket or reason (required by this profile): ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    })
+    .await
+    .map_err(|e| OpsError::Usage(format!("cannot read the reason: {e}")))?
+    .map_err(|e| OpsError::Usage(format!("cannot read the reason: {e}")))?;
+    let line = line.trim();
+    Ok((!line.is_empty()).then(|| line.to_owned()))
+}
+
 /// Codes lose spaces and dashes (`12 34 56`, `123-456`).
 pub fn normalize_code(text: &str) -> String {
     text.chars()

@@ -32,9 +32,9 @@ pub async fn run(
         AuditAction::Remove,
         AuditOutcome::Attempt,
     );
-    entry.reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
+    let reason = reason.as_deref();
+    entry.reason = reason.map(str::to_owned);
     let refused = |ctx: &mut Context, e: OpsError| {
         ctx.recorder.refused(entry.clone(), &e);
         Err(e)

@@ -39,9 +39,9 @@ pub async fn run(
     let mut entry = ctx
         .recorder
         .entry(&user, None, AuditAction::MfaToken, AuditOutcome::Attempt);
-    entry.reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
+    let reason = reason.as_deref();
+    entry.reason = reason.map(str::to_owned);
     entry.message = Some(format!(
         "expires_in: {secs}s{}",
         if reusable { ", reusable" } else { "" }
