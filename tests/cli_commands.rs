@@ -249,6 +249,7 @@ fn users_lists_every_match_as_a_table_and_as_json() {
         "{text}"
     );
     assert!(text.contains("2 users"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour off a terminal");
 
     let o = env.run(&["users", "kelly*", "--json"]);
     assert_eq!(status(&o), 0);
@@ -440,6 +441,50 @@ fn verify_triggers_an_sms_and_takes_the_code_sent() {
     assert_eq!(doc["result"], "verified");
     assert!(stderr(&o).contains("code sent to"), "{}", stderr(&o));
     assert!(!stderr(&o).contains(&code));
+
+    // A code read out after the state token expired: the check failed, exit 6.
+    let before = env.control.outbox().len();
+    let mut child = env.spawn(&["verify", "kellyslater", "sms", "--code-stdin", "--json"]);
+    let code = wait_for("the second SMS", || {
+        let outbox = env.control.outbox();
+        (outbox.len() > before)
+            .then(|| outbox.last().map(|m| m.code.clone()))
+            .flatten()
+    });
+    env.control.advance_clock(1000);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{code}\n").as_bytes())
+        .unwrap();
+    let o = finish(child);
+    assert_eq!(status(&o), 6, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "expired");
+}
+
+#[test]
+fn unreachable_tenants_and_wrong_credentials_exit_1() {
+    let env = Env::new();
+    let o = env
+        .cmd(&["users", "kelly*", "--json"])
+        .env("ONELOGIN_CLIENT_SECRET", "wrong-secret")
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 1, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "unauthorized");
+    assert!(!stdout(&o).contains("wrong-secret") && !stderr(&o).contains("wrong-secret"));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let o = env
+        .cmd(&["users", "kelly*", "--json"])
+        .env("ONELOGIN_BASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 1, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "network");
 }
 
 #[test]
@@ -472,6 +517,15 @@ fn verify_waits_for_a_push_approved_on_the_demo_phone() {
     let o = finish(child);
     assert_eq!(status(&o), 6, "{}", stderr(&o));
     assert_eq!(error_kind(&o), "push_denied");
+
+    // Nobody answers: the wait ends at --timeout, exit 6, and the check is audited as failed.
+    let o = env.run(&["verify", "sgilmore", "--json", "--timeout", "1"]);
+    assert_eq!(status(&o), 6, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "check_failed");
+    let last = env.audit_lines().last().cloned().unwrap();
+    assert_eq!(last["action"], "caller_check");
+    assert_eq!(last["method"], "push");
+    assert_eq!(last["outcome"], "failure");
 }
 
 #[test]
