@@ -357,7 +357,7 @@ fn read_only_mode_allows_the_check_unless_the_profile_forbids_it() {
         },
         all_devices(),
     );
-    assert!(footer_keys(&app).contains(&("c".into(), "check caller".into())));
+    assert!(footer_keys(&app).contains(&("c".into(), "caller".into())));
     ch(&mut app, 'c');
     let (id, req) = one_request(&enter(&mut app));
     assert!(matches!(req, ApiRequest::Trigger { .. }));
@@ -697,9 +697,53 @@ fn help_and_footer_offer_c_with_a_user_open() {
     let mut app = new_app();
     assert!(!footer_keys(&app).iter().any(|(k, _)| k == "c"));
     open_user(&mut app, kelly(), all_devices(), vec![]);
-    assert!(footer_keys(&app).contains(&("c".into(), "check caller".into())));
+    assert!(footer_keys(&app).contains(&("c".into(), "caller".into())));
     ch(&mut app, '?');
     let help = screen(&app, 120, 40);
     assert!(help.contains("Check caller"), "{help}");
     key(&mut app, KeyCode::Esc);
+}
+
+#[test]
+fn when_changes_are_guarded_the_pane_says_the_caller_is_not_checked_yet() {
+    let app = kelly_with(tenant(), all_devices());
+    assert!(!pane(&app).contains("Caller not checked"));
+    let mut app = kelly_requiring(&[GuardedAction::Token]);
+    assert!(pane(&app).contains("Caller not checked · c checks the caller"));
+    check_by_code(&mut app);
+    assert!(!pane(&app).contains("Caller not checked"));
+}
+
+#[test]
+fn the_not_checked_line_says_when_no_device_can_check() {
+    let app = kelly_with(
+        TenantInfo {
+            caller_check: policy(&[GuardedAction::Remove]),
+            ..tenant()
+        },
+        vec![voice_device()],
+    );
+    assert!(pane(&app).contains("Caller not checked · no active device"));
+}
+
+#[test]
+fn help_marks_c_when_the_profile_forbids_checks_in_read_only_mode() {
+    let mut app = kelly_with(
+        TenantInfo {
+            read_only: true,
+            caller_check: CallerCheckSettings {
+                read_only_allowed: false,
+                ..CallerCheckSettings::default()
+            },
+            ..tenant()
+        },
+        all_devices(),
+    );
+    ch(&mut app, '?');
+    let help = screen(&app, 120, 40);
+    let line = help
+        .lines()
+        .find(|l| l.contains("Check caller"))
+        .unwrap_or_default();
+    assert!(line.contains("(read-only)"), "{help}");
 }

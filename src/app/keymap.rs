@@ -105,8 +105,8 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[(KeyCode::Char('c'), NONE)],
         label: "c",
         action: Action::CallerCheck,
-        short: "check caller",
-        help: "Check caller: the caller approves a push or reads a code from an active device",
+        short: "caller",
+        help: "Check caller with an active device (push or code)",
         footer: true,
     },
     Binding {
@@ -301,12 +301,9 @@ pub const DIALOG_KEYS: &[(&str, &str)] = &[
     ("y / n", "confirm / cancel a removal"),
     (
         "c",
-        "copy the temporary token (OSC 52); check the caller from a guarded change",
+        "copy the token; check the caller before a guarded change",
     ),
-    (
-        "o",
-        "override a required caller check with a reason (one change)",
-    ),
+    ("o", "override a required caller check, with a reason"),
     ("Ctrl-P", "demo: show the demo phone from a dialog"),
     ("Ctrl-C", "exit mfadesk"),
 ];

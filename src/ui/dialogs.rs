@@ -56,6 +56,8 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("Esc", "cancel"),
         ],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
+        // Opened from a guarded change for a user with no active device: only the override.
+        Dialog::CallerCheck(d) if d.devices.is_empty() => &[("o", "override"), ("Esc", "back")],
         Dialog::CallerCheck(d) => match d.stage {
             crate::app::caller::CheckStage::Choose => {
                 &[("j/k", "device"), ("⏎", "check"), ("Esc", "cancel")]
@@ -529,7 +531,9 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             for b in BINDINGS {
                 let avail = app.available(b.action) || !b.action.is_mutating();
                 let style = if avail { theme.text() } else { theme.dim() };
-                let note = if b.action.is_mutating() && app.tenant.read_only {
+                let no_check = b.action == crate::app::keymap::Action::CallerCheck
+                    && !app.caller_check_allowed();
+                let note = if (b.action.is_mutating() && app.tenant.read_only) || no_check {
                     " (read-only)"
                 } else {
                     ""

@@ -12,6 +12,7 @@ use crate::api::{OtpDevice, User, UserStatus};
 use crate::app::dialogs::DeviceKind;
 use crate::app::validate::mask_phone;
 use crate::app::{App, Focus};
+use unicode_width::UnicodeWidthStr;
 
 fn pane<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
     let style = if focused {
@@ -359,7 +360,27 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     if let Some(check) = app.caller_check() {
         let line = crate::app::caller::check_line(check, app.now, app.tenant.caller_check.minutes);
         let style = if line.ok { theme.ok() } else { theme.warn() };
-        lines.push(Line::styled(fit(&clean(&line.text), w), style));
+        let text = clean(&line.text);
+        // On a narrow pane the device goes on its own line rather than being cut.
+        match text.split_once(" (") {
+            Some((who, device)) if text.width() > w => {
+                lines.push(Line::styled(fit(who, w), style));
+                lines.push(Line::styled(fit(&format!("  ({device}"), w), style));
+            }
+            _ => lines.push(Line::styled(fit(&text, w), style)),
+        }
+    } else if !app.tenant.caller_check.required.is_empty() {
+        // The profile guards changes: say up front that this caller is not checked yet.
+        let none_active = view
+            .devices
+            .as_ref()
+            .is_some_and(|d| !d.iter().any(|x| x.active));
+        let text = if none_active {
+            "Caller not checked · no active device"
+        } else {
+            "Caller not checked · c checks the caller"
+        };
+        lines.push(Line::styled(fit(text, w), theme.dim()));
     }
     lines.push(section(
         "Enrolled",

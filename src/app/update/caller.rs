@@ -357,7 +357,8 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
                 d.stage = CheckStage::Choose;
                 d.state_token = None;
                 d.expires_at = None;
-                d.error = Some("✗ The push expired before it was approved.".into());
+                d.error =
+                    Some("The push expired before it was approved: Enter sends another.".into());
                 let e = ApiError::new(ErrorKind::ExpiredStateToken, "the push expired");
                 settle(
                     app,
@@ -468,14 +469,8 @@ pub(super) fn on_verified(
                 outcome: CheckOutcome::Success,
             };
             app.caller = Some(check);
-            app.set_status(
-                StatusKind::Success,
-                format!(
-                    "✓ Caller checked: they hold {} of {}.",
-                    device.label(),
-                    d.target.user_label
-                ),
-            );
+            // The pane (and a guarded dialog) show the check; a status would outlive it.
+            app.status = None;
         }
         Ok(VerifyOutcome::Pending { message }) => {
             if d.kind() == Some(DeviceKind::Push) {
@@ -529,13 +524,16 @@ fn failed(app: &mut App, pos: usize, e: ApiError, cmds: &mut Vec<Cmd>) {
     match e.kind {
         // A wrong code keeps the dialog on the code: the caller may have misread it.
         ErrorKind::WrongCode => {
-            d.error = Some(format!("✗ Wrong code ({}).", e.message));
+            d.error = Some(format!(
+                "Wrong code ({}). Check it with the caller and try again.",
+                e.message
+            ));
         }
         _ => {
             d.stage = CheckStage::Choose;
             d.state_token = None;
             d.expires_at = None;
-            d.error = Some(format!("✗ Caller check failed: {reason}."));
+            d.error = Some(format!("Caller check failed: {reason}. Enter tries again."));
         }
     }
     settle(

@@ -84,7 +84,7 @@ pub(super) fn draw_check(
         CheckStage::AwaitPush { .. } => {
             f.blank();
             if let Some(x) = device {
-                f.text(fit(&format!("Push sent to {}.", device_text(x)), w));
+                f.text(format!("Push sent to {}.", device_text(x)));
             }
             f.styled(
                 format!(
@@ -107,11 +107,11 @@ pub(super) fn draw_check(
             f.blank();
             if let Some(x) = device {
                 let ask = match DeviceKind::of(x) {
-                    DeviceKind::Sms => "Ask the caller for the code in the SMS to",
-                    DeviceKind::Voice => "Ask the caller for the code the call read to",
+                    DeviceKind::Sms => "Ask the caller for the code sent to",
+                    DeviceKind::Voice => "Ask the caller for the code the call read out on",
                     _ => "Ask the caller for the code shown on",
                 };
-                f.text(fit(&format!("{ask} {}.", device_text(x)), w));
+                f.text(format!("{ask} {}.", device_text(x)));
             }
             f.input("Code", &d.code, d.busy.is_none(), None);
             if let Some(left) = left {
@@ -160,7 +160,7 @@ pub(super) fn draw_override(
         &d.reason,
         true,
         Some((
-            "at least 10 characters, e.g. manager approval in INC-1234".into(),
+            "at least 10 characters, e.g. approval in INC-1234".into(),
             theme.dim(),
         )),
     );
