@@ -5,7 +5,7 @@ use std::io;
 use crossterm::event::EventStream;
 
 use crate::api::{ApiError, Client, ClientConfig, Credentials, parse_base_url};
-use crate::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneSnapshot};
+use crate::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneRegistration, PhoneSnapshot};
 use crate::app::{App, AuditNote, CallerCheckSettings, StatusKind, TenantInfo};
 use crate::audit::{AuditContext, AuditLog};
 use crate::config::{Settings, Target};
@@ -41,6 +41,7 @@ impl PhoneSource for SimPhone {
                     channel: match m.channel {
                         sim::Channel::Sms => "SMS".into(),
                         sim::Channel::Voice => "Voice".into(),
+                        sim::Channel::Email => "Email".into(),
                     },
                     to: m.to,
                     body: m.body,
@@ -68,17 +69,52 @@ impl PhoneSource for SimPhone {
                     code: t.code,
                     seconds_left: u64::from(t.seconds_left),
                 })
+                .chain(pending_registration_codes(c))
+                .collect(),
+            registrations: c
+                .registrations()
+                .into_iter()
+                .filter(|r| {
+                    r.status == sim::RegistrationStatus::Pending
+                        && r.factor == sim::FactorKind::Protect
+                        && r.expires_at > c.now()
+                })
+                .map(|r| PhoneRegistration {
+                    id: r.id,
+                    user_id: r.user_id,
+                    label: format!("{} \"{}\"", r.factor_name, r.display_name),
+                    expires_at: r.expires_at,
+                })
                 .collect(),
         }
     }
 
-    fn approve(&self, state_token: &str) -> bool {
-        self.0.approve_push(state_token)
+    // The demo phone answers a push or, by the same key, a Protect enrollment.
+    fn approve(&self, id: &str) -> bool {
+        self.0.approve_push(id) || self.0.accept_registration(id)
     }
 
-    fn deny(&self, state_token: &str) -> bool {
-        self.0.deny_push(state_token)
+    fn deny(&self, id: &str) -> bool {
+        self.0.deny_push(id) || self.0.deny_registration(id)
     }
+}
+
+/// The codes an authenticator app shows for registrations it has "scanned" but not yet confirmed.
+fn pending_registration_codes(c: &SimControl) -> Vec<PhoneCode> {
+    let now = c.now();
+    c.registrations()
+        .into_iter()
+        .filter(|r| r.status == sim::RegistrationStatus::Pending && r.expires_at > now)
+        .filter_map(|r| {
+            Some(PhoneCode {
+                label: format!("{} (new) · {}", r.factor_name, r.display_name),
+                device_id: 0,
+                user_id: r.user_id,
+                code: r.code?,
+                seconds_left: u64::from(30 - (now.timestamp().rem_euclid(30)) as u32),
+            })
+        })
+        .collect()
 }
 
 /// Writes the console's audit notes as JSON lines.
@@ -144,8 +180,8 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
         Target::Demo => {
             let tenant = DemoTenant::start(SimConfig::default()).await?;
             let creds = Credentials {
-                client_id: sim::DEMO_MANAGE_CLIENT_ID.into(),
-                client_secret: sim::DEMO_MANAGE_CLIENT_SECRET.into(),
+                client_id: sim::DEMO_ADMIN_CLIENT_ID.into(),
+                client_secret: sim::DEMO_ADMIN_CLIENT_SECRET.into(),
             };
             let config = ClientConfig::new(tenant.base_url(), creds);
             (Some(tenant), config)
@@ -158,6 +194,8 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
             ClientConfig::new(parse_base_url(base_url)?, credentials.clone()),
         ),
     };
+    let mut config = config;
+    config.mfa_api = settings.mfa_api;
     let base_url = config.base_url.clone();
     let client = Client::new(config)?;
     let is_demo = demo.is_some();

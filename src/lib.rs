@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod logging;
+pub mod mfa_api;
 pub mod ops;
 pub mod policy;
 pub mod runtime;

@@ -7,9 +7,11 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::api::{
-    ApiError, AuthFactor, Client, DeviceId, MfaToken, OtpDevice, RateLimit, ResponseMeta, Secret,
-    TriggerResult, User, UserId, UserQuery, VerifyOutcome, with_meta,
+    ApiError, AuthFactor, Client, DeviceId, Enrollment, MfaToken, MfaVersion, OtpDevice, RateLimit,
+    Registration, ResponseMeta, Secret, TriggerResult, User, UserId, UserQuery, VerifyOutcome,
+    with_meta,
 };
+use crate::mfa_api;
 
 /// Tags a request so its result can be matched (and dropped when stale).
 pub type RequestId = u64;
@@ -25,7 +27,7 @@ pub enum ApiRequest {
     GetDevices(UserId),
     /// Fetch the factors a user can still enroll.
     GetFactors(UserId),
-    /// Enroll an SMS or voice device.
+    /// Enroll a factor: a v1 phone, or any v2 factor (a registration).
     Enroll {
         /// The user.
         user_id: UserId,
@@ -33,10 +35,26 @@ pub enum ApiRequest {
         factor_id: i64,
         /// The user's name for the device.
         display_name: String,
-        /// E.164 phone number.
+        /// E.164 phone number (SMS and voice; empty for the other factors).
         number: String,
-        /// True when the number is already verified.
+        /// True when the number (or address) is already verified.
         verified: bool,
+    },
+    /// Check a v2 registration's first code (authenticator, SMS, voice, email).
+    VerifyRegistration {
+        /// The user.
+        user_id: UserId,
+        /// The registration.
+        registration_id: String,
+        /// The code the user's app shows or the user read out.
+        otp: Secret,
+    },
+    /// Poll a v2 registration (Protect waiting for the app's acceptance).
+    PollRegistration {
+        /// The user.
+        user_id: UserId,
+        /// The registration.
+        registration_id: String,
     },
     /// Trigger an SMS, call or push.
     Trigger {
@@ -57,7 +75,7 @@ pub enum ApiRequest {
         user_id: UserId,
         /// The device.
         device_id: DeviceId,
-        /// The state token from the trigger.
+        /// The verification handle from the trigger: a v1 state token or a v2 verification id.
         state_token: Option<Secret>,
         /// The code the user read out.
         otp: Option<Secret>,
@@ -104,8 +122,10 @@ pub enum ApiResponse {
     Devices(Result<Vec<OtpDevice>, ApiError>),
     /// Available factors.
     Factors(Result<Vec<AuthFactor>, ApiError>),
-    /// The enrolled device.
-    Enrolled(Result<OtpDevice, ApiError>),
+    /// The enrolled device, or a v2 registration waiting for the user.
+    Enrolled(Result<Enrollment, ApiError>),
+    /// A v2 registration after a code or a poll.
+    Registration(Result<Registration, ApiError>),
     /// A trigger's state token.
     Triggered(Result<TriggerResult, ApiError>),
     /// A verify outcome.
@@ -129,6 +149,8 @@ pub struct ApiEvent {
     pub rate_limit: Option<RateLimit>,
     /// Status and request id of the answer (for the audit trail).
     pub meta: ResponseMeta,
+    /// The MFA API the session speaks, once known.
+    pub mfa_api: Option<MfaVersion>,
 }
 
 /// What the console sends the worker.
@@ -170,8 +192,9 @@ async fn run(
                     let task = tokio::spawn(async move {
                         let (response, meta) = with_meta(execute(&client, request)).await;
                         let rate_limit = client.rate_limit();
+                        let mfa_api = client.mfa_version();
                         // The console may have quit; nothing to do then.
-                        let _ = events.send(ApiEvent { id, response, rate_limit, meta });
+                        let _ = events.send(ApiEvent { id, response, rate_limit, meta, mfa_api });
                         let _ = done.send(id);
                     });
                     in_flight.insert(id, task.abort_handle());
@@ -193,64 +216,28 @@ async fn run(
     }
 }
 
-/// Runs one request against the client.
+/// Runs one request against the client: the single seam between mfadesk and the API. MFA
+/// calls go through [`mfa_api::execute`], which picks v1 or v2.
 pub async fn execute(client: &Client, request: ApiRequest) -> ApiResponse {
+    match request {
+        ApiRequest::Search(_) | ApiRequest::GetUser(_) | ApiRequest::RateLimit => {
+            execute_plain(client, request).await
+        }
+        mfa => mfa_api::execute(client, mfa).await,
+    }
+}
+
+/// The calls that are the same on both MFA APIs (users, budget).
+pub(crate) async fn execute_plain(client: &Client, request: ApiRequest) -> ApiResponse {
     match request {
         ApiRequest::Search(queries) => ApiResponse::Search(search(client, &queries).await),
         ApiRequest::GetUser(id) => ApiResponse::User(client.get_user(id).await),
-        ApiRequest::GetDevices(id) => ApiResponse::Devices(client.get_enrolled_factors(id).await),
-        ApiRequest::GetFactors(id) => ApiResponse::Factors(client.get_mfa_factors(id).await),
-        ApiRequest::Enroll {
-            user_id,
-            factor_id,
-            display_name,
-            number,
-            verified,
-        } => ApiResponse::Enrolled(
-            client
-                .enroll_mfa_factor(user_id, factor_id, &display_name, &number, verified)
-                .await,
-        ),
-        ApiRequest::Trigger {
-            user_id,
-            device_id,
-            expires_in,
-            numeric,
-            sms_message,
-        } => ApiResponse::Triggered(
-            client
-                .activate_mfa_factors(
-                    user_id,
-                    &device_id,
-                    expires_in,
-                    numeric,
-                    sms_message.as_deref(),
-                )
-                .await,
-        ),
-        ApiRequest::Verify {
-            user_id,
-            device_id,
-            state_token,
-            otp,
-        } => ApiResponse::Verified(
-            client
-                .verify_mfa_factor(user_id, &device_id, state_token.as_ref(), otp.as_ref())
-                .await,
-        ),
-        ApiRequest::Remove { user_id, device_id } => {
-            ApiResponse::Removed(client.remove_mfa_factors(user_id, &device_id).await)
-        }
-        ApiRequest::MfaToken {
-            user_id,
-            expires_in,
-            reusable,
-        } => ApiResponse::MfaToken(
-            client
-                .generate_mfa_token(user_id, Some(expires_in), reusable)
-                .await,
-        ),
         ApiRequest::RateLimit => ApiResponse::RateLimit(client.get_rate_limit().await),
+        // MFA calls are dispatched by `mfa_api`, never here.
+        mfa => mfa_api::failed(
+            &mfa,
+            ApiError::new(crate::api::ErrorKind::Config, "not a user or budget call"),
+        ),
     }
 }
 

@@ -427,12 +427,12 @@ fn guided_enrollment_enroll_trigger_verify_with_a_wrong_code_first() {
     let cmds = answer(
         &mut app,
         enroll,
-        ApiResponse::Enrolled(Ok(enrolled_sms(
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(enrolled_sms(
             "2001",
             "Work phone",
             "+14155550123",
             false,
-        ))),
+        )))),
     );
     // The user's devices reload, and the new device is triggered with defaults.
     assert!(
@@ -584,7 +584,12 @@ fn a_pre_verified_enrollment_closes_at_once() {
     let cmds = answer(
         &mut app,
         id,
-        ApiResponse::Enrolled(Ok(enrolled_sms("2001", "Work phone", "+14155550123", true))),
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(enrolled_sms(
+            "2001",
+            "Work phone",
+            "+14155550123",
+            true,
+        )))),
     );
     assert!(app.dialogs.is_empty());
     assert!(
@@ -1532,10 +1537,10 @@ fn every_change_records_an_attempt_then_an_outcome_without_secrets() {
     let cmds = answer(
         &mut app,
         enroll,
-        ApiResponse::Enrolled(Ok(OtpDevice {
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(OtpDevice {
             state_token: None,
             ..enrolled_sms("2001", "Work phone", "+14155550123", false)
-        })),
+        }))),
     );
     let (trigger, _) = request_where(&cmds, |r| matches!(r, ApiRequest::Trigger { .. }));
     answer(&mut app, trigger, trigger_ok("2001", "st-secret-1"));
@@ -1618,10 +1623,10 @@ fn guided_enrollment_uses_the_code_enroll_sent_and_enter_on_empty_sends_another(
     let cmds = answer(
         &mut app,
         enroll,
-        ApiResponse::Enrolled(Ok(OtpDevice {
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(OtpDevice {
             state_token: Some(Secret::new("st-from-enroll")),
             ..enrolled_sms("2001", "Work phone", "+14155550123", false)
-        })),
+        }))),
     );
     // The tenant already sent the first code: no second SMS.
     assert!(
@@ -1642,10 +1647,10 @@ fn guided_enrollment_uses_the_code_enroll_sent_and_enter_on_empty_sends_another(
     answer(
         &mut app,
         enroll,
-        ApiResponse::Enrolled(Ok(OtpDevice {
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(OtpDevice {
             state_token: Some(Secret::new("st-from-enroll")),
             ..enrolled_sms("2001", "Work phone", "+14155550123", false)
-        })),
+        }))),
     );
     type_text(&mut app, "ABC123");
     let (_, req) = one_request(&enter(&mut app));

@@ -527,6 +527,8 @@ fn cli_options_flatten_into_a_clap_parser_with_the_documented_flags() {
         "debug",
         "--operator",
         "jdoe",
+        "--mfa-api",
+        "v2",
     ])
     .unwrap();
     assert_eq!(
@@ -542,6 +544,7 @@ fn cli_options_flatten_into_a_clap_parser_with_the_documented_flags() {
             log_level: Some("debug".into()),
             operator: Some("jdoe".into()),
             require_caller_check: Vec::new(),
+            mfa_api: Some(mfadesk::api::MfaApiChoice::V2),
         }
     );
 }

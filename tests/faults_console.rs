@@ -460,6 +460,7 @@ fn late(id: u64, response: ApiResponse) -> Msg {
         response,
         rate_limit: None,
         meta: Default::default(),
+        mfa_api: None,
     }))
 }
 
@@ -530,7 +531,11 @@ fn abandoned_calls_are_cancelled_and_their_late_results_ignored() {
         user_display_name: Some("Spare".into()),
         ..device.clone()
     };
-    abandon(&mut app, id, ApiResponse::Enrolled(Ok(enrolled)));
+    abandon(
+        &mut app,
+        id,
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(enrolled))),
+    );
     assert!(app.dialogs.is_empty());
 
     // Trigger and verify (the trigger dialog hands over to verify, which sends).

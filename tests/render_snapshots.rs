@@ -294,13 +294,15 @@ fn guided_enrollment_verify() {
     let cmds = answer(
         &mut app,
         id,
-        ApiResponse::Enrolled(Ok(mfadesk::api::OtpDevice {
-            active: false,
-            default: false,
-            user_display_name: Some("Work phone".into()),
-            phone_number: Some("+14155550123".into()),
-            ..sms_device()
-        })),
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Device(
+            mfadesk::api::OtpDevice {
+                active: false,
+                default: false,
+                user_display_name: Some("Work phone".into()),
+                phone_number: Some("+14155550123".into()),
+                ..sms_device()
+            },
+        ))),
     );
     let (trigger, _) = requests(&cmds)
         .into_iter()
@@ -494,6 +496,7 @@ fn demo_phone_panel() {
     );
     ch(&mut app, 'p');
     app.phone = PhoneSnapshot {
+        registrations: Vec::new(),
         messages: vec![
             PhoneMessage {
                 channel: "Voice".into(),

@@ -43,6 +43,8 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Retries for idempotent GETs (default 3 attempts, 200 ms base, 5 s cap).
     pub retry: RetryPolicy,
+    /// Which MFA API to speak (default auto: v2 unless the credential may not).
+    pub mfa_api: MfaApiChoice,
 }
 
 impl ClientConfig {
@@ -54,6 +56,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            mfa_api: MfaApiChoice::Auto,
         }
     }
 }
@@ -148,6 +151,9 @@ struct Inner {
     request_timeout: Duration,
     tokens: TokenCache,
     rate_limit: StdMutex<Option<RateLimit>>,
+    mfa_api: MfaApiChoice,
+    /// The MFA API this session settled on; None while `auto` has not asked yet.
+    mfa_version: StdMutex<Option<MfaVersion>>,
 }
 
 impl fmt::Debug for Client {
@@ -377,6 +383,12 @@ impl Client {
                 request_timeout: config.request_timeout,
                 tokens: TokenCache::default(),
                 rate_limit: StdMutex::new(None),
+                mfa_api: config.mfa_api,
+                mfa_version: StdMutex::new(match config.mfa_api {
+                    MfaApiChoice::Auto => None,
+                    MfaApiChoice::V1 => Some(MfaVersion::V1),
+                    MfaApiChoice::V2 => Some(MfaVersion::V2),
+                }),
             }),
         })
     }
@@ -393,6 +405,39 @@ impl Client {
             .rate_limit
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The MFA API choice this client was built with.
+    pub fn mfa_api(&self) -> MfaApiChoice {
+        self.inner.mfa_api
+    }
+
+    /// The MFA API in use: fixed by the choice, or what `auto` settled on (None until it has).
+    pub fn mfa_version(&self) -> Option<MfaVersion> {
+        *self
+            .inner
+            .mfa_version
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Settles `auto` on a version for the rest of the session; a fixed choice never changes,
+    /// and a version once settled stays (a later answer cannot flip it back).
+    pub(crate) fn settle_mfa_version(&self, version: MfaVersion) {
+        let mut settled = self
+            .inner
+            .mfa_version
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if settled.is_none() {
+            tracing::info!(api = version.label(), "MFA API chosen");
+            *settled = Some(version);
+        }
+    }
+
+    /// Fetches (or reuses) an access token, so a credential problem is told apart from scope.
+    pub(crate) async fn ensure_token(&self) -> Result<(), ApiError> {
+        self.token().await.map(|_| ())
     }
 
     /// Remembers the latest rate-limit figures.

@@ -5,15 +5,18 @@ pub mod client;
 pub mod error;
 pub mod meta;
 mod mfa;
+mod mfa_v2;
 pub mod retry;
 pub mod secret;
 pub mod types;
 mod users;
 pub mod wire;
+pub mod wire_v2;
 
 pub use client::{Client, ClientConfig, Credentials, parse_base_url};
 pub use error::{ApiError, ErrorKind};
 pub use meta::{ResponseMeta, with_meta};
+pub use mfa_v2::RegistrationRequest;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::*;

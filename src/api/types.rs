@@ -290,3 +290,131 @@ pub struct RateLimit {
     /// Seconds until the window resets.
     pub reset_secs: Option<u64>,
 }
+
+/// Which MFA API a client speaks (`mfa_api` in a profile, `--mfa-api` on the command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MfaApiChoice {
+    /// v2 unless the credential may not use it (its first v2 call answered 401/403), then v1.
+    #[default]
+    Auto,
+    /// Only `/api/1/users/{id}/otp_devices…`.
+    V1,
+    /// Only `/api/2/mfa/users/{id}/…`.
+    V2,
+}
+
+impl MfaApiChoice {
+    /// Parses `auto`, `v1` or `v2` (any case).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "v1" | "1" => Some(Self::V1),
+            "v2" | "2" => Some(Self::V2),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for MfaApiChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+        })
+    }
+}
+
+/// The MFA API version a session settled on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MfaVersion {
+    /// MFA API v1.
+    V1,
+    /// MFA API v2.
+    V2,
+}
+
+impl MfaVersion {
+    /// The header badge: `MFA v1` or `MFA v2`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::V1 => "MFA v1",
+            Self::V2 => "MFA v2",
+        }
+    }
+}
+
+/// Where a v2 registration or verification stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum V2Status {
+    /// Waiting for the user (code, app approval).
+    Pending,
+    /// Done: the device is enrolled or the check passed.
+    Accepted,
+    /// The user denied it, or mistyped a voice code.
+    Rejected,
+    /// A status this client does not know, kept as sent.
+    Other(String),
+}
+
+impl V2Status {
+    /// Maps the wire text (any case).
+    pub fn parse(text: &str) -> Self {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "pending" => Self::Pending,
+            "accepted" | "success" | "approved" => Self::Accepted,
+            "rejected" | "denied" => Self::Rejected,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// A v2 factor registration (`POST …/registrations`): pending until the first code or the app's
+/// acceptance; its `totp_url` and `verification_token` are secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The registration id (a UUID).
+    pub id: String,
+    /// Pending, accepted or rejected.
+    pub status: V2Status,
+    /// The enrolled device, once accepted.
+    pub device_id: Option<DeviceId>,
+    /// The official factor name.
+    pub auth_factor_name: Option<String>,
+    /// The admin's name for the factor type.
+    pub type_display_name: Option<String>,
+    /// The user's name for the device.
+    pub user_display_name: Option<String>,
+    /// When the registration expires, if the API said.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The `otpauth://` URI an authenticator app scans (holds the seed).
+    pub totp_url: Option<Secret>,
+    /// A token some factors (Protect, Voice) hand back for the app or call.
+    pub verification_token: Option<Secret>,
+}
+
+/// A v2 verification (`POST …/verifications`): a push, SMS, call or email waiting for its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// The verification id (a UUID): the handle later calls poll or check.
+    pub id: Secret,
+    /// Pending, accepted or rejected (None when the answer did not say).
+    pub status: Option<V2Status>,
+    /// The device it was sent to.
+    pub device_id: Option<DeviceId>,
+    /// The official factor name.
+    pub auth_factor_name: Option<String>,
+    /// When it expires, if the API said.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What an enroll produced: a device (v1, or a pre-verified v2 registration) or a pending v2
+/// registration that still needs a code or the app's acceptance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Enrollment {
+    /// A device the tenant lists now (active or pending).
+    Device(OtpDevice),
+    /// A v2 registration waiting for the user.
+    Registration(Registration),
+}

@@ -41,6 +41,56 @@ pub enum Endpoint {
     User,
     /// `GET /auth/rate_limit`.
     RateLimit,
+    /// `GET /api/2/mfa/users/{id}/factors`.
+    V2Factors,
+    /// `POST …/registrations`.
+    V2Register,
+    /// `PUT …/registrations/{id}` (the first code).
+    V2VerifyRegistration,
+    /// `GET …/registrations/{id}` (poll).
+    V2Registration,
+    /// `GET …/devices`.
+    V2Devices,
+    /// `DELETE …/devices/{device_id}`.
+    V2Remove,
+    /// `POST …/verifications` (send a push, SMS, call or email).
+    V2Verify,
+    /// `PUT …/verifications/{id}` or `POST …/verifications` with a code.
+    V2VerifyCode,
+    /// `GET …/verifications/{id}` (poll).
+    V2PollVerification,
+    /// `POST /api/2/mfa/users/{id}/mfa_token`.
+    V2MfaToken,
+}
+
+impl Endpoint {
+    /// True for the `/api/2/mfa/…` calls.
+    pub fn is_v2(self) -> bool {
+        matches!(
+            self,
+            Self::V2Factors
+                | Self::V2Register
+                | Self::V2VerifyRegistration
+                | Self::V2Registration
+                | Self::V2Devices
+                | Self::V2Remove
+                | Self::V2Verify
+                | Self::V2VerifyCode
+                | Self::V2PollVerification
+                | Self::V2MfaToken
+        )
+    }
+
+    /// True for the v2 calls that check a code or follow a registration or verification.
+    fn is_v2_check(self) -> bool {
+        matches!(
+            self,
+            Self::V2VerifyRegistration
+                | Self::V2Registration
+                | Self::V2VerifyCode
+                | Self::V2PollVerification
+        )
+    }
 }
 
 /// A freshly issued access token (`POST /auth/oauth2/v2/token`).
@@ -55,7 +105,7 @@ pub struct TokenGrant {
 }
 
 /// A malformed-response error with a short reason (never the body: it may hold a token).
-fn malformed(what: &str) -> ApiError {
+pub(crate) fn malformed(what: &str) -> ApiError {
     ApiError::new(ErrorKind::MalformedResponse, what.to_owned())
 }
 
@@ -71,7 +121,7 @@ pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
 // Lenient scalars: the API sends ids and counts as numbers or strings, and nulls everywhere.
 
 /// A string field, accepting numbers (phone numbers and ids sometimes come as numbers).
-fn text(v: Option<&Value>) -> Option<String> {
+pub(crate) fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -81,7 +131,7 @@ fn text(v: Option<&Value>) -> Option<String> {
 }
 
 /// An integer field, accepting numeric strings.
-fn int(v: Option<&Value>) -> Option<i64> {
+pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Number(n) => n
             .as_i64()
@@ -97,7 +147,7 @@ fn uint(v: Option<&Value>) -> Option<u64> {
 }
 
 /// A boolean field, accepting `"true"`/`"false"` and 0/1.
-fn flag(v: Option<&Value>) -> Option<bool> {
+pub(crate) fn flag(v: Option<&Value>) -> Option<bool> {
     match v? {
         Value::Bool(b) => Some(*b),
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -111,7 +161,7 @@ fn flag(v: Option<&Value>) -> Option<bool> {
 }
 
 /// A device id given as a number or a string.
-fn device_id(v: Option<&Value>) -> Option<DeviceId> {
+pub(crate) fn device_id(v: Option<&Value>) -> Option<DeviceId> {
     text(v)
         .filter(|s| !s.trim().is_empty())
         .map(|s| DeviceId(s.trim().to_owned()))
@@ -136,7 +186,7 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// A time field; a bad date becomes None rather than failing the whole record.
-fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
+pub(crate) fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
     match v? {
         Value::String(s) => parse_time(s),
         _ => None,
@@ -144,7 +194,7 @@ fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
 }
 
 /// `data` as a list: a bare array, one object, or an object holding the named array.
-fn data_items<'a>(root: &'a Value, key: &str) -> Vec<&'a Value> {
+pub(crate) fn data_items<'a>(root: &'a Value, key: &str) -> Vec<&'a Value> {
     match root.get("data") {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(obj @ Value::Object(map)) => match map.get(key) {
@@ -185,7 +235,7 @@ fn enveloped_error(endpoint: Endpoint, root: &Value) -> Option<ApiError> {
 }
 
 /// Rejects 2xx bodies that are really errors in a v1 envelope.
-fn check_envelope(endpoint: Endpoint, root: &Value) -> Result<(), ApiError> {
+pub(crate) fn check_envelope(endpoint: Endpoint, root: &Value) -> Result<(), ApiError> {
     match enveloped_error(endpoint, root) {
         Some(err) => Err(err),
         None => Ok(()),
@@ -302,8 +352,18 @@ pub fn classify(
     reset_secs: Option<u64>,
 ) -> ErrorKind {
     let lower = message.to_ascii_lowercase();
+    // A v2 check names its own failures; the bearer token's failures say "unauthorized".
+    let token_problem = lower.contains("unauthorized") || lower.contains("authentication failure");
+    let names_user = lower.contains("user");
     match status {
         401 if lower.contains("insufficient permission") => ErrorKind::InsufficientPermission,
+        401 if endpoint.is_v2_check() && !token_problem => ErrorKind::WrongCode,
+        403 if endpoint.is_v2_check() && !lower.contains("permission") => {
+            ErrorKind::ExpiredStateToken
+        }
+        404 if endpoint.is_v2_check() && !names_user && !lower.contains("route") => {
+            ErrorKind::ExpiredStateToken
+        }
         401 if endpoint == Endpoint::Verify && lower.contains("denied") => ErrorKind::PushDenied,
         401 if endpoint == Endpoint::Verify && lower.contains("failed authentication") => {
             ErrorKind::WrongCode

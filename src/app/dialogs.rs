@@ -376,6 +376,8 @@ pub enum Dialog {
     CallerCheck(super::caller::CallerCheckDialog),
     /// Skip a required caller check for one change, with a reason.
     CallerOverride(super::caller::OverrideDialog),
+    /// A v2 registration: QR code, first code or the app's acceptance.
+    Register(RegisterDialog),
     /// Key help.
     Help {
         /// First row shown.
@@ -398,9 +400,89 @@ impl Dialog {
             Dialog::Remove(d) => d.busy,
             Dialog::Token(d) => d.busy,
             Dialog::CallerCheck(d) => d.busy,
+            Dialog::Register(d) => d.busy,
             _ => None,
         }
     }
+}
+
+/// How a v2 registration is completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegisterMode {
+    /// An authenticator app scans the QR code; the agent types its first code.
+    Authenticator,
+    /// OneLogin Protect scans the QR code and accepts; the dialog polls.
+    Protect,
+    /// A code was sent (SMS, voice, email); the agent types it.
+    Code,
+}
+
+/// A pending v2 registration on screen. It holds the `otpauth://` URI (a secret) only while
+/// open: closing the dialog drops it.
+#[derive(Clone, Debug)]
+pub struct RegisterDialog {
+    /// Whose device.
+    pub target: Target,
+    /// The registration (its `totp_url` is shown as a QR code, never logged).
+    pub registration: crate::api::Registration,
+    /// The factor's name as the enroll dialog offered it.
+    pub factor: String,
+    /// How it completes.
+    pub mode: RegisterMode,
+    /// The code typed.
+    pub code: Input,
+    /// The setup key is shown (after `s`).
+    pub show_key: bool,
+    /// A problem to show under the QR code.
+    pub error: Option<String>,
+    /// The verify or poll in flight.
+    pub busy: Option<RequestId>,
+    /// When the registration expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Next poll (Protect).
+    pub next_poll: Option<DateTime<Utc>>,
+    /// The registration ended (rejected or expired): only Esc is left.
+    pub ended: bool,
+}
+
+/// Account and issuer named by an `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…` URI, and
+/// its setup key (the base32 secret).
+pub fn otpauth_parts(uri: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let Ok(url) = url::Url::parse(uri) else {
+        return (None, None, None);
+    };
+    let label = url.path().trim_start_matches('/');
+    let label = percent_decode(label);
+    let (label_issuer, account) = match label.split_once(':') {
+        Some((i, a)) => (Some(i.trim().to_owned()), Some(a.trim().to_owned())),
+        None => (None, Some(label.trim().to_owned())),
+    };
+    let mut issuer = label_issuer;
+    let mut secret = None;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "issuer" => issuer = Some(v.into_owned()),
+            "secret" => secret = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    (account.filter(|a| !a.is_empty()), issuer, secret)
+}
+
+/// Decodes `%XX` escapes (invalid ones are kept as written).
+fn percent_decode(s: &str) -> String {
+    let bytes: Vec<u8> = url::form_urlencoded::parse(s.replace('+', "%2B").as_bytes())
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.into_owned()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Moves to the next (or previous) item of a field list.

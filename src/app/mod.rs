@@ -247,6 +247,8 @@ pub(crate) enum Purpose {
     },
     Trigger,
     Verify,
+    /// A v2 registration's first code or a poll.
+    Register,
     Remove,
     MfaToken,
     RateLimit,
@@ -308,6 +310,8 @@ pub struct App {
     pub caller_override: Option<caller::CallerOverride>,
     /// The tenant refused this credential a trigger or verify (Read Users scope).
     pub credential_read_only: bool,
+    /// The MFA API the session speaks, once the first MFA answer says (header badge).
+    pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
     pub(crate) tokens: HashMap<DeviceId, LiveToken>,
     /// Attempts recorded and not yet settled, one per action (dialogs are modal).
@@ -341,6 +345,7 @@ impl App {
             caller: None,
             caller_override: None,
             credential_read_only: false,
+            mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
             open_attempts: HashMap::new(),
@@ -379,6 +384,7 @@ impl App {
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
                     || matches!(d, Dialog::CallerCheck(c) if c.expires_at.is_some()
                     || matches!(c.stage, caller::CheckStage::AwaitPush { .. }))
+                    || matches!(d, Dialog::Register(r) if !r.ended && r.expires_at.is_some())
             })
     }
 
@@ -432,6 +438,7 @@ impl App {
                 Purpose::Enroll
                     | Purpose::Trigger
                     | Purpose::Verify
+                    | Purpose::Register
                     | Purpose::Remove
                     | Purpose::MfaToken
             )

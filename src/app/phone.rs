@@ -45,6 +45,19 @@ pub struct PhoneCode {
     pub seconds_left: u64,
 }
 
+/// A OneLogin Protect enrollment waiting for the simulated user's app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneRegistration {
+    /// The registration id (`a`/`x` answer it).
+    pub id: String,
+    /// The user enrolling.
+    pub user_id: i64,
+    /// Factor and device name.
+    pub label: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Everything the phone panel shows.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PhoneSnapshot {
@@ -54,6 +67,8 @@ pub struct PhoneSnapshot {
     pub pushes: Vec<PhonePush>,
     /// Authenticator codes.
     pub codes: Vec<PhoneCode>,
+    /// Protect enrollments waiting for the app.
+    pub registrations: Vec<PhoneRegistration>,
 }
 
 /// What the console asks of the demo phone.

@@ -6,7 +6,9 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::api::{OtpDevice, Secret, User, VerifyOutcome, with_meta};
+use crate::api::{
+    DeviceId, Enrollment, OtpDevice, Registration, Secret, User, V2Status, VerifyOutcome, with_meta,
+};
 use crate::app::dialogs::DeviceKind;
 use crate::app::validate;
 use crate::audit::{AuditAction, AuditOutcome};
@@ -384,6 +386,101 @@ fn normalize_phone(text: &str) -> String {
         .collect()
 }
 
+/// A v2 registration shown as a device (its device id once accepted, else the registration id).
+fn registration_device(
+    reg: &Registration,
+    factor: &str,
+    name: &str,
+    number: Option<&str>,
+) -> OtpDevice {
+    OtpDevice {
+        id: reg
+            .device_id
+            .clone()
+            .unwrap_or_else(|| DeviceId(reg.id.clone())),
+        active: reg.status == V2Status::Accepted,
+        default: false,
+        needs_trigger: false,
+        auth_factor_name: reg
+            .auth_factor_name
+            .clone()
+            .unwrap_or_else(|| factor.to_owned()),
+        type_display_name: reg.type_display_name.clone(),
+        user_display_name: reg
+            .user_display_name
+            .clone()
+            .or_else(|| Some(name.to_owned())),
+        phone_number: number.map(str::to_owned),
+        state_token: None,
+    }
+}
+
+/// Checks a v2 registration's first code (sent by SMS or call), audited as a verify.
+async fn check_registration(
+    ctx: &mut Context,
+    user: &User,
+    device: &OtpDevice,
+    reg: &Registration,
+    code_stdin: bool,
+) -> Result<Checked, OpsError> {
+    let mut entry = ctx.recorder.entry(
+        user,
+        Some(device),
+        AuditAction::Verify,
+        AuditOutcome::Attempt,
+    );
+    entry.method = Some("code".to_owned());
+    ctx.recorder.attempt(entry.clone())?;
+    let wait = reg
+        .expires_at
+        .map(|at| (at - Utc::now()).num_seconds().max(1))
+        .and_then(|s| u64::try_from(s).ok())
+        .unwrap_or(DEFAULT_WAIT_SECS);
+    let prompt_text = format!("Code from {} (not shown): ", clean(&device.label()));
+    let code = match prompt::read_code(code_stdin, &prompt_text, Duration::from_secs(wait)).await {
+        Ok(Some(code)) => code,
+        Ok(None) => {
+            ctx.recorder.outcome(
+                entry
+                    .outcome(AuditOutcome::Pending)
+                    .message("no code given: the device is left pending"),
+            );
+            return Ok(Checked::LeftPending);
+        }
+        Err(e) => {
+            ctx.recorder
+                .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string()));
+            return Err(e);
+        }
+    };
+    let request = ApiRequest::VerifyRegistration {
+        user_id: user.id,
+        registration_id: reg.id.clone(),
+        otp: code,
+    };
+    let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+    match response {
+        ApiResponse::Registration(Ok(r)) if r.status == V2Status::Accepted => {
+            ctx.recorder.success(entry, &meta);
+            Ok(Checked::Verified)
+        }
+        ApiResponse::Registration(Ok(r)) => {
+            let e = OpsError::CheckFailed(
+                format!("the code was not accepted (registration {:?})", r.status),
+                None,
+            );
+            ctx.recorder
+                .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string()));
+            Err(e)
+        }
+        ApiResponse::Registration(Err(e)) => {
+            ctx.recorder.failure(entry, &e);
+            Err(e.into())
+        }
+        _ => Err(OpsError::Usage("unexpected answer".into())),
+    }
+}
+
 /// `mfadesk enroll USER --factor F --name NAME`.
 pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Result<(), OpsError> {
     let name = args.name.trim();
@@ -440,30 +537,50 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
         verified: args.verified,
     };
     let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
-    let device = match response {
-        ApiResponse::Enrolled(Ok(d)) => d,
+    let enrollment = match response {
+        ApiResponse::Enrolled(Ok(e)) => e,
         ApiResponse::Enrolled(Err(e)) => {
             ctx.recorder.failure(entry, &e);
             return Err(e.into());
         }
         _ => return Err(OpsError::Usage("unexpected answer".into())),
     };
-    ctx.recorder
-        .success(entry.device_id(device.id.0.clone()), &meta);
-    let checked = if args.verified || device.active {
-        Checked::Verified
-    } else if phone || device.needs_trigger {
-        let sent = device.state_token.clone();
-        if sent.is_some() {
-            let what = match DeviceKind::of(&device) {
-                DeviceKind::Voice => "calling",
-                _ => "code sent to",
+    let (device, checked) = match enrollment {
+        Enrollment::Device(device) => {
+            ctx.recorder
+                .success(entry.device_id(device.id.0.clone()), &meta);
+            let checked = if args.verified || device.active {
+                Checked::Verified
+            } else if phone || device.needs_trigger {
+                let sent = device.state_token.clone();
+                if sent.is_some() {
+                    let what = match DeviceKind::of(&device) {
+                        DeviceKind::Voice => "calling",
+                        _ => "code sent to",
+                    };
+                    out.note(&format!("{what} {}", clean(&device.label())));
+                }
+                check(ctx, out, &user, &device, sent, args.code_stdin, None).await?
+            } else {
+                Checked::LeftPending
             };
-            out.note(&format!("{what} {}", clean(&device.label())));
+            (device, checked)
         }
-        check(ctx, out, &user, &device, sent, args.code_stdin, None).await?
-    } else {
-        Checked::LeftPending
+        Enrollment::Registration(reg) => {
+            let device = registration_device(&reg, &factor.name, name, number.as_deref());
+            ctx.recorder
+                .success(entry.device_id(device.id.0.clone()), &meta);
+            let checked = if args.verified || reg.status == V2Status::Accepted {
+                Checked::Verified
+            } else if phone {
+                out.note(&format!("code sent to {}", clean(&device.label())));
+                check_registration(ctx, &user, &device, &reg, args.code_stdin).await?
+            } else {
+                out.note("this factor is registered from the console, which shows its QR code or waits for the app");
+                Checked::LeftPending
+            };
+            (device, checked)
+        }
     };
     let active = checked == Checked::Verified;
     if out.json {

@@ -62,6 +62,8 @@ pub struct Profile {
     /// Allow caller checks in read-only mode (default true: a check changes nothing).
     #[serde(default = "default_true")]
     pub read_only_caller_check: bool,
+    /// Which MFA API to use: `auto` (default), `v1` or `v2`.
+    pub mfa_api: Option<crate::api::MfaApiChoice>,
 }
 
 /// The longest a caller check may stay valid: a check is about one call, not a shift.

@@ -18,7 +18,7 @@ pub use error::ConfigError;
 pub use file::{ConfigFile, ListedConfig, LoadedConfig, Profile, SecretSource};
 pub use secret::{fetch_secret, run_secret_command};
 
-use crate::api::{Credentials, Secret};
+use crate::api::{Credentials, MfaApiChoice, Secret};
 use crate::audit::AuditContext;
 use crate::policy::{DEFAULT_CALLER_CHECK_MINUTES, GuardedAction, RequiredChecks};
 
@@ -81,6 +81,15 @@ pub struct CliOptions {
         value_enum
     )]
     pub require_caller_check: Vec<GuardedAction>,
+    /// Which MFA API to use: auto (v2 when the credential may, else v1), v1 or v2.
+    #[arg(long = "mfa-api", global = true, value_name = "auto|v1|v2", value_parser = parse_mfa_api)]
+    pub mfa_api: Option<MfaApiChoice>,
+}
+
+/// `--mfa-api` values: `auto`, `v1` or `v2`.
+fn parse_mfa_api(text: &str) -> Result<MfaApiChoice, String> {
+    MfaApiChoice::parse(text)
+        .ok_or_else(|| format!("'{text}' is not an MFA API: use auto, v1 or v2"))
 }
 
 /// Accepts a level or directive list only if the diagnostic log would accept it.
@@ -174,6 +183,8 @@ pub struct Settings {
     pub require_caller_check: RequiredChecks,
     /// Allow caller checks in read-only mode.
     pub read_only_caller_check: bool,
+    /// Which MFA API to use (`--mfa-api`, else the profile's `mfa_api`, else auto).
+    pub mfa_api: MfaApiChoice,
 }
 
 impl Settings {
@@ -314,6 +325,7 @@ pub fn resolve(
             caller_check_minutes: DEFAULT_CALLER_CHECK_MINUTES,
             require_caller_check: cli.require_caller_check.iter().copied().collect(),
             read_only_caller_check: true,
+            mfa_api: cli.mfa_api.unwrap_or_default(),
         });
     }
 
@@ -393,6 +405,7 @@ pub fn resolve(
                 caller_check_minutes: DEFAULT_CALLER_CHECK_MINUTES,
                 require_caller_check: cli.require_caller_check.iter().copied().collect(),
                 read_only_caller_check: true,
+                mfa_api: cli.mfa_api.unwrap_or_default(),
             }),
         };
     };
@@ -448,6 +461,10 @@ pub fn resolve(
             .copied()
             .collect::<RequiredChecks>(),
         read_only_caller_check: profile.is_none_or(|p| p.read_only_caller_check),
+        mfa_api: cli
+            .mfa_api
+            .or_else(|| profile.and_then(|p| p.mfa_api))
+            .unwrap_or_default(),
     })
 }
 

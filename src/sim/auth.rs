@@ -13,7 +13,8 @@ use super::respond::{ApiError, Reply, flat_err, ok, v1_err, v1_ok, v2_err};
 use super::server::{App, random_hex};
 use super::state::{AccessToken, Scope, Tenant};
 use super::{
-    DEMO_MANAGE_CLIENT_ID, DEMO_MANAGE_CLIENT_SECRET, DEMO_READ_CLIENT_ID, DEMO_READ_CLIENT_SECRET,
+    DEMO_ADMIN_CLIENT_ID, DEMO_ADMIN_CLIENT_SECRET, DEMO_MANAGE_CLIENT_ID,
+    DEMO_MANAGE_CLIENT_SECRET, DEMO_READ_CLIENT_ID, DEMO_READ_CLIENT_SECRET,
 };
 
 /// Access token lifetime, as OneLogin documents it (10 h).
@@ -31,6 +32,7 @@ pub(crate) enum Family {
 /// The scope a client id/secret pair has, if the pair is right.
 fn client_scope(id: &str, secret: &str) -> Option<Scope> {
     match (id, secret) {
+        (DEMO_ADMIN_CLIENT_ID, DEMO_ADMIN_CLIENT_SECRET) => Some(Scope::ManageAll),
         (DEMO_MANAGE_CLIENT_ID, DEMO_MANAGE_CLIENT_SECRET) => Some(Scope::ManageUsers),
         (DEMO_READ_CLIENT_ID, DEMO_READ_CLIENT_SECRET) => Some(Scope::ReadUsers),
         _ => None,
@@ -193,13 +195,28 @@ pub(crate) fn authorize(
             Family::V2 => v2_err(401, "UnauthorizedError", "Unauthorized"),
         });
     };
-    if write && tok.scope != Scope::ManageUsers {
+    if write && tok.scope == Scope::ReadUsers {
         return Err(match family {
             Family::V1 => v1_err(401, "Insufficient Permission"),
             Family::V2 => v2_err(403, "ForbiddenError", "Insufficient Permission"),
         });
     }
     Ok(())
+}
+
+/// Checks the bearer token for an `/api/2/mfa/…` call: Manage All only (spec §0.4). Other
+/// scopes are answered 401 "Insufficient Permission", as v1 answers scope problems.
+pub(crate) fn authorize_mfa_v2(t: &Tenant, headers: &HeaderMap) -> Result<(), ApiError> {
+    authorize(t, headers, Family::V2, false)?;
+    let now = t.now();
+    let manage_all = bearer(headers)
+        .and_then(|b| t.tokens.get(b))
+        .is_some_and(|tok| tok.expires_at > now && tok.scope == Scope::ManageAll);
+    if manage_all {
+        Ok(())
+    } else {
+        Err(v2_err(401, "UnauthorizedError", "Insufficient Permission"))
+    }
 }
 
 /// `GET /auth/rate_limit`.

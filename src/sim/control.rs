@@ -13,7 +13,10 @@ use super::faults::{Fault, FaultRule, RouteKind};
 use super::ratelimit::RateWindow;
 use super::respond::{json_status, ok};
 use super::server::{App, Shared};
-use super::state::{OutboxMessage, PendingPush, PushAnswer, SimDevice, SimUser, TotpCode};
+use super::state::{
+    OutboxMessage, PendingPush, PushAnswer, RegistrationInfo, RegistrationStatus, SimDevice,
+    SimUser, TotpCode,
+};
 use super::totp;
 
 /// An in-process handle on the running tenant; cheap to clone.
@@ -100,6 +103,50 @@ impl SimControl {
     }
 
     /// A user's devices as the tenant holds them.
+    /// Every v2 registration, oldest first; an authenticator's carries the code its seed gives now.
+    pub fn registrations(&self) -> Vec<RegistrationInfo> {
+        let t = self.app.lock();
+        let now = t.now();
+        let mut list: Vec<(chrono::DateTime<Utc>, RegistrationInfo)> = t
+            .registrations
+            .iter()
+            .map(|(id, r)| {
+                let code = r
+                    .totp_secret
+                    .as_deref()
+                    .filter(|_| r.status == RegistrationStatus::Pending)
+                    .and_then(totp::base32_decode)
+                    .map(|s| totp::code_at(&s, now));
+                (
+                    r.created_at,
+                    RegistrationInfo {
+                        id: id.clone(),
+                        user_id: r.user_id,
+                        factor: r.kind,
+                        factor_name: r.kind.name().to_owned(),
+                        display_name: r.display_name.clone(),
+                        status: r.status,
+                        expires_at: r.expires_at,
+                        code,
+                        device_id: r.device_id,
+                    },
+                )
+            })
+            .collect();
+        list.sort_by_key(|(at, _)| *at);
+        list.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Accepts a pending Protect registration as the user's app would; false if there is none.
+    pub fn accept_registration(&self, id: &str) -> bool {
+        super::mfa_v2::answer_registration(&mut self.app.lock(), id, true)
+    }
+
+    /// Denies a pending Protect registration as the user's app would; false if there is none.
+    pub fn deny_registration(&self, id: &str) -> bool {
+        super::mfa_v2::answer_registration(&mut self.app.lock(), id, false)
+    }
+
     pub fn devices(&self, user_id: i64) -> Vec<SimDevice> {
         self.app.lock().user_devices(user_id)
     }
@@ -177,6 +224,9 @@ pub(crate) fn routes() -> Router<App> {
         .route("/_sim/pushes", get(pushes))
         .route("/_sim/pushes/{token}/approve", post(approve))
         .route("/_sim/pushes/{token}/deny", post(deny))
+        .route("/_sim/registrations", get(registrations))
+        .route("/_sim/registrations/{id}/accept", post(accept_registration))
+        .route("/_sim/registrations/{id}/deny", post(deny_registration))
         .route("/_sim/totp", get(totp_all))
         .route("/_sim/totp/{device_id}", get(totp_one))
         .route("/_sim/clock/advance", post(advance))
@@ -216,6 +266,33 @@ async fn deny(State(app): State<App>, Path(token): Path<String>) -> Response {
 }
 
 /// `GET /_sim/totp`: every authenticator code.
+/// `GET /_sim/registrations`.
+async fn registrations(State(app): State<App>) -> Response {
+    ok(&json!(SimControl::new(app).registrations()))
+}
+
+/// 200 when a pending Protect registration was answered, else 404.
+fn registration_answered(done: bool) -> Response {
+    if done {
+        ok(&json!({"ok": true}))
+    } else {
+        json_status(
+            404,
+            &json!({"ok": false, "error": "no pending OneLogin Protect registration with that id"}),
+        )
+    }
+}
+
+/// `POST /_sim/registrations/{id}/accept`.
+async fn accept_registration(State(app): State<App>, Path(id): Path<String>) -> Response {
+    registration_answered(SimControl::new(app).accept_registration(&id))
+}
+
+/// `POST /_sim/registrations/{id}/deny`.
+async fn deny_registration(State(app): State<App>, Path(id): Path<String>) -> Response {
+    registration_answered(SimControl::new(app).deny_registration(&id))
+}
+
 async fn totp_all(State(app): State<App>) -> Response {
     ok(&json!(SimControl::new(app).totp_codes()))
 }

@@ -24,12 +24,12 @@ use super::totp;
 const STATE_TOKEN_DEFAULT: i64 = 120;
 const STATE_TOKEN_MAX: i64 = 900;
 /// Default and maximum lifetime of a temporary MFA token (72 h).
-const MFA_TOKEN_MAX: i64 = 259_200;
+pub(crate) const MFA_TOKEN_MAX: i64 = 259_200;
 /// The SMS text when the caller sends no template.
 const DEFAULT_SMS: &str = "Your OneLogin verification code is {{otp_code}}";
 
 /// Parses the user id and checks the user exists.
-fn user_id(t: &Tenant, raw: &str) -> Result<i64, ApiError> {
+pub(crate) fn user_id(t: &Tenant, raw: &str) -> Result<i64, ApiError> {
     match raw.parse::<i64>() {
         Ok(id) if t.users.contains_key(&id) => Ok(id),
         _ => Err(v1_err(404, &format!("User for id {raw} was not found"))),
@@ -37,7 +37,7 @@ fn user_id(t: &Tenant, raw: &str) -> Result<i64, ApiError> {
 }
 
 /// The user's device `raw`, or 400 "Factor could not be found".
-fn device(t: &Tenant, uid: i64, raw: &str) -> Result<SimDevice, ApiError> {
+pub(crate) fn device(t: &Tenant, uid: i64, raw: &str) -> Result<SimDevice, ApiError> {
     raw.parse::<i64>()
         .ok()
         .and_then(|id| t.devices.get(&id))
@@ -52,7 +52,7 @@ fn factor_not_found() -> ApiError {
 }
 
 /// A device as `otp_devices` lists it.
-fn device_json(d: &SimDevice, needs_trigger: bool) -> Value {
+pub(crate) fn device_json(d: &SimDevice, needs_trigger: bool) -> Value {
     let mut v = json!({
         "id": d.id,
         "active": d.active,
@@ -69,7 +69,7 @@ fn device_json(d: &SimDevice, needs_trigger: bool) -> Value {
 }
 
 /// Factors the user could still enroll through the API.
-fn available(t: &Tenant, uid: i64) -> Vec<FactorKind> {
+pub(crate) fn available(t: &Tenant, uid: i64) -> Vec<FactorKind> {
     let have: Vec<FactorKind> = t.user_devices(uid).iter().map(|d| d.kind).collect();
     FactorKind::ALL
         .into_iter()
@@ -110,7 +110,9 @@ pub(crate) async fn otp_devices(
                 list.push(device_json(&d, true));
                 list.push(device_json(&d, false));
             }
-            FactorKind::Sms | FactorKind::Voice => list.push(device_json(&d, true)),
+            FactorKind::Sms | FactorKind::Voice | FactorKind::Email => {
+                list.push(device_json(&d, true))
+            }
             FactorKind::Authenticator | FactorKind::Yubikey => list.push(device_json(&d, false)),
         }
     }
@@ -118,7 +120,7 @@ pub(crate) async fn otp_devices(
 }
 
 /// A random code: six digits, or six uppercase letters and digits.
-fn new_code(numeric: bool) -> String {
+pub(crate) fn new_code(numeric: bool) -> String {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     (0..6)
         .map(|_| {
@@ -132,7 +134,7 @@ fn new_code(numeric: bool) -> String {
 }
 
 /// Sends a code to an SMS or Voice device and returns a state token for it.
-fn send_code(
+pub(crate) fn send_code(
     t: &mut Tenant,
     d: &SimDevice,
     expires_in: i64,
@@ -140,7 +142,14 @@ fn send_code(
     template: Option<&str>,
 ) -> Result<(String, DateTime<Utc>), ApiError> {
     let now = t.now();
-    let (channel, code, body) = if d.kind == FactorKind::Voice {
+    let (channel, code, body) = if d.kind == FactorKind::Email {
+        let code = new_code(true);
+        let body = format!(
+            "Your OneLogin verification code is {code}. It expires in {} minutes.",
+            (expires_in + 59) / 60
+        );
+        (Channel::Email, code, body)
+    } else if d.kind == FactorKind::Voice {
         let code = new_code(true);
         let spoken = code.chars().map(String::from).collect::<Vec<_>>().join(" ");
         let body = format!(
@@ -168,7 +177,14 @@ fn send_code(
         user_id: d.user_id,
         device_id: d.id,
         channel,
-        to: d.phone_number.clone().unwrap_or_default(),
+        to: if d.kind == FactorKind::Email {
+            t.users
+                .get(&d.user_id)
+                .and_then(|u| u.email.clone())
+                .unwrap_or_default()
+        } else {
+            d.phone_number.clone().unwrap_or_default()
+        },
         body,
         code: code.clone(),
         sent_at: now,
@@ -253,7 +269,7 @@ pub(crate) async fn trigger(
     let d = device(&t, uid, &raw_device)?;
     if !matches!(
         d.kind,
-        FactorKind::Sms | FactorKind::Voice | FactorKind::Protect
+        FactorKind::Sms | FactorKind::Voice | FactorKind::Protect | FactorKind::Email
     ) {
         return Err(factor_not_found());
     }
@@ -316,7 +332,7 @@ pub(crate) async fn trigger(
 }
 
 /// Marks a device verified.
-fn activate(t: &mut Tenant, device_id: i64) {
+pub(crate) fn activate(t: &mut Tenant, device_id: i64) {
     if let Some(d) = t.devices.get_mut(&device_id) {
         d.active = true;
     }
@@ -346,7 +362,11 @@ pub(crate) async fn verify(
     }
     let d = device(&t, uid, &raw_device)?;
     let push = d.kind == FactorKind::Protect && state.is_some();
-    if matches!(d.kind, FactorKind::Sms | FactorKind::Voice) || push {
+    if matches!(
+        d.kind,
+        FactorKind::Sms | FactorKind::Voice | FactorKind::Email
+    ) || push
+    {
         let token = state.ok_or_else(|| v1_err(400, "state_token is required"))?;
         let st = t
             .state_tokens
@@ -395,12 +415,12 @@ pub(crate) async fn verify(
 }
 
 /// The verify success body (no data).
-fn success() -> Response {
+pub(crate) fn success() -> Response {
     ok(&json!({"status": {"type": "success", "code": 200, "message": "Success", "error": false}}))
 }
 
 /// `device_id` 0: checks a temporary MFA token.
-fn verify_temp_token(t: &mut Tenant, uid: i64, otp: Option<String>) -> Reply {
+pub(crate) fn verify_temp_token(t: &mut Tenant, uid: i64, otp: Option<String>) -> Reply {
     let otp = otp.ok_or_else(|| v1_err(400, "otp_token is required"))?;
     let now = t.now();
     let found = t

@@ -51,6 +51,7 @@ mod control;
 mod error;
 mod faults;
 mod mfa;
+mod mfa_v2;
 mod ratelimit;
 mod respond;
 mod seed;
@@ -63,8 +64,15 @@ pub use control::SimControl;
 pub use error::SimError;
 pub use faults::{Fault, RouteKind};
 pub use server::{DemoTenant, SimConfig};
-pub use state::{Channel, FactorKind, OutboxMessage, PendingPush, SimDevice, SimUser, TotpCode};
+pub use state::{
+    Channel, FactorKind, OutboxMessage, PendingPush, RegistrationInfo, RegistrationStatus,
+    SimDevice, SimUser, TotpCode,
+};
 
+/// Client id of the demo credential with the Manage All scope (MFA v1 and v2).
+pub const DEMO_ADMIN_CLIENT_ID: &str = "demo-admin";
+/// Client secret of the demo Manage All credential.
+pub const DEMO_ADMIN_CLIENT_SECRET: &str = "demo-admin-secret";
 /// Client id of the demo credential with the Manage users scope.
 pub const DEMO_MANAGE_CLIENT_ID: &str = "demo-manage";
 /// Client secret of the demo Manage users credential.

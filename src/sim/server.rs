@@ -29,7 +29,7 @@ use super::ratelimit::RateWindow;
 use super::respond::{json_status, v1_err, v2_err};
 use super::seed::{self, Seed};
 use super::state::Tenant;
-use super::{auth, control, mfa, users};
+use super::{auth, control, mfa, mfa_v2, users};
 
 /// How to run the demo tenant.
 #[derive(Clone, Debug)]
@@ -94,6 +94,7 @@ impl Shared {
             clock,
             tokens: HashMap::new(),
             state_tokens: HashMap::new(),
+            registrations: std::collections::BTreeMap::new(),
             outbox: Vec::new(),
             temp_tokens: Vec::new(),
             rate: RateWindow::new(rate_limit, clock.now()),
@@ -282,6 +283,31 @@ fn router(app: App) -> Router {
             post(mfa::verify),
         )
         .route("/api/1/users/{id}/mfa_token", post(mfa::mfa_token))
+        // OneLogin's generated SDK calls the singular path (spec §7.1): answered the same.
+        .route("/api/1/users/{id}/auth_factor", get(mfa::auth_factors))
+        .route("/api/2/mfa/users/{id}/factors", get(mfa_v2::factors))
+        .route("/api/2/mfa/users/{id}/devices", get(mfa_v2::devices))
+        .route(
+            "/api/2/mfa/users/{id}/devices/{device}",
+            delete(mfa_v2::remove),
+        )
+        .route(
+            "/api/2/mfa/users/{id}/registrations",
+            post(mfa_v2::register),
+        )
+        .route(
+            "/api/2/mfa/users/{id}/registrations/{registration}",
+            get(mfa_v2::get_registration).put(mfa_v2::verify_registration),
+        )
+        .route(
+            "/api/2/mfa/users/{id}/verifications",
+            post(mfa_v2::create_verification),
+        )
+        .route(
+            "/api/2/mfa/users/{id}/verifications/{verification}",
+            get(mfa_v2::get_verification).put(mfa_v2::verify_code),
+        )
+        .route("/api/2/mfa/users/{id}/mfa_token", post(mfa_v2::mfa_token))
         .merge(control::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)

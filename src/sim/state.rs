@@ -23,16 +23,19 @@ pub enum FactorKind {
     Authenticator,
     /// Yubico YubiKey: hardware OTP.
     Yubikey,
+    /// OneLogin Email: triggered, code sent by email (MFA v2 only).
+    Email,
 }
 
 impl FactorKind {
     /// Every kind, in factor-id order.
-    pub const ALL: [FactorKind; 5] = [
+    pub const ALL: [FactorKind; 6] = [
         FactorKind::Sms,
         FactorKind::Voice,
         FactorKind::Protect,
         FactorKind::Authenticator,
         FactorKind::Yubikey,
+        FactorKind::Email,
     ];
 
     /// The tenant's factor id for this kind (what enroll's `factor_id` names).
@@ -43,6 +46,7 @@ impl FactorKind {
             FactorKind::Protect => 16284,
             FactorKind::Authenticator => 16285,
             FactorKind::Yubikey => 16286,
+            FactorKind::Email => 16287,
         }
     }
 
@@ -54,7 +58,39 @@ impl FactorKind {
             FactorKind::Protect => "OneLogin Protect",
             FactorKind::Authenticator => "Google Authenticator",
             FactorKind::Yubikey => "Yubico YubiKey",
+            FactorKind::Email => "OneLogin Email",
         }
+    }
+
+    /// The v2 `auth_factor_name` (spec §3.2: "SMS", "OneLogin", …).
+    pub fn v2_auth_factor_name(self) -> &'static str {
+        match self {
+            FactorKind::Sms => "SMS",
+            FactorKind::Protect => "OneLogin",
+            FactorKind::Authenticator => "Google Authenticator",
+            other => other.name(),
+        }
+    }
+
+    /// The v2 factor `name` (spec §3.2).
+    pub fn v2_name(self) -> &'static str {
+        match self {
+            FactorKind::Authenticator => "Authenticator",
+            other => other.name(),
+        }
+    }
+
+    /// Whether MFA v2 can register this kind (spec §3.4: not YubiKey).
+    pub fn registrable(self) -> bool {
+        !matches!(self, FactorKind::Yubikey)
+    }
+
+    /// Whether a registration of this kind may be pre-verified (SMS, Voice, Email only).
+    pub fn may_preverify(self) -> bool {
+        matches!(
+            self,
+            FactorKind::Sms | FactorKind::Voice | FactorKind::Email
+        )
     }
 
     /// The kind with this factor id.
@@ -219,6 +255,8 @@ pub enum Channel {
     Sms,
     /// A phone call.
     Voice,
+    /// An email.
+    Email,
 }
 
 /// An SMS or voice call the tenant "delivered".
@@ -243,6 +281,8 @@ pub struct OutboxMessage {
 /// A push waiting for the user's answer on the demo "phone".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingPush {
+    /// What `/_sim/pushes/{id}/approve|deny` takes: the v1 state token or the v2 verification id.
+    pub id: String,
     /// The state token the verify call polls with.
     pub state_token: String,
     /// User pushed to.
@@ -277,6 +317,8 @@ pub(crate) enum Scope {
     ReadUsers,
     /// Manage users.
     ManageUsers,
+    /// Manage All: everything, MFA v2 included.
+    ManageAll,
 }
 
 /// An issued access token.
@@ -309,6 +351,60 @@ pub(crate) struct StateToken {
     pub consumed: bool,
 }
 
+/// Where a v2 registration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationStatus {
+    /// Waiting for the first code or the app's acceptance.
+    Pending,
+    /// Enrolled: the device exists.
+    Accepted,
+    /// The user's app denied it.
+    Rejected,
+}
+
+/// A v2 factor registration.
+#[derive(Debug, Clone)]
+pub(crate) struct SimRegistration {
+    pub user_id: i64,
+    pub kind: FactorKind,
+    pub display_name: String,
+    pub status: RegistrationStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Base32 seed (Authenticator and Protect).
+    pub totp_secret: Option<String>,
+    /// The code sent (SMS, Voice, Email).
+    pub code: Option<String>,
+    /// Where the code went (phone number or email address).
+    pub to: Option<String>,
+    /// The device made once accepted.
+    pub device_id: Option<i64>,
+}
+
+/// A registration as `GET /_sim/registrations` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistrationInfo {
+    /// Registration id.
+    pub id: String,
+    /// The user.
+    pub user_id: i64,
+    /// The factor kind.
+    pub factor: FactorKind,
+    /// The official factor name.
+    pub factor_name: String,
+    /// The user's name for the device.
+    pub display_name: String,
+    /// pending, accepted or rejected.
+    pub status: RegistrationStatus,
+    /// When it expires (sim clock).
+    pub expires_at: DateTime<Utc>,
+    /// For an authenticator: the code its seed gives now (what the user's app shows).
+    pub code: Option<String>,
+    /// The device, once accepted.
+    pub device_id: Option<i64>,
+}
+
 /// A temporary MFA token.
 #[derive(Debug, Clone)]
 pub(crate) struct TempToken {
@@ -329,6 +425,8 @@ pub(crate) struct Tenant {
     pub clock: Clock,
     pub tokens: HashMap<String, AccessToken>,
     pub state_tokens: HashMap<String, StateToken>,
+    /// v2 registrations by id.
+    pub registrations: BTreeMap<String, SimRegistration>,
     pub outbox: Vec<OutboxMessage>,
     pub temp_tokens: Vec<TempToken>,
     pub rate: RateWindow,
@@ -373,6 +471,7 @@ impl Tenant {
                     && s.expires_at > now
             })
             .map(|(t, s)| PendingPush {
+                id: t.clone(),
                 state_token: t.clone(),
                 user_id: s.user_id,
                 device_id: s.device_id,

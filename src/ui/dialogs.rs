@@ -55,6 +55,16 @@ pub fn keys(dialog: &Dialog) -> &'static [(&'static str, &'static str)] {
             ("Tab", "switch button"),
             ("Esc", "cancel"),
         ],
+        Dialog::Register(d) if d.ended => &[("⏎", "close"), ("Esc", "close")],
+        Dialog::Register(d) if d.mode == RegisterMode::Protect => &[
+            ("s", "setup key"),
+            ("a/x", "demo: accept/deny"),
+            ("Esc", "stop waiting"),
+        ],
+        Dialog::Register(d) if d.mode == RegisterMode::Authenticator => {
+            &[("⏎", "check code"), ("s", "setup key"), ("Esc", "stop")]
+        }
+        Dialog::Register(_) => &[("⏎", "check code"), ("^P", "demo: phone"), ("Esc", "stop")],
         Dialog::SwitchReadOnly(_) => &[("y", "switch to read-only"), ("n", "not now")],
         // Opened from a guarded change for a user with no active device: only the override.
         Dialog::CallerCheck(d) if d.devices.is_empty() => &[("o", "override"), ("Esc", "back")],
@@ -555,6 +565,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             }
             (" Help ", false)
         }
+        // Drawn by `register::draw`, which needs more room than a form.
+        Dialog::Register(_) => return,
         Dialog::Audit { scroll } => {
             if app.audit.is_empty() {
                 f.styled("No changes made in this session yet.", theme.dim());

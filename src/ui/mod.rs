@@ -3,6 +3,8 @@
 mod dialogs;
 mod panes;
 mod phone;
+pub mod qr;
+mod register;
 pub mod text;
 pub mod theme;
 
@@ -11,6 +13,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::app::dialogs::Dialog;
 use crate::app::keymap::BINDINGS;
 use crate::app::{App, StatusKind};
 use text::fit;
@@ -37,6 +40,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     ])
     .areas(area);
     draw_header(app, frame, header, &theme);
+    let full_body = body;
     let body = if app.phone_visible && app.tenant.demo {
         let [top, bottom] =
             Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
@@ -52,8 +56,11 @@ pub fn view(app: &App, frame: &mut Frame) {
     panes::draw_user(app, frame, right, &theme);
     draw_status(app, frame, status, &theme);
     draw_footer(app, frame, footer, &theme);
-    if let Some(top) = app.dialogs.last() {
-        dialogs::draw(app, top, frame, body, &theme);
+    match app.dialogs.last() {
+        // A QR code needs every row between header and footer, the phone panel's too.
+        Some(Dialog::Register(d)) => register::draw(app, d, frame, full_body, &theme),
+        Some(top) => dialogs::draw(app, top, frame, body, &theme),
+        None => {}
     }
 }
 
@@ -95,6 +102,10 @@ fn group(n: u64) -> String {
 fn draw_header(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let t = &app.tenant;
     let mut right = String::new();
+    if let Some(v) = app.mfa_api {
+        right.push_str(v.label());
+        right.push_str(" · ");
+    }
     if let Some(rl) = app.rate_limit
         && let (Some(rem), Some(lim)) = (rl.remaining, rl.limit)
     {

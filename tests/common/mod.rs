@@ -132,6 +132,7 @@ pub fn answer(app: &mut App, id: RequestId, response: ApiResponse) -> Vec<Cmd> {
             response,
             rate_limit: None,
             meta: Default::default(),
+            mfa_api: None,
         })),
     )
 }

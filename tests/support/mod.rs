@@ -66,6 +66,8 @@ pub struct Options {
     pub retry: Option<RetryPolicy>,
     /// Audit sink instead of the in-memory notes.
     pub audit: Option<Box<dyn AuditSink>>,
+    /// Which MFA API the client speaks (v1 unless a test says: most flows here are v1's).
+    pub mfa_api: mfadesk::api::MfaApiChoice,
 }
 
 impl Default for Options {
@@ -78,6 +80,7 @@ impl Default for Options {
             request_timeout: None,
             retry: None,
             audit: None,
+            mfa_api: mfadesk::api::MfaApiChoice::V1,
         }
     }
 }
@@ -131,6 +134,7 @@ impl Console {
             client_secret: opts.client_secret.into(),
         };
         let mut config = ClientConfig::new(sim.base_url(), creds);
+        config.mfa_api = opts.mfa_api;
         if let Some(t) = opts.request_timeout {
             config.request_timeout = t;
         }

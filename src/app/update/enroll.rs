@@ -10,7 +10,7 @@ use super::errors::{error_dialog, is_ambiguous};
 use super::form::{is_submit, is_tab};
 use super::user::{reload_user, target};
 use super::verify::{send_trigger, verify_dialog};
-use crate::api::{ApiError, DeviceId, ErrorKind, OtpDevice};
+use crate::api::{ApiError, DeviceId, Enrollment, ErrorKind, OtpDevice};
 use crate::app::dialogs::*;
 use crate::app::validate;
 use crate::app::*;
@@ -152,7 +152,7 @@ fn submit_enroll(app: &mut App, cmds: &mut Vec<Cmd>) {
 pub(super) fn on_enrolled(
     app: &mut App,
     id: RequestId,
-    r: Result<OtpDevice, ApiError>,
+    r: Result<Enrollment, ApiError>,
     cmds: &mut Vec<Cmd>,
 ) {
     let Some(pos) = app.dialog_waiting_for(id) else {
@@ -162,6 +162,21 @@ pub(super) fn on_enrolled(
         return;
     };
     d.busy = None;
+    let factor = d
+        .factors
+        .get(d.factor)
+        .map(|f| f.name.clone())
+        .unwrap_or_default();
+    // A v2 registration waits for the user's first code or app: its own dialog.
+    let r = match r {
+        Ok(Enrollment::Registration(reg)) => {
+            let target = d.target.clone();
+            super::register::start(app, pos, target, factor, reg);
+            return;
+        }
+        Ok(Enrollment::Device(device)) => Ok(device),
+        Err(e) => Err(e),
+    };
     let target = d.target.clone();
     let verified = d.verified;
     let (name, number) = (

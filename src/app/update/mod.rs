@@ -8,6 +8,7 @@ mod enroll;
 mod errors;
 mod form;
 mod navigate;
+mod register;
 mod remove;
 mod search;
 mod token;
@@ -42,6 +43,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             if event.rate_limit.is_some() {
                 app.rate_limit = event.rate_limit;
             }
+            if event.mfa_api.is_some() {
+                app.mfa_api = event.mfa_api;
+            }
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
                 app.last_meta = event.meta.clone();
@@ -69,6 +73,7 @@ fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
     }
     verify::tick(app, cmds);
     caller::tick(app, cmds);
+    register::tick(app, cmds);
 }
 
 fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
@@ -260,7 +265,11 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         return;
     }
     if key.code == KeyCode::Esc {
-        close_top(app, cmds);
+        if matches!(app.dialogs.last(), Some(Dialog::Register(_))) {
+            register::stop(app, cmds);
+        } else {
+            close_top(app, cmds);
+        }
         return;
     }
     if caller::gate_key(app, &key, cmds) {
@@ -317,6 +326,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Token(_) => token_key(app, key, cmds),
         Dialog::CallerCheck(_) => caller::check_key(app, key, cmds),
         Dialog::CallerOverride(_) => caller::override_key(app, key, cmds),
+        Dialog::Register(_) => register::register_key(app, key, cmds),
     }
 }
 
@@ -353,6 +363,9 @@ fn on_result(
         ),
         (Purpose::Trigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::Verify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
+        (Purpose::Register, ApiResponse::Registration(r)) => {
+            register::on_registration(app, id, r, cmds)
+        }
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
         (Purpose::RateLimit, ApiResponse::RateLimit(Ok(rl))) => app.rate_limit = Some(rl),
