@@ -1196,3 +1196,52 @@ fn a_required_caller_check_is_satisfied_by_an_earlier_verify() {
     );
     assert_eq!(status(&o), 4, "{}", stderr(&o));
 }
+
+#[test]
+fn the_commands_work_on_the_v2_mfa_api_too() {
+    let env = Env::new();
+    let v2 = |args: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        a.extend(["--mfa-api".to_owned(), "v2".to_owned()]);
+        a
+    };
+    let run = |args: Vec<String>, stdin: &str| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.run_with(&refs, stdin)
+    };
+    let o = run(v2(&["show", "kellyslater", "--json"]), "");
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["devices"].as_array().map(Vec::len), Some(2));
+
+    let o = run(
+        v2(&["verify", "kellyslater", "Pixel 8", "--code-stdin", "--json"]),
+        &format!("{}\n", totp(&env)),
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["check"], "caller_check");
+
+    let args = v2(&["verify", "sgilmore", "--json", "--timeout", "15"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = env.spawn(&refs);
+    let token = wait_for("the v2 push", || {
+        env.control
+            .pushes()
+            .into_iter()
+            .find(|p| p.user_id == STEPH)
+            .map(|p| p.state_token)
+    });
+    assert!(env.control.approve_push(&token));
+    let o = finish(child);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+
+    let o = run(v2(&["token", "kellyslater", "--yes", "--json"]), "");
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(json(&o)["mfa_token"].is_string());
+
+    let o = run(
+        v2(&["remove", "kellyslater", "Pixel 8", "--yes", "--json"]),
+        "",
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(!env.has_device(KELLY, KELLY_TOTP));
+}
