@@ -46,7 +46,7 @@ pub fn run(
         )));
     }
     let entries = if path.exists() {
-        read_entries(&path).map_err(|e| OpsError::Usage(e.to_string()))?
+        read_entries(&path).map_err(|e| OpsError::Config(e.to_string()))?
     } else {
         Vec::new()
     };

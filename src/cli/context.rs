@@ -26,13 +26,13 @@ pub struct Context {
 
 /// Settings from flags, environment and config, with the system account as a fallback operator.
 pub fn settings(options: &CliOptions) -> Result<Settings, OpsError> {
-    let paths = Paths::platform().map_err(|e| OpsError::Usage(e.to_string()))?;
+    let paths = Paths::platform().map_err(|e| OpsError::Config(e.to_string()))?;
     let env = |k: &str| {
         std::env::var(k)
             .ok()
             .or_else(|| (k == "LOGNAME").then(|| whoami::username().ok()).flatten())
     };
-    config::resolve(options, &env, &paths).map_err(|e| OpsError::Usage(e.to_string()))
+    config::resolve(options, &env, &paths).map_err(|e| OpsError::Config(e.to_string()))
 }
 
 impl Context {
@@ -63,12 +63,12 @@ impl Context {
                 base_url,
                 credentials,
             } => {
-                let url = parse_base_url(base_url).map_err(|e| OpsError::Usage(e.to_string()))?;
+                let url = parse_base_url(base_url).map_err(|e| OpsError::Config(e.to_string()))?;
                 (None, ClientConfig::new(url, credentials.clone()))
             }
         };
         let base_url = config.base_url.clone();
-        let client = Client::new(config).map_err(|e| OpsError::Usage(e.to_string()))?;
+        let client = Client::new(config).map_err(|e| OpsError::Config(e.to_string()))?;
         // A trail that cannot be opened refuses changes later, at the attempt (fail closed);
         // reading commands still work.
         let audit = AuditLog::open(&settings.audit_log).map_err(|e| e.to_string());

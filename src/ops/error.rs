@@ -69,9 +69,12 @@ pub enum OpsError {
     /// The caller check or verification failed: wrong code, push denied, expired.
     #[error("{0}")]
     CheckFailed(String, Option<ApiError>),
-    /// Bad input or configuration.
+    /// Bad input on the command line.
     #[error("{0}")]
     Usage(String),
+    /// The configuration (profile, credentials, base URL, audit path) is unusable.
+    #[error("{0}")]
+    Config(String),
 }
 
 impl OpsError {
@@ -97,7 +100,7 @@ impl OpsError {
             OpsError::NotFound(_) | OpsError::Ambiguous { .. } => 3,
             OpsError::Refused { .. } => 4,
             OpsError::CheckFailed(..) => 6,
-            OpsError::Usage(_) => 2,
+            OpsError::Usage(_) | OpsError::Config(_) => 2,
         }
     }
 
@@ -124,6 +127,7 @@ impl OpsError {
             OpsError::CheckFailed(_, Some(e)) => OpsError::Api(e.clone()).kind(),
             OpsError::CheckFailed(_, None) => "check_failed",
             OpsError::Usage(_) => "usage",
+            OpsError::Config(_) => "config",
         }
     }
 
