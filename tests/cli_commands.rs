@@ -272,6 +272,11 @@ fn users_lists_every_match_as_a_table_and_as_json() {
     assert!(kelly["last_login"].is_string());
     assert!(kelly["locked_until"].is_null());
 
+    // Every page: the demo tenant's 62 users come back in pages of 50.
+    let o = env.run(&["users", "email:*", "--json"]);
+    assert_eq!(status(&o), 0);
+    assert_eq!(json(&o)["count"], 62);
+
     let o = env.run(&["users", "email:nobody*", "--json"]);
     assert_eq!(status(&o), 0);
     assert_eq!(json(&o)["count"], 0);
@@ -1244,4 +1249,30 @@ fn the_commands_work_on_the_v2_mfa_api_too() {
     );
     assert_eq!(status(&o), 0, "{}", stderr(&o));
     assert!(!env.has_device(KELLY, KELLY_TOTP));
+}
+
+#[test]
+fn an_unwritable_audit_trail_refuses_changes_but_not_reads() {
+    let env = Env::new();
+    let blocker = env.home.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let audit = blocker.join("audit.jsonl");
+    let run = |args: &[&str]| {
+        let mut c = bare(env.home.path(), args);
+        c.env("ONELOGIN_CLIENT_ID", "demo-manage")
+            .env("ONELOGIN_CLIENT_SECRET", SECRET)
+            .env("ONELOGIN_BASE_URL", &env.base_url)
+            .arg("--audit-log")
+            .arg(&audit)
+            .arg("--log-file")
+            .arg(env.log())
+            .stdin(Stdio::null());
+        c.output().unwrap()
+    };
+    let o = run(&["remove", "kellyslater", "Pixel 8", "--yes", "--json"]);
+    assert_eq!(status(&o), 4, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "audit_unavailable");
+    assert!(env.has_device(KELLY, KELLY_TOTP), "nothing was sent");
+    let o = run(&["show", "kellyslater", "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
 }
