@@ -210,3 +210,22 @@ fn execute(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt;
+
+    fn fixed() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn the_expiry_wake_fires_once_due_and_never_without_a_time() {
+        let past = fixed() - chrono::Duration::seconds(1);
+        assert!(wake_at(Some(past), fixed).now_or_never().is_some());
+        let later = fixed() + chrono::Duration::minutes(15);
+        assert!(wake_at(Some(later), fixed).now_or_never().is_none());
+        assert!(wake_at(None, fixed).now_or_never().is_none());
+    }
+}

@@ -747,3 +747,29 @@ fn help_marks_c_when_the_profile_forbids_checks_in_read_only_mode() {
         .unwrap_or_default();
     assert!(line.contains("(read-only)"), "{help}");
 }
+
+#[test]
+fn enter_on_an_empty_code_sends_a_new_one_and_an_expired_code_stops_the_countdown() {
+    let mut app = kelly_with(tenant(), all_devices());
+    ch(&mut app, 'c');
+    let (id, _) = one_request(&enter(&mut app));
+    answer(&mut app, id, trigger_ok("1001", "first"));
+    // No code arrived: Enter again triggers again, within the same attempt.
+    let cmds = enter(&mut app);
+    let (id, req) = one_request(&cmds);
+    assert!(matches!(req, ApiRequest::Trigger { .. }));
+    assert!(audits(&cmds).is_empty(), "still one attempt");
+    answer(&mut app, id, trigger_ok("1001", "second"));
+    app.now = now() + secs(121);
+    tick(&mut app);
+    assert!(!app.needs_tick(), "the countdown is over");
+    assert!(pane(&app).contains("The code has expired: Enter sends a new one."));
+    // A code typed after expiry is not sent with a spent token: a new code is sent instead.
+    type_text(&mut app, "B41832");
+    let (_, req) = one_request(&enter(&mut app));
+    assert!(matches!(req, ApiRequest::Trigger { .. }));
+    assert_eq!(
+        checks(&app),
+        vec![(AuditResult::Attempt, Some("code".into()))]
+    );
+}

@@ -148,3 +148,13 @@ fn expired_and_failed_pane_lines() {
     esc(&mut app);
     snap!("caller_check_pane_failed", app);
 }
+
+#[test]
+fn caller_check_waiting_for_an_sms_code() {
+    let mut app = kelly(tenant(), all_devices());
+    ch(&mut app, 'c');
+    let (id, _) = one_request(&enter(&mut app));
+    answer(&mut app, id, trigger_ok("1001", "st"));
+    app.now = now() + secs(30);
+    snap!("caller_check_sms_code", app);
+}

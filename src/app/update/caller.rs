@@ -305,16 +305,18 @@ fn submit_code(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     };
     let code = d.code.value().trim().to_owned();
+    let resend = device.needs_trigger && (code.is_empty() || d.state_token.is_none());
+    if resend {
+        // No code arrived, or it expired: Enter sends a new one (the check stays one attempt).
+        start(app, cmds);
+        return;
+    }
     if code.is_empty() {
         d.error = Some("Type the code the caller reads out.".into());
         return;
     }
     if code.chars().any(char::is_whitespace) {
         d.error = Some("Codes have no spaces: type it as one word.".into());
-        return;
-    }
-    if d.expires_at.is_some_and(|t| t <= app.now) {
-        d.error = Some("The code has expired: Esc, then send a new one.".into());
         return;
     }
     let target = d.target.clone();
@@ -387,7 +389,10 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
             }
         }
         CheckStage::EnterCode if expired => {
-            d.error = Some("The code has expired: Esc, then send a new one.".into());
+            // The state token is spent; the countdown (and its ticks) stop.
+            d.state_token = None;
+            d.expires_at = None;
+            d.error = Some("The code has expired: Enter sends a new one.".into());
         }
         _ => {}
     }

@@ -120,6 +120,13 @@ pub(super) fn draw_check(
                     if left < 30 { theme.warn() } else { theme.dim() },
                 );
             }
+            let sent = matches!(d.kind(), Some(DeviceKind::Sms | DeviceKind::Voice));
+            if sent && d.code.value().is_empty() && d.busy.is_none() {
+                f.styled(
+                    "No code arrived? Enter on the empty field sends a new one.",
+                    theme.dim(),
+                );
+            }
             if app.tenant.demo && !app.phone_visible {
                 f.styled(
                     "Demo: Ctrl-P shows the demo phone with the code.",
