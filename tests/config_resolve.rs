@@ -548,3 +548,66 @@ fn cli_options_flatten_into_a_clap_parser_with_the_documented_flags() {
         }
     );
 }
+
+#[test]
+fn mfa_api_comes_from_the_flag_then_the_profile_then_auto() {
+    use mfadesk::api::MfaApiChoice;
+    let config = r#"
+default_profile = "prod"
+[profiles.prod]
+subdomain = "acme"
+client_id = "prod-id"
+client_secret_env = "ONELOGIN_PROD_SECRET"
+mfa_api = "v1"
+[profiles.plain]
+subdomain = "acme"
+client_id = "plain-id"
+client_secret_env = "ONELOGIN_PROD_SECRET"
+"#;
+    let fx = Fixture::with_config(config);
+    let env = [("ONELOGIN_PROD_SECRET", "prod-secret-value")];
+    let s = fx.resolve(&CliOptions::default(), &env).unwrap();
+    assert_eq!(s.mfa_api, MfaApiChoice::V1, "the profile's key");
+    let cli = CliOptions {
+        mfa_api: Some(MfaApiChoice::V2),
+        ..Default::default()
+    };
+    assert_eq!(
+        fx.resolve(&cli, &env).unwrap().mfa_api,
+        MfaApiChoice::V2,
+        "the flag wins"
+    );
+    let cli = CliOptions {
+        profile: Some("plain".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        fx.resolve(&cli, &env).unwrap().mfa_api,
+        MfaApiChoice::Auto,
+        "the default"
+    );
+}
+
+#[test]
+fn a_bad_mfa_api_value_is_refused_with_the_choices() {
+    let fx = Fixture::with_config(
+        "[profiles.prod]\nsubdomain = \"acme\"\nclient_id = \"x\"\nclient_secret_env = \"S\"\nmfa_api = \"v3\"\n",
+    );
+    let cli = CliOptions {
+        profile: Some("prod".into()),
+        ..Default::default()
+    };
+    let err = fx
+        .resolve(&cli, &[("S", "secret-value")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("v3") && err.contains("auto"), "{err}");
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: CliOptions,
+    }
+    let parsed = <Cli as clap::Parser>::try_parse_from(["mfadesk", "--mfa-api", "v3"]);
+    let msg = parsed.err().expect("refused").to_string();
+    assert!(msg.contains("use auto, v1 or v2"), "{msg}");
+}

@@ -743,3 +743,115 @@ fn every_dialog_title_is_set_off_from_the_border() {
     let text = screen(&app, 80, 24);
     assert!(text.contains("┌ Server error ─"), "{text}");
 }
+
+// ---- MFA v2 registrations ---------------------------------------------------------------
+
+/// The factors a v2 tenant offers Kelly.
+fn v2_factors() -> Vec<mfadesk::api::AuthFactor> {
+    [
+        (16284, "OneLogin Protect"),
+        (16285, "Authenticator"),
+        (16287, "OneLogin Email"),
+    ]
+    .into_iter()
+    .map(|(factor_id, name)| mfadesk::api::AuthFactor {
+        factor_id,
+        name: name.into(),
+    })
+    .collect()
+}
+
+/// Kelly open on a v2 session, the enroll dialog on `factor` (index in `v2_factors`), named.
+fn v2_enroll_app(factor: usize, name: &str) -> App {
+    let mut app = new_app();
+    app.mfa_api = Some(mfadesk::api::MfaVersion::V2);
+    open_user(&mut app, kelly(), all_devices(), v2_factors());
+    let mut app = with_budget(app);
+    ch(&mut app, 'e');
+    for _ in 0..factor {
+        key(&mut app, KeyCode::Down);
+    }
+    tab(&mut app);
+    type_text(&mut app, name);
+    app
+}
+
+/// A fixed registration, as the tenant answers `POST …/registrations`.
+fn registration(factor: &str, uri: Option<&str>) -> mfadesk::api::Registration {
+    mfadesk::api::Registration {
+        id: "ba4c2c9e-0f7b-4c0a-8b1a-1c3d2e4f5a6b".into(),
+        status: mfadesk::api::V2Status::Pending,
+        device_id: None,
+        auth_factor_name: Some(factor.into()),
+        type_display_name: Some(factor.into()),
+        user_display_name: Some("Pixel".into()),
+        expires_at: Some(now() + Duration::seconds(300)),
+        totp_url: uri.map(Secret::new),
+        verification_token: None,
+    }
+}
+
+const URI: &str =
+    "otpauth://totp/OneLogin:kelly.slater%40acme.example?secret=JBSWY3DPEHPK3PXP&issuer=OneLogin";
+
+/// The registration dialog after the enroll answer, 20 s into the countdown.
+fn registered_app(factor: usize, kind: &str, uri: Option<&str>) -> App {
+    let mut app = v2_enroll_app(factor, "Pixel");
+    let (id, _) = one_request(&enter(&mut app));
+    answer(
+        &mut app,
+        id,
+        ApiResponse::Enrolled(Ok(mfadesk::api::Enrollment::Registration(registration(
+            kind, uri,
+        )))),
+    );
+    app.now = now() + secs(20);
+    app
+}
+
+#[test]
+fn v2_enroll_offers_an_authenticator_without_a_phone() {
+    snap!("v2_enroll_authenticator", v2_enroll_app(1, "Pixel"));
+}
+
+#[test]
+fn v2_enroll_offers_email_with_verified_but_no_phone() {
+    snap!("v2_enroll_email", v2_enroll_app(2, "Work mail"));
+}
+
+#[test]
+fn v2_authenticator_registration_with_the_qr_code() {
+    snap!(
+        "v2_register_authenticator",
+        registered_app(1, "Google Authenticator", Some(URI))
+    );
+}
+
+#[test]
+fn v2_authenticator_registration_with_the_setup_key_shown_and_a_code_typed() {
+    let mut app = registered_app(1, "Google Authenticator", Some(URI));
+    ch(&mut app, 's');
+    type_text(&mut app, "1234");
+    snap!("v2_register_authenticator_key", app);
+}
+
+#[test]
+fn v2_protect_registration_waiting_for_the_app() {
+    snap!(
+        "v2_register_protect",
+        registered_app(0, "OneLogin Protect", Some(URI))
+    );
+}
+
+#[test]
+fn v2_email_registration_waiting_for_the_code() {
+    let mut app = registered_app(2, "OneLogin Email", None);
+    type_text(&mut app, "48");
+    snap!("v2_register_email", app);
+}
+
+#[test]
+fn v2_registration_too_small_for_the_qr_code() {
+    let app = registered_app(1, "Google Authenticator", Some(URI));
+    insta::assert_snapshot!("v2_register_authenticator_60x16", screen(&app, 60, 16));
+}

@@ -98,12 +98,14 @@ pub fn decode_devices(body: &[u8]) -> Result<Vec<OtpDevice>, ApiError> {
         .filter_map(|item| {
             let id = device_id(item.get("device_id")).or_else(|| device_id(item.get("id")))?;
             let type_display_name = text(item.get("type_display_name"));
-            let auth_factor_name = text(item.get("auth_factor_name"))
-                .or_else(|| type_display_name.clone())
-                .unwrap_or_default();
-            let needs_trigger = flag(item.get("needs_trigger")).unwrap_or_else(|| {
-                triggered_factor(&auth_factor_name, type_display_name.as_deref())
-            });
+            let raw_name = text(item.get("auth_factor_name")).unwrap_or_default();
+            let needs_trigger = flag(item.get("needs_trigger"))
+                .unwrap_or_else(|| triggered_factor(&raw_name, type_display_name.as_deref()));
+            // v2's auth_factor_name is terse ("SMS", "OneLogin"): people read the type's name.
+            let auth_factor_name = type_display_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(raw_name);
             Some(OtpDevice {
                 id,
                 // v2 lists enrolled devices only: a pending one is a registration, not a device.

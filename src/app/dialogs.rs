@@ -122,6 +122,38 @@ impl EnrollDialog {
         EnrollField::Phone,
         EnrollField::Verified,
     ];
+
+    /// The chosen factor's name, lower-cased, for deciding which fields apply.
+    fn factor_name(&self) -> String {
+        self.factors
+            .get(self.factor)
+            .map(|f| f.name.to_ascii_lowercase())
+            .unwrap_or_default()
+    }
+
+    /// Whether the chosen factor needs a phone number (SMS and voice).
+    pub fn needs_phone(&self) -> bool {
+        let name = self.factor_name();
+        name.contains("sms") || name.contains("voice")
+    }
+
+    /// Whether the chosen factor may be pre-verified (spec §3.4: SMS, voice and email only;
+    /// an authenticator or Protect always needs the user).
+    pub fn may_preverify(&self) -> bool {
+        self.needs_phone() || self.factor_name().contains("email")
+    }
+
+    /// The fields that apply to the chosen factor, in Tab order.
+    pub fn fields(&self) -> Vec<EnrollField> {
+        Self::FIELDS
+            .into_iter()
+            .filter(|f| match f {
+                EnrollField::Phone => self.needs_phone(),
+                EnrollField::Verified => self.may_preverify(),
+                _ => true,
+            })
+            .collect()
+    }
 }
 
 /// The trigger dialog's fields, in Tab order.
@@ -491,4 +523,24 @@ pub fn cycle<T: PartialEq + Copy>(fields: &[T], current: T, back: bool) -> T {
     let n = fields.len().max(1);
     let j = if back { (i + n - 1) % n } else { (i + 1) % n };
     fields.get(j).copied().unwrap_or(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::otpauth_parts;
+
+    #[test]
+    fn otpauth_names_account_issuer_and_key() {
+        let (account, issuer, key) = otpauth_parts(
+            "otpauth://totp/OneLogin:kelly%40acme.example?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20IT",
+        );
+        assert_eq!(account.as_deref(), Some("kelly@acme.example"));
+        assert_eq!(
+            issuer.as_deref(),
+            Some("Acme IT"),
+            "the issuer parameter wins"
+        );
+        assert_eq!(key.as_deref(), Some("JBSWY3DPEHPK3PXP"));
+        assert_eq!(otpauth_parts("not a uri"), (None, None, None));
+    }
 }

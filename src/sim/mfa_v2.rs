@@ -165,10 +165,9 @@ fn user_device(t: &Tenant, uid: i64, raw: &str) -> Result<SimDevice, ApiError> {
 
 /// `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=ISSUER`, percent-encoded.
 fn totp_url(account: &str, secret: &str) -> String {
-    let label = format!("{ISSUER}:{account}");
-    let label: String = url::form_urlencoded::byte_serialize(label.as_bytes()).collect();
-    // form encoding writes spaces as '+'; otpauth labels want %20.
-    let label = label.replace('+', "%20");
+    let account: String = url::form_urlencoded::byte_serialize(account.as_bytes()).collect();
+    // form encoding writes spaces as '+'; otpauth labels want %20. The ':' stays literal.
+    let label = format!("{ISSUER}:{}", account.replace('+', "%20"));
     // SHA1, 6 digits and 30 s are the defaults: leaving them out keeps the QR code small.
     format!("otpauth://totp/{label}?secret={secret}&issuer={ISSUER}")
 }

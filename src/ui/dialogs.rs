@@ -227,34 +227,65 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     let mut f = Form::new(inner_w, theme);
     let (title, danger) = match dialog {
         Dialog::Enroll(d) => {
+            let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
+            let what = if d.needs_phone() {
+                "a phone"
+            } else {
+                "a factor"
+            };
             f.text(fit(
-                &format!("Enroll a phone for {}", d.target.user_label),
+                &format!("Enroll {what} for {}", d.target.user_label),
                 inner_w,
             ));
             f.blank();
-            let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
             f.choice("Factor", factor, d.field == EnrollField::Factor);
             f.input("Display name", &d.name, d.field == EnrollField::Name, None);
-            let hint = match validate::e164(d.phone.value()) {
-                Ok(()) => ("✓ valid E.164 number".to_owned(), theme.ok()),
-                Err(e) if d.phone.value().is_empty() => (e, theme.dim()),
-                Err(e) => (format!("✗ {e}"), theme.danger()),
-            };
-            f.input(
-                "Phone number",
-                &d.phone,
-                d.field == EnrollField::Phone,
-                Some(hint),
-            );
-            f.toggle(
-                "Verified",
-                d.verified,
-                d.field == EnrollField::Verified,
-                (
-                    "already verified: active at once",
-                    "no: send a code and verify now",
-                ),
-            );
+            if d.needs_phone() {
+                let hint = match validate::e164(d.phone.value()) {
+                    Ok(()) => ("✓ valid E.164 number".to_owned(), theme.ok()),
+                    Err(e) if d.phone.value().is_empty() => (e, theme.dim()),
+                    Err(e) => (format!("✗ {e}"), theme.danger()),
+                };
+                f.input(
+                    "Phone number",
+                    &d.phone,
+                    d.field == EnrollField::Phone,
+                    Some(hint),
+                );
+            }
+            if d.may_preverify() {
+                let words = if d.needs_phone() {
+                    (
+                        "already verified: active at once",
+                        "no: send a code and verify now",
+                    )
+                } else {
+                    (
+                        "address verified: active at once",
+                        "no: email a code and verify now",
+                    )
+                };
+                f.toggle(
+                    "Verified",
+                    d.verified,
+                    d.field == EnrollField::Verified,
+                    words,
+                );
+            } else {
+                let lower = factor.to_ascii_lowercase();
+                f.blank();
+                f.styled(
+                    fit(
+                        if lower.contains("protect") {
+                            "Next: a QR code to scan in OneLogin Protect; the app accepts."
+                        } else {
+                            "Next: a QR code for the user's authenticator app; type its first code."
+                        },
+                        inner_w,
+                    ),
+                    theme.dim(),
+                );
+            }
             f.error(&d.error);
             f.busy(d.busy.is_some(), app.spinner, "Enrolling…");
             (" Enroll ", false)

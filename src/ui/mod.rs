@@ -58,7 +58,10 @@ pub fn view(app: &App, frame: &mut Frame) {
     draw_footer(app, frame, footer, &theme);
     match app.dialogs.last() {
         // A QR code needs every row between header and footer, the phone panel's too.
-        Some(Dialog::Register(d)) => register::draw(app, d, frame, full_body, &theme),
+        Some(Dialog::Register(d)) if d.registration.totp_url.is_some() => {
+            register::draw(app, d, frame, full_body, &theme)
+        }
+        Some(Dialog::Register(d)) => register::draw(app, d, frame, body, &theme),
         Some(top) => dialogs::draw(app, top, frame, body, &theme),
         None => {}
     }

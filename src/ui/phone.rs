@@ -32,10 +32,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .take(msgs.height.saturating_sub(1) as usize)
     {
         let code = clean(&format!("{} ", m.code));
+        // An email address is not a phone number: shown as it is.
+        let to = if m.channel == "Email" {
+            m.to.clone()
+        } else {
+            mask_phone(&m.to)
+        };
         let head = clean(&format!(
             "{} {} {} ",
             m.channel,
-            mask_phone(&m.to),
+            to,
             relative(m.sent_at, app.now)
         ));
         let used = code.chars().count() + head.chars().count();
@@ -71,13 +77,32 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             ]));
         }
     }
+    if let Some(r) = p.registrations.last() {
+        lines.push(Line::styled(
+            fit(
+                &clean(&format!(
+                    "Protect enrollment {} · expires {} · a/x in its dialog",
+                    r.label,
+                    relative(r.expires_at, app.now)
+                )),
+                w,
+            ),
+            theme.warn(),
+        ));
+    }
     lines.push(Line::styled("Authenticators", theme.title()));
     for c in &p.codes {
+        // Device 0: an app that scanned a registration's QR code, not yet enrolled.
+        let device = if c.device_id == 0 {
+            "new".to_owned()
+        } else {
+            c.device_id.to_string()
+        };
         lines.push(Line::raw(fit(
-            &format!(
+            &clean(&format!(
                 "{} {} ({}s) {}",
-                c.code, c.device_id, c.seconds_left, c.label
-            ),
+                c.code, device, c.seconds_left, c.label
+            )),
             w,
         )));
     }

@@ -90,3 +90,43 @@ pub fn min_size(data: &str) -> Option<(u16, u16)> {
     let (w, h) = size(width, QUIET_MIN);
     Some((u16::try_from(w).ok()?, u16::try_from(h).ok()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URI: &str =
+        "otpauth://totp/OneLogin:kelly%40acme.example?secret=JBSWY3DPEHPK3PXP&issuer=OneLogin";
+
+    #[test]
+    fn the_widest_quiet_zone_that_fits_is_used() {
+        let big = render(URI, 200, 100).expect("fits");
+        let small = render(URI, big.width - 2, 100).expect("fits with less margin");
+        assert_eq!(big.width - small.width, 2, "one module less on each side");
+        // The quiet zone is blank: the first row and column hold no module.
+        assert!(big.lines[0].chars().all(|c| c == ' '));
+        assert!(big.lines.iter().all(|l| l.starts_with("    ")));
+    }
+
+    #[test]
+    fn too_small_an_area_draws_nothing() {
+        let (w, h) = min_size(URI).expect("encodable");
+        assert!(render(URI, w, h).is_some());
+        assert!(render(URI, w - 1, h).is_none());
+        assert!(render(URI, w, h - 1).is_none());
+    }
+
+    #[test]
+    fn rows_hold_two_modules_each() {
+        let art = render(URI, 200, 100).expect("fits");
+        assert_eq!(
+            usize::from(art.height()),
+            usize::from(art.width).div_ceil(2)
+        );
+        assert!(
+            art.lines
+                .iter()
+                .all(|l| l.chars().count() == usize::from(art.width))
+        );
+    }
+}

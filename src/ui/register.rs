@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::qr;
 use super::text::{clean, fit};
@@ -25,10 +25,32 @@ fn grouped(key: &str) -> String {
         .join(" ")
 }
 
+/// Breaks `text` into lines of at most `width` columns, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out.into_iter().map(|l| fit(&l, width)).collect()
+}
+
 /// Draws the registration dialog over `area`.
 pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme: &Theme) {
-    frame.render_widget(Clear, area);
     let uri = d.registration.totp_url.as_ref().map(|s| s.expose());
+    // Only a QR code needs the whole area; a code dialog leaves the demo phone in view.
+    if uri.is_some() {
+        frame.render_widget(Clear, area);
+    }
     // Leave at least 30 columns for the words beside the code.
     let art = uri.and_then(|u| qr::render(u, area.width.saturating_sub(30), area.height));
     let text_area = match &art {
@@ -69,42 +91,49 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
     match d.mode {
         RegisterMode::Authenticator => {
             lines.push(Line::styled(who, theme.title()));
-            lines.push(Line::raw(fit(
-                "Have the user scan this code with their authenticator app.",
-                inner_w,
-            )));
+            lines.extend(
+                wrap(
+                    "Have the user scan this code with their authenticator app.",
+                    inner_w,
+                )
+                .into_iter()
+                .map(Line::raw),
+            );
         }
         RegisterMode::Protect => {
             lines.push(Line::styled(who, theme.title()));
-            lines.push(Line::raw(fit(
-                "Have the user scan this code in OneLogin Protect and accept.",
-                inner_w,
-            )));
+            lines.extend(
+                wrap(
+                    "Have the user scan this code in OneLogin Protect and accept.",
+                    inner_w,
+                )
+                .into_iter()
+                .map(Line::raw),
+            );
         }
         RegisterMode::Code => {
             lines.push(Line::styled(who, theme.title()));
-            lines.push(Line::raw(fit(
-                &format!(
-                    "A code was sent by {}: type what the user received.",
-                    d.factor
-                ),
-                inner_w,
-            )));
+            let text = format!(
+                "A code was sent by {}: type what the user received.",
+                d.factor
+            );
+            lines.extend(wrap(&text, inner_w).into_iter().map(Line::raw));
         }
     }
     if uri.is_some() && art.is_none() {
         let need = uri
             .and_then(qr::min_size)
             .map_or_else(String::new, |(w, h)| {
-                format!(" (it needs {}×{} plus the text)", w + 30, h + 2)
+                format!(" (it needs {}×{})", w + 30, h + 3)
             });
-        lines.push(Line::styled(
-            fit(
-                &format!("! The terminal is too small for the QR code{need}."),
-                inner_w,
-            ),
-            theme.danger(),
-        ));
+        let text = format!(
+            "! The terminal is too small for the QR code{need}: enlarge it, or s shows the setup key."
+        );
+        lines.extend(
+            wrap(&text, inner_w)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.danger())),
+        );
     }
     lines.push(Line::raw(""));
     if let Some(a) = &account {
@@ -182,7 +211,12 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
     }
     if let Some(e) = &d.error {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(format!("! {}", clean(e)), theme.danger()));
+        let text = format!("! {}", clean(e));
+        lines.extend(
+            wrap(&text, inner_w)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.danger())),
+        );
     }
     if app.tenant.demo && !d.ended {
         lines.push(Line::raw(""));
@@ -205,7 +239,14 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
                 lines.push(Line::styled(fit(&text, inner_w), theme.dim()));
             }
             RegisterMode::Code => lines.push(Line::styled(
-                fit("Demo phone: Ctrl-P shows the code sent.", inner_w),
+                fit(
+                    if app.phone_visible {
+                        "Demo phone: the code is under Messages."
+                    } else {
+                        "Demo phone: Ctrl-P shows the code sent."
+                    },
+                    inner_w,
+                ),
                 theme.dim(),
             )),
         }
@@ -216,12 +257,7 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
         .border_style(theme.border());
     let inner = block.inner(text_area);
     frame.render_widget(Clear, text_area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        text_area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block), text_area);
     if let Some((x, y)) = cursor
         && y < inner.height
         && x < inner.width

@@ -33,10 +33,12 @@ pub(super) fn open_enroll(app: &mut App) {
         return;
     };
     if factors.is_empty() {
-        app.set_status(
-            StatusKind::Info,
-            "Nothing left to enroll: the API enrolls only OneLogin SMS and Voice, and this user has them.",
-        );
+        let text = if app.mfa_api == Some(crate::api::MfaVersion::V2) {
+            "Nothing left to enroll: the user's policy offers no other factor."
+        } else {
+            "Nothing left to enroll: the API enrolls only OneLogin SMS and Voice, and this user has them."
+        };
+        app.set_status(StatusKind::Info, text);
         return;
     }
     let factor = if app.focus == Focus::Factors {
@@ -67,7 +69,7 @@ pub(super) fn enroll_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         return;
     }
     if let Some(back) = is_tab(&key) {
-        d.field = cycle(&EnrollDialog::FIELDS, d.field, back);
+        d.field = cycle(&d.fields(), d.field, back);
     } else if is_submit(&key) {
         submit_enroll(app, cmds);
     } else {
@@ -111,14 +113,21 @@ fn submit_enroll(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     };
     let name = d.name.value().trim().to_owned();
-    let number = d.phone.value().trim().to_owned();
+    // A factor without a phone sends none (what was typed stays in the field).
+    let number = if d.needs_phone() {
+        d.phone.value().trim().to_owned()
+    } else {
+        String::new()
+    };
     if name.is_empty() {
         d.error =
             Some("Give the device a name the user will recognise, e.g. \"Work phone\".".into());
         d.field = EnrollField::Name;
         return;
     }
-    if let Err(e) = validate::e164(&number) {
+    if d.needs_phone()
+        && let Err(e) = validate::e164(&number)
+    {
         d.error = Some(format!("Phone number: {e}."));
         d.field = EnrollField::Phone;
         return;
@@ -128,7 +137,7 @@ fn submit_enroll(app: &mut App, cmds: &mut Vec<Cmd>) {
     };
     d.error = None;
     let target = d.target.clone();
-    let verified = d.verified;
+    let verified = d.verified && d.may_preverify();
     let (id, cmd) = app.request(
         Purpose::Enroll,
         ApiRequest::Enroll {

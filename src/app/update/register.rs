@@ -161,6 +161,13 @@ fn submit_code(app: &mut App, cmds: &mut Vec<Cmd>) {
 /// Ticks: the countdown, and polling a Protect registration.
 pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
     let now = app.now;
+    // The dialog shows what the demo phone's app shows: keep it fresh while it is open.
+    if app.tenant.demo
+        && !app.phone_visible
+        && matches!(app.dialogs.last(), Some(Dialog::Register(_)))
+    {
+        cmds.push(Cmd::Phone(PhoneCmd::Refresh));
+    }
     let Some(Dialog::Register(d)) = app.dialogs.last_mut() else {
         return;
     };
