@@ -1210,9 +1210,29 @@ fn the_commands_work_on_the_v2_mfa_api_too() {
         a.extend(["--mfa-api".to_owned(), "v2".to_owned()]);
         a
     };
-    let run = |args: Vec<String>, stdin: &str| {
+    // v2 needs a Manage All credential: the demo tenant's admin one.
+    let admin = |args: &[String]| {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        env.run_with(&refs, stdin)
+        let mut c = env.cmd(&refs);
+        c.env("ONELOGIN_CLIENT_ID", mfadesk::sim::DEMO_ADMIN_CLIENT_ID)
+            .env(
+                "ONELOGIN_CLIENT_SECRET",
+                mfadesk::sim::DEMO_ADMIN_CLIENT_SECRET,
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let run = |args: Vec<String>, stdin: &str| {
+        let mut child = admin(&args);
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        finish(child)
     };
     let o = run(v2(&["show", "kellyslater", "--json"]), "");
     assert_eq!(status(&o), 0, "{}", stderr(&o));
@@ -1225,9 +1245,7 @@ fn the_commands_work_on_the_v2_mfa_api_too() {
     assert_eq!(status(&o), 0, "{}", stderr(&o));
     assert_eq!(json(&o)["check"], "caller_check");
 
-    let args = v2(&["verify", "sgilmore", "--json", "--timeout", "15"]);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let child = env.spawn(&refs);
+    let child = admin(&v2(&["verify", "sgilmore", "--json", "--timeout", "15"]));
     let token = wait_for("the v2 push", || {
         env.control
             .pushes()

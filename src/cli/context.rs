@@ -53,8 +53,8 @@ impl Context {
                     .map_err(|e| OpsError::Usage(format!("demo tenant: {e}")))?;
                 out.note("no credentials: using the built-in demo tenant (changes last only for this command)");
                 let creds = Credentials {
-                    client_id: sim::DEMO_MANAGE_CLIENT_ID.into(),
-                    client_secret: sim::DEMO_MANAGE_CLIENT_SECRET.into(),
+                    client_id: sim::DEMO_ADMIN_CLIENT_ID.into(),
+                    client_secret: sim::DEMO_ADMIN_CLIENT_SECRET.into(),
                 };
                 let config = ClientConfig::new(tenant.base_url(), creds);
                 (Some(tenant), config)
@@ -67,6 +67,8 @@ impl Context {
                 (None, ClientConfig::new(url, credentials.clone()))
             }
         };
+        let mut config = config;
+        config.mfa_api = settings.mfa_api;
         let base_url = config.base_url.clone();
         let client = Client::new(config).map_err(|e| OpsError::Config(e.to_string()))?;
         // A trail that cannot be opened refuses changes later, at the attempt (fail closed);

@@ -545,7 +545,7 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
         }
         _ => return Err(OpsError::Usage("unexpected answer".into())),
     };
-    let (device, checked) = match enrollment {
+    let (device, checked, registration) = match enrollment {
         Enrollment::Device(device) => {
             ctx.recorder
                 .success(entry.device_id(device.id.0.clone()), &meta);
@@ -564,7 +564,7 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
             } else {
                 Checked::LeftPending
             };
-            (device, checked)
+            (device, checked, false)
         }
         Enrollment::Registration(reg) => {
             let device = registration_device(&reg, &factor.name, name, number.as_deref());
@@ -572,14 +572,14 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
                 .success(entry.device_id(device.id.0.clone()), &meta);
             let checked = if args.verified || reg.status == V2Status::Accepted {
                 Checked::Verified
-            } else if phone {
+            } else if phone || lower.contains("email") {
                 out.note(&format!("code sent to {}", clean(&device.label())));
                 check_registration(ctx, &user, &device, &reg, args.code_stdin).await?
             } else {
                 out.note("this factor is registered from the console, which shows its QR code or waits for the app");
                 Checked::LeftPending
             };
-            (device, checked)
+            (device, checked, true)
         }
     };
     let active = checked == Checked::Verified;
@@ -591,6 +591,7 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
             "device": d,
             "verified": args.verified,
             "status": if active { "active" } else { "pending" },
+            "registration": registration,
         }));
         return Ok(());
     }
@@ -598,6 +599,11 @@ pub async fn enroll(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Re
     let who = clean(&user.display_name());
     out.text(&if active {
         format!("Enrolled {label} for {who}: active (device {}).", device.id)
+    } else if registration {
+        format!(
+            "Enrolled {label} for {who}: left pending (registration {}); finish it in the console, or enroll again.",
+            device.id
+        )
     } else {
         format!(
             "Enrolled {label} for {who}: left pending (device {}); `mfadesk verify {} {}` activates it.",
