@@ -4,6 +4,7 @@ pub mod args;
 mod audit_cmd;
 mod context;
 mod duration;
+mod enroll;
 mod gen_cmd;
 mod output;
 mod prompt;
@@ -69,7 +70,7 @@ async fn run_online(cli: &Cli, command: &Command, out: &Output) -> Result<(), Op
             code_stdin,
             ..
         } => {
-            let req = verify::EnrollArgs {
+            let req = enroll::EnrollArgs {
                 user,
                 factor,
                 name,
@@ -77,7 +78,7 @@ async fn run_online(cli: &Cli, command: &Command, out: &Output) -> Result<(), Op
                 verified: *verified,
                 code_stdin: *code_stdin,
             };
-            verify::enroll(&mut ctx, out, req).await
+            enroll::run(&mut ctx, out, req).await
         }
         Command::Verify {
             user,
