@@ -219,12 +219,31 @@ pub(crate) fn authorize_mfa_v2(t: &Tenant, headers: &HeaderMap) -> Result<(), Ap
     }
 }
 
-/// `GET /auth/rate_limit`.
+/// The client id behind a request's valid credentials, whose budget it spends: the
+/// bearer token's client, or (token and revoke endpoints) a right id/secret pair.
+/// None when the request has no valid credentials; it then spends nothing.
+pub(crate) fn budget_owner(t: &Tenant, headers: &HeaderMap, body: &Bytes) -> Option<String> {
+    let now = t.now();
+    if let Some(tok) = bearer(headers)
+        .and_then(|b| t.tokens.get(b))
+        .filter(|tok| tok.expires_at > now)
+    {
+        return Some(tok.client_id.clone());
+    }
+    let fields = body_fields(headers, body);
+    let text = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_string);
+    let (id, secret) = header_credentials(headers)
+        .or_else(|| Some((text("client_id")?, text("client_secret")?)))?;
+    client_scope(&id, &secret).map(|_| id)
+}
+
+/// `GET /auth/rate_limit`: the caller's own budget.
 pub(crate) async fn rate_limit(State(app): State<App>, headers: HeaderMap) -> Reply {
     let mut t = app.lock();
     authorize(&t, &headers, Family::V1, false)?;
     let now = t.now();
-    let (limit, remaining, reset) = t.rate.snapshot(now);
+    let owner = budget_owner(&t, &headers, &Bytes::new()).unwrap_or_default();
+    let (limit, remaining, reset) = t.rate.snapshot(&owner, now);
     Ok(v1_ok(
         "Success",
         Some(

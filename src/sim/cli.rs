@@ -13,9 +13,13 @@ use super::{
 /// Options of `mfadesk sim`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct SimArgs {
-    /// Address to listen on.
+    /// Address to listen on (IP:PORT or localhost:PORT); loopback only unless --allow-remote.
     #[arg(long, default_value = "127.0.0.1:8080", value_parser = listen_addr)]
     pub listen: SocketAddr,
+    /// Allow --listen outside 127.0.0.0/8 and ::1 (anyone who can reach it gets the
+    /// demo credentials' powers and the unauthenticated /_sim/ routes).
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Tenant file to load instead of the built-in demo tenant.
     #[arg(long, value_name = "FILE")]
     pub tenant: Option<PathBuf>,
@@ -36,24 +40,21 @@ pub struct SimArgs {
     pub drop_rate: f64,
 }
 
-/// Parses HOST:PORT, resolving a name such as `localhost` (loopback first).
+/// Parses `IP:PORT`, `[IPv6]:PORT` or `localhost:PORT` (always 127.0.0.1, never a lookup,
+/// so a hosts file cannot move the tenant off loopback).
 fn listen_addr(s: &str) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    if let Ok(addr) = s.parse() {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    let addrs: Vec<SocketAddr> = s
-        .to_socket_addrs()
-        .map_err(|e| {
-            format!("{s:?} is not HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080 ({e})")
-        })?
-        .collect();
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .copied()
-        .ok_or_else(|| format!("{s:?} resolves to no address"))
+    let bad = || format!("{s:?} is not IP:PORT or localhost:PORT (e.g. 127.0.0.1:8080)");
+    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.eq_ignore_ascii_case("localhost") {
+        Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+    } else {
+        Err(bad())
+    }
 }
 
 /// Parses a probability between 0 and 1.
@@ -76,6 +77,8 @@ impl From<SimArgs> for SimConfig {
             jitter_ms: a.jitter_ms,
             fail_rate: a.fail_rate,
             drop_rate: a.drop_rate,
+            allow_remote: a.allow_remote,
+            ..SimConfig::default()
         }
     }
 }
@@ -137,5 +140,26 @@ mod tests {
         assert_eq!((c.rate_limit, c.latency_ms, c.jitter_ms), (3, 5, 2));
         assert_eq!((c.fail_rate, c.drop_rate), (0.5, 0.1));
         assert!(Wrapper::try_parse_from(["sim", "--fail-rate", "2"]).is_err());
+    }
+
+    #[test]
+    fn listen_accepts_localhost_and_flags_remote() {
+        let listen = |v: &str| Wrapper::try_parse_from(["sim", "--listen", v]).map(|w| w.args);
+        assert_eq!(
+            listen("localhost:8080").unwrap().listen.to_string(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(listen("[::1]:9").unwrap().listen.to_string(), "[::1]:9");
+        assert!(listen("localhost").is_err());
+        assert!(listen("localhost:99999").is_err());
+        assert!(listen("example.com:80").is_err());
+        let a = listen("0.0.0.0:8080").unwrap();
+        assert!(!a.allow_remote);
+        let w =
+            Wrapper::try_parse_from(["sim", "--listen", "0.0.0.0:1", "--allow-remote"]).unwrap();
+        assert!(SimConfig::from(w.args).allow_remote);
+        // Flags near integer limits are a parse error, not a wrap-around.
+        assert!(Wrapper::try_parse_from(["sim", "--rate-limit", "4294967296"]).is_err());
+        assert!(Wrapper::try_parse_from(["sim", "--latency-ms", "-1"]).is_err());
     }
 }

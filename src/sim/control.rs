@@ -2,16 +2,15 @@
 //! the demo "phone" uses.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::faults::{Fault, FaultRule, RouteKind};
-use super::ratelimit::RateWindow;
-use super::respond::{json_status, ok};
+use super::ratelimit::RateBook;
+use super::respond::{Reply, json_status, ok, v1_err};
 use super::server::{App, Shared};
 use super::state::{
     OutboxMessage, PendingPush, PushAnswer, RegistrationInfo, RegistrationStatus, SimDevice,
@@ -156,9 +155,10 @@ impl SimControl {
         self.app.lock().users.values().cloned().collect()
     }
 
-    /// Moves the sim clock forward by `seconds` (negative moves it back).
-    pub fn advance_clock(&self, seconds: i64) {
-        self.app.lock().clock.advance(seconds);
+    /// Moves the sim clock forward by `seconds` (negative moves it back). A move that
+    /// would take the clock more than about 100 years from real time is refused: false.
+    pub fn advance_clock(&self, seconds: i64) -> bool {
+        self.app.lock().clock.advance(seconds).is_ok()
     }
 
     /// The sim time now.
@@ -187,11 +187,9 @@ impl SimControl {
         self.app.lock().tokens.clear();
     }
 
-    /// Sets the hourly budget and starts a fresh window.
+    /// Sets every credential's hourly budget and starts fresh windows.
     pub fn set_rate_limit(&self, per_hour: u32) {
-        let mut t = self.app.lock();
-        let now = t.now();
-        t.rate = RateWindow::new(per_hour, now);
+        self.app.lock().rate = RateBook::new(per_hour);
     }
 
     /// Arms a fault for a route, `times` times (None = until cleared).
@@ -209,6 +207,16 @@ impl SimControl {
     /// Disarms every fault.
     pub fn clear_faults(&self) {
         self.app.lock().faults.clear();
+    }
+
+    /// Connections open right now (each holds one of `max_connections`).
+    pub fn open_connections(&self) -> usize {
+        *self.app.open.borrow()
+    }
+
+    /// Follows the number of open connections, so a test can wait for a count.
+    pub fn watch_connections(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.app.open.subscribe()
     }
 
     /// How many requests reached a route (`Any`: every API request).
@@ -298,7 +306,9 @@ async fn totp_all(State(app): State<App>) -> Response {
 }
 
 /// `GET /_sim/totp/{device_id}`.
-async fn totp_one(State(app): State<App>, Path(device_id): Path<i64>) -> Response {
+async fn totp_one(State(app): State<App>, Path(raw): Path<String>) -> Response {
+    // A non-numeric id matches nothing: the same 404 as an unknown one.
+    let device_id = raw.trim().parse::<i64>().unwrap_or(0);
     let found = SimControl::new(app)
         .totp_codes()
         .into_iter()
@@ -312,20 +322,16 @@ async fn totp_one(State(app): State<App>, Path(device_id): Path<i64>) -> Respons
     }
 }
 
-/// Query of `/_sim/clock/advance`.
-#[derive(Deserialize)]
-struct Advance {
-    seconds: Option<String>,
-}
-
-/// `POST /_sim/clock/advance?seconds=N`.
-async fn advance(State(app): State<App>, Query(q): Query<Advance>) -> Response {
-    let Some(seconds) = q.seconds.and_then(|s| s.trim().parse::<i64>().ok()) else {
-        return json_status(400, &json!({"error": "seconds must be an integer"}));
-    };
-    let control = SimControl::new(app);
-    control.advance_clock(seconds);
-    ok(&json!({"now": control.now()}))
+/// `POST /_sim/clock/advance?seconds=N`: a bad or out-of-range N is a v1 400.
+async fn advance(State(app): State<App>, RawQuery(query): RawQuery) -> Reply {
+    let query = query.unwrap_or_default();
+    let seconds = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "seconds")
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .ok_or_else(|| v1_err(400, "seconds must be an integer"))?;
+    let mut t = app.lock();
+    t.clock.advance(seconds).map_err(|m| v1_err(400, &m))?;
+    Ok(ok(&json!({"now": t.now()})))
 }
 
 /// `POST /_sim/reset`.

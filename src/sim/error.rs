@@ -30,6 +30,11 @@ pub enum SimError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The listen address is not loopback and remote access was not allowed.
+    #[error(
+        "refusing to listen on {0}: the demo tenant has public credentials and unauthenticated /_sim/ routes; listen on 127.0.0.1 or ::1, or pass --allow-remote"
+    )]
+    Remote(SocketAddr),
     /// A configuration value is out of range.
     #[error("invalid setting: {0}")]
     Config(String),

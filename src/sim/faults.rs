@@ -53,6 +53,8 @@ pub enum Fault {
     MalformedJson,
     /// Answer 401 Authentication Failure as if the token were revoked.
     RevokedToken,
+    /// The request's handler panics: the tenant answers 500 and keeps serving.
+    Panic,
 }
 
 /// A fault armed for a route, with how many more times it fires (None = until cleared).

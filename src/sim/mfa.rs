@@ -173,7 +173,7 @@ pub(crate) fn send_code(
     };
     let token = random_hex(20);
     let expires_at = now + TimeDelta::seconds(expires_in);
-    t.outbox.push(OutboxMessage {
+    t.deliver(OutboxMessage {
         user_id: d.user_id,
         device_id: d.id,
         channel,
@@ -189,7 +189,7 @@ pub(crate) fn send_code(
         code: code.clone(),
         sent_at: now,
     });
-    t.state_tokens.insert(
+    t.add_state_token(
         token.clone(),
         StateToken {
             user_id: d.user_id,
@@ -232,7 +232,9 @@ pub(crate) async fn enroll(
         .map_err(|()| v1_err(400, "verified must be a boolean"))?
         .unwrap_or(false);
     let id = t.next_device_id;
-    t.next_device_id += 1;
+    t.next_device_id = id
+        .checked_add(1)
+        .ok_or_else(|| v1_err(400, "No more device ids are available"))?;
     let has_default = t.devices.values().any(|d| d.user_id == uid && d.default);
     let device = SimDevice {
         id,
@@ -289,7 +291,7 @@ pub(crate) async fn trigger(
             let now = t.now();
             let token = random_hex(20);
             let expires_at = now + TimeDelta::seconds(expires_in);
-            t.state_tokens.insert(
+            t.add_state_token(
                 token.clone(),
                 StateToken {
                     user_id: uid,
@@ -479,7 +481,7 @@ pub(crate) async fn mfa_token(
         .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
         .collect();
     let expires_at = t.now() + TimeDelta::seconds(expires_in);
-    t.temp_tokens.push(TempToken {
+    t.add_temp_token(TempToken {
         user_id: uid,
         token: token.clone(),
         reusable,

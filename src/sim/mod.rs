@@ -43,10 +43,22 @@
 //! `limit`/`page`, bad `user_ids` or an undecodable cursor → 400 BadRequestError. Cursors
 //! decode to `limit=50&page=2` followed by the filters, so a bare `?cursor=` keeps them.
 //! `reset` keeps issued access tokens so a connected console carries on.
+//! `/_sim/clock/advance` with a non-integer, or a move beyond about 100 years from real
+//! time: v1 400. Text filters over 256 characters: v2 400.
+//!
+//! # Bounds
+//! The rate budget is per client id; requests without valid credentials spend nothing
+//! and carry no `X-RateLimit-*` headers. Connections: a cap (503, v1 shape), header-read,
+//! body (408) and idle timeouts, 16 KiB of headers (431), 8 KiB of URL (414), 1 MiB of
+//! body (413), each error in the shape of the route's API family. A handler panic is
+//! answered 500 (and [`handling_request`] is true while it unwinds, for a panic hook).
+//! The outbox, state tokens and temporary tokens keep only the most recent ones.
+//! `listen` outside 127.0.0.0/8 and ::1 is refused unless `allow_remote`.
 
 mod auth;
 pub mod cli;
 mod clock;
+mod conn;
 mod control;
 mod error;
 mod faults;
@@ -60,6 +72,7 @@ mod state;
 mod totp;
 mod users;
 
+pub use conn::handling_request;
 pub use control::SimControl;
 pub use error::SimError;
 pub use faults::{Fault, RouteKind};

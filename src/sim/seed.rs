@@ -97,14 +97,22 @@ fn resolve_time(text: &str, now: DateTime<Utc>) -> Result<Option<String>, String
     };
     let (num, unit) = body.split_at(body.len().saturating_sub(1));
     let n: i64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    let per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
         _ => return Err(bad()),
     };
-    Ok(Some((now + TimeDelta::seconds(sign * secs)).to_rfc3339()))
+    let far = || format!("relative time {text:?} is too far from now");
+    let secs = n
+        .checked_mul(per)
+        .and_then(|s| s.checked_mul(sign))
+        .ok_or_else(far)?;
+    let at = TimeDelta::try_seconds(secs)
+        .and_then(|d| now.checked_add_signed(d))
+        .ok_or_else(far)?;
+    Ok(Some(at.to_rfc3339()))
 }
 
 impl Seed {

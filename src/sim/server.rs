@@ -2,30 +2,28 @@
 //! (so a fault can close a connection without answering).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
 
 use super::clock::Clock;
+use super::conn::{DropConnection, Limits, accept_loop};
 use super::control::SimControl;
 use super::error::SimError;
 use super::faults::{self, Fault, RouteKind};
-use super::ratelimit::RateWindow;
+use super::ratelimit::RateBook;
 use super::respond::{json_status, v1_err, v2_err};
 use super::seed::{self, Seed};
 use super::state::Tenant;
@@ -48,6 +46,19 @@ pub struct SimConfig {
     pub fail_rate: f64,
     /// Share of API connections closed without an answer (0..1).
     pub drop_rate: f64,
+    /// Listen on an address outside 127.0.0.0/8 and ::1 (the demo credentials are public).
+    pub allow_remote: bool,
+    /// From accepting a connection to its first complete request head (10 s).
+    pub header_read_timeout: Duration,
+    /// For a request body once its head is in (10 s).
+    pub body_timeout: Duration,
+    /// From an answer to the next complete request head on a kept-alive connection (10 s;
+    /// hyper's header-read timeout also runs then, so only a shorter value changes anything).
+    pub idle_timeout: Duration,
+    /// Open connections at most; more are answered 503 and closed (4096).
+    pub max_connections: usize,
+    /// Largest request body in bytes; more is 413 (1 MiB).
+    pub max_body_bytes: usize,
 }
 
 impl Default for SimConfig {
@@ -60,6 +71,12 @@ impl Default for SimConfig {
             jitter_ms: 0,
             fail_rate: 0.0,
             drop_rate: 0.0,
+            allow_remote: false,
+            header_read_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_body_bytes: 1024 * 1024,
         }
     }
 }
@@ -68,6 +85,8 @@ impl Default for SimConfig {
 #[derive(Debug)]
 pub(crate) struct Shared {
     tenant: Mutex<Tenant>,
+    /// How many connections are open, for tests to wait on.
+    pub open: Arc<watch::Sender<usize>>,
     pub config: SimConfig,
     pub seed: Seed,
 }
@@ -85,10 +104,17 @@ impl Shared {
     pub(crate) fn fresh_tenant(seed: &Seed, rate_limit: u32) -> Result<Tenant, String> {
         let m = seed.materialize(chrono::Utc::now())?;
         let clock = Clock::default();
-        let next_device_id = m.devices.keys().max().copied().unwrap_or(100_000) + 1;
+        let next_device_id = m
+            .devices
+            .keys()
+            .max()
+            .copied()
+            .unwrap_or(100_000)
+            .checked_add(1)
+            .ok_or("device ids must leave room for new devices (below 9223372036854775807)")?;
         Ok(Tenant {
             account_id: seed.account_id,
-            users: m.users,
+            users: Arc::new(m.users),
             devices: m.devices,
             next_device_id,
             clock,
@@ -97,21 +123,12 @@ impl Shared {
             registrations: std::collections::BTreeMap::new(),
             outbox: Vec::new(),
             temp_tokens: Vec::new(),
-            rate: RateWindow::new(rate_limit, clock.now()),
+            rate: RateBook::new(rate_limit),
             faults: Vec::new(),
             counts: HashMap::new(),
         })
     }
 }
-
-/// Marks a response whose connection must be closed instead of answered.
-#[derive(Clone, Copy, Debug)]
-struct DropConnection;
-
-/// The error that makes hyper close a connection without writing a response.
-#[derive(Debug, thiserror::Error)]
-#[error("connection closed by fault injection")]
-struct Dropped;
 
 /// A running demo tenant; shuts down when dropped.
 #[derive(Debug)]
@@ -125,6 +142,7 @@ pub struct DemoTenant {
 impl DemoTenant {
     /// Loads the tenant, binds and starts serving.
     pub async fn start(config: SimConfig) -> Result<DemoTenant, SimError> {
+        let limits = check(&config)?;
         for (name, p) in [
             ("fail rate", config.fail_rate),
             ("drop rate", config.drop_rate),
@@ -164,14 +182,16 @@ impl DemoTenant {
             addr: config.listen,
             source,
         })?;
+        let open = Arc::new(watch::Sender::new(0));
         let app: App = Arc::new(Shared {
             tenant: Mutex::new(tenant),
+            open: open.clone(),
             config,
             seed,
         });
         let router = router(app.clone());
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router, stop_rx));
+        let task = tokio::spawn(accept_loop(listener, router, limits, open, stop_rx));
         Ok(DemoTenant {
             addr,
             control: SimControl::new(app),
@@ -213,48 +233,59 @@ impl Drop for DemoTenant {
     }
 }
 
-/// Accepts connections until told to stop; each connection stops with it.
-async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
-    loop {
-        let stream = tokio::select! {
-            _ = stopped(&mut stop) => return,
-            res = listener.accept() => match res {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Usually out of file descriptors: back off briefly instead of spinning.
-                    tracing::warn!("demo tenant accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let router = router.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                let router = router.clone();
-                async move {
-                    let Ok(resp) = router.oneshot(req.map(Body::new)).await;
-                    if resp.extensions().get::<DropConnection>().is_some() {
-                        return Err(Dropped);
-                    }
-                    Ok(resp)
-                }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc);
-            tokio::select! {
-                _ = conn => {}
-                _ = stopped(&mut stop) => {}
-            }
-        });
+/// Largest `--latency-ms` / `--jitter-ms` (10 minutes): more is surely a typo.
+const MAX_DELAY_MS: u64 = 600_000;
+
+/// Checks the settings that a flag could push to absurd values, and the listen address.
+fn check(c: &SimConfig) -> Result<Limits, SimError> {
+    for (name, ms) in [
+        ("latency (--latency-ms)", c.latency_ms),
+        ("jitter (--jitter-ms)", c.jitter_ms),
+    ] {
+        if ms > MAX_DELAY_MS {
+            return Err(SimError::Config(format!(
+                "{name} must be at most {MAX_DELAY_MS} ms"
+            )));
+        }
     }
+    if !c.allow_remote && !is_loopback(c.listen.ip()) {
+        return Err(SimError::Remote(c.listen));
+    }
+    let timeouts = [
+        ("header read timeout", c.header_read_timeout),
+        ("body timeout", c.body_timeout),
+        ("idle timeout", c.idle_timeout),
+    ];
+    for (name, d) in timeouts {
+        if d.is_zero() || d > Duration::from_secs(3600) {
+            return Err(SimError::Config(format!(
+                "{name} must be between 1 ms and 1 hour"
+            )));
+        }
+    }
+    // tokio's semaphore has a ceiling far above any sane connection count.
+    if c.max_connections == 0 || c.max_connections > 1 << 20 {
+        return Err(SimError::Config(
+            "max connections must be between 1 and 1048576".to_string(),
+        ));
+    }
+    if c.max_body_bytes == 0 {
+        return Err(SimError::Config(
+            "max body bytes must be at least 1".to_string(),
+        ));
+    }
+    Ok(Limits {
+        header_read: c.header_read_timeout,
+        body: c.body_timeout,
+        idle: c.idle_timeout,
+        max_connections: c.max_connections,
+        max_body_bytes: c.max_body_bytes,
+    })
 }
 
-/// Resolves once shutdown is signalled (or the sender is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    // Drop the borrow guard here: it is not Send.
-    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+/// 127.0.0.0/8, ::1, or an IPv4-mapped loopback address.
+pub(crate) fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
 }
 
 /// All routes, behind the gate.
@@ -363,6 +394,8 @@ fn fault_response(fault: &Fault, route: Option<RouteKind>) -> Option<Response> {
             *r.body_mut() = Body::from(r#"{"status":{"error":false,"code":200,"type":"succ"#);
             r
         }
+        // Deliberate, to prove a handler panic is answered 500 and goes no further.
+        Fault::Panic => panic!("demo tenant fault: handler panic"),
         Fault::RevokedToken => match route {
             Some(RouteKind::Users | RouteKind::User) => {
                 v2_err(401, "UnauthorizedError", "Unauthorized").into_response()
@@ -372,81 +405,104 @@ fn fault_response(fault: &Fault, route: Option<RouteKind>) -> Option<Response> {
     })
 }
 
-/// Runs before every handler: counts, injects faults and latency, spends the rate
-/// budget, and stamps the request id and rate-limit headers on the way out.
+/// Runs before every handler: counts, injects faults and latency, spends the budget
+/// of the request's credential (requests without valid credentials spend nothing), and
+/// stamps the request id and that credential's rate-limit headers on the way out.
 async fn gate(State(app): State<App>, req: Request, next: Next) -> Response {
-    let is_api = !req.uri().path().starts_with("/_sim/");
-    let mut resp = if is_api {
-        let route = faults::classify(req.method(), req.uri().path());
-        let fault = {
-            let mut t = app.lock();
-            *t.counts.entry(RouteKind::Any).or_default() += 1;
-            if let Some(r) = route {
-                *t.counts.entry(r).or_default() += 1;
-            }
-            faults::take(&mut t.faults, route.unwrap_or(RouteKind::Any))
-        };
-        let fault = fault.or_else(|| random_fault(&app.config));
-        let cfg = &app.config;
-        let mut delay = cfg.latency_ms;
-        if cfg.jitter_ms > 0 {
-            delay += rand::random_range(0..=cfg.jitter_ms);
+    if req.uri().path().starts_with("/_sim/") {
+        let mut resp = next.run(req).await;
+        stamp_request_id(&mut resp);
+        return resp;
+    }
+    let route = faults::classify(req.method(), req.uri().path());
+    // The token endpoint may carry its credentials in the body (already read in full).
+    // Bodies are already in memory (read under the size limit before routing).
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let creds_body = if route == Some(RouteKind::Token) {
+        bytes.clone()
+    } else {
+        Bytes::new()
+    };
+    let (fault, owner) = {
+        let mut t = app.lock();
+        *t.counts.entry(RouteKind::Any).or_default() += 1;
+        if let Some(r) = route {
+            *t.counts.entry(r).or_default() += 1;
         }
-        if let Some(Fault::Delay(d)) = &fault {
-            delay += u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        }
-        if delay > 0 {
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-        }
-        match fault.as_ref().and_then(|f| fault_response(f, route)) {
-            Some(r) => r,
-            None => {
-                let allowed = {
+        let fault = faults::take(&mut t.faults, route.unwrap_or(RouteKind::Any));
+        (fault, auth::budget_owner(&t, &parts.headers, &creds_body))
+    };
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let fault = fault.or_else(|| random_fault(&app.config));
+    let cfg = &app.config;
+    let mut delay = cfg.latency_ms;
+    if cfg.jitter_ms > 0 {
+        delay = delay.saturating_add(rand::random_range(0..=cfg.jitter_ms));
+    }
+    if let Some(Fault::Delay(d)) = &fault {
+        delay = delay.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    }
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let mut resp = match fault.as_ref().and_then(|f| fault_response(f, route)) {
+        Some(r) => r,
+        // No valid credentials: the handler answers 401 and nothing is spent.
+        None if owner.is_none() => next.run(req).await,
+        None => {
+            let allowed = owner.as_deref().is_some_and(|id| {
+                let mut t = app.lock();
+                let now = t.now();
+                t.rate.try_spend(id, now)
+            });
+            if allowed {
+                next.run(req).await
+            } else {
+                let mut r = v1_err(429, "Rate limit exceeded").into_response();
+                let reset = owner.as_deref().map_or(0, |id| {
                     let mut t = app.lock();
                     let now = t.now();
-                    t.rate.try_spend(now)
-                };
-                if allowed {
-                    next.run(req).await
-                } else {
-                    let mut r = v1_err(429, "Rate limit exceeded").into_response();
-                    let reset = {
-                        let mut t = app.lock();
-                        let now = t.now();
-                        t.rate.snapshot(now).2
-                    };
-                    r.headers_mut()
-                        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(reset));
-                    r
-                }
+                    t.rate.snapshot(id, now).2
+                });
+                r.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(reset));
+                r
             }
         }
-    } else {
-        next.run(req).await
     };
-    let (limit, remaining, reset) = {
-        let mut t = app.lock();
-        let now = t.now();
-        t.rate.snapshot(now)
-    };
-    let h = resp.headers_mut();
-    h.insert(
+    stamp_request_id(&mut resp);
+    if let Some(id) = owner {
+        let (limit, remaining, reset) = {
+            let mut t = app.lock();
+            let now = t.now();
+            t.rate.snapshot(&id, now)
+        };
+        let h = resp.headers_mut();
+        h.insert(
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderValue::from(limit),
+        );
+        h.insert(
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderValue::from(remaining),
+        );
+        h.insert(
+            HeaderName::from_static("x-ratelimit-reset"),
+            HeaderValue::from(reset),
+        );
+    }
+    resp
+}
+
+/// Adds a random `X-Request-Id`, as OneLogin does.
+fn stamp_request_id(resp: &mut Response) {
+    resp.headers_mut().insert(
         HeaderName::from_static("x-request-id"),
         HeaderValue::from_str(&random_hex(16)).unwrap_or(HeaderValue::from_static("0")),
     );
-    h.insert(
-        HeaderName::from_static("x-ratelimit-limit"),
-        HeaderValue::from(limit),
-    );
-    h.insert(
-        HeaderName::from_static("x-ratelimit-remaining"),
-        HeaderValue::from(remaining),
-    );
-    h.insert(
-        HeaderName::from_static("x-ratelimit-reset"),
-        HeaderValue::from(reset),
-    );
-    resp
 }
 
 /// The `--fail-rate` / `--drop-rate` dice.

@@ -1,13 +1,14 @@
 //! The tenant model: users, devices, tokens and everything the demo delivered.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::clock::{Clock, iso_ms};
 use super::faults::FaultRule;
-use super::ratelimit::RateWindow;
+use super::ratelimit::RateBook;
 
 /// The MFA factor kinds the demo tenant offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -419,7 +420,8 @@ pub(crate) struct TempToken {
 #[derive(Debug)]
 pub(crate) struct Tenant {
     pub account_id: i64,
-    pub users: BTreeMap<i64, SimUser>,
+    /// Shared so a users search can match filters after the lock is released.
+    pub users: Arc<BTreeMap<i64, SimUser>>,
     pub devices: BTreeMap<i64, SimDevice>,
     pub next_device_id: i64,
     pub clock: Clock,
@@ -429,12 +431,69 @@ pub(crate) struct Tenant {
     pub registrations: BTreeMap<String, SimRegistration>,
     pub outbox: Vec<OutboxMessage>,
     pub temp_tokens: Vec<TempToken>,
-    pub rate: RateWindow,
+    pub rate: RateBook,
     pub faults: Vec<FaultRule>,
     pub counts: HashMap<super::faults::RouteKind, u64>,
 }
 
+/// Most SMS and voice messages the outbox keeps (the oldest go first).
+pub(crate) const MAX_OUTBOX: usize = 1000;
+/// Most state tokens kept, answered or not (the oldest go first).
+pub(crate) const MAX_STATE_TOKENS: usize = 10_000;
+/// Most temporary MFA tokens kept (the oldest go first).
+pub(crate) const MAX_TEMP_TOKENS: usize = 10_000;
+/// Inserts between sweeps for used and expired tokens.
+const PRUNE_EVERY: usize = 256;
+/// How long an expired token is still recognised (to answer "expired", not "invalid").
+const EXPIRED_GRACE_SECS: i64 = 3600;
+
 impl Tenant {
+    /// Records a delivered message, forgetting the oldest beyond [`MAX_OUTBOX`].
+    pub(crate) fn deliver(&mut self, msg: OutboxMessage) {
+        if self.outbox.len() >= MAX_OUTBOX {
+            let extra = self.outbox.len() + 1 - MAX_OUTBOX;
+            self.outbox.drain(..extra);
+        }
+        self.outbox.push(msg);
+    }
+
+    /// Stores a state token, first forgetting consumed ones, ones expired for a while,
+    /// and the oldest beyond [`MAX_STATE_TOKENS`].
+    pub(crate) fn add_state_token(&mut self, token: String, st: StateToken) {
+        // A sweep is O(n): do it every PRUNE_EVERY inserts; the cap below bounds the rest.
+        if self.state_tokens.len().is_multiple_of(PRUNE_EVERY) {
+            let cutoff = self.now() - chrono::TimeDelta::seconds(EXPIRED_GRACE_SECS);
+            self.state_tokens
+                .retain(|_, s| !s.consumed && s.expires_at > cutoff);
+        }
+        while self.state_tokens.len() >= MAX_STATE_TOKENS {
+            let oldest = self
+                .state_tokens
+                .iter()
+                .min_by_key(|(_, s)| s.created_at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => self.state_tokens.remove(&k),
+                None => break,
+            };
+        }
+        self.state_tokens.insert(token, st);
+    }
+
+    /// Stores a temporary MFA token, first forgetting used and expired ones and the
+    /// oldest beyond [`MAX_TEMP_TOKENS`].
+    pub(crate) fn add_temp_token(&mut self, tt: TempToken) {
+        if self.temp_tokens.len().is_multiple_of(PRUNE_EVERY) {
+            let now = self.now();
+            self.temp_tokens.retain(|t| !t.used && t.expires_at > now);
+        }
+        if self.temp_tokens.len() >= MAX_TEMP_TOKENS {
+            let extra = self.temp_tokens.len() + 1 - MAX_TEMP_TOKENS;
+            self.temp_tokens.drain(..extra);
+        }
+        self.temp_tokens.push(tt);
+    }
+
     /// The sim time now.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
@@ -498,5 +557,102 @@ impl Tenant {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::seed::{BUILTIN, Seed};
+    use crate::sim::server::Shared;
+
+    fn tenant() -> Tenant {
+        let seed = Seed::parse(BUILTIN).unwrap();
+        Shared::fresh_tenant(&seed, 5000).unwrap()
+    }
+
+    fn state_token(t: &Tenant, expires_in: i64) -> StateToken {
+        StateToken {
+            user_id: 1,
+            device_id: 2,
+            code: None,
+            push: PushAnswer::Pending,
+            created_at: t.now(),
+            expires_at: t.now() + chrono::TimeDelta::seconds(expires_in),
+            consumed: false,
+        }
+    }
+
+    #[test]
+    fn state_tokens_keep_only_recent_ones() {
+        let mut t = tenant();
+        let mut used = state_token(&t, 120);
+        used.consumed = true;
+        t.add_state_token("used".into(), used);
+        t.add_state_token("old".into(), state_token(&t, -2 * EXPIRED_GRACE_SECS));
+        t.add_state_token("expired".into(), state_token(&t, -60));
+        for i in 0..PRUNE_EVERY {
+            t.add_state_token(format!("live{i}"), state_token(&t, 120));
+        }
+        // Consumed and long-expired tokens go; a just-expired one stays to say "expired".
+        assert!(!t.state_tokens.contains_key("used"));
+        assert!(!t.state_tokens.contains_key("old"));
+        assert!(t.state_tokens.contains_key("expired"));
+        for i in 0..MAX_STATE_TOKENS + 10 {
+            t.add_state_token(format!("t{i}"), state_token(&t, 120));
+        }
+        assert_eq!(t.state_tokens.len(), MAX_STATE_TOKENS);
+        assert!(
+            t.state_tokens
+                .contains_key(&format!("t{}", MAX_STATE_TOKENS + 9))
+        );
+    }
+
+    #[test]
+    fn temp_tokens_and_outbox_keep_only_recent_ones() {
+        let mut t = tenant();
+        let temp = |t: &Tenant, token: &str, used: bool, expires_in: i64| TempToken {
+            user_id: 1,
+            token: token.into(),
+            reusable: false,
+            expires_at: t.now() + chrono::TimeDelta::seconds(expires_in),
+            used,
+        };
+        t.add_temp_token(temp(&t, "used", true, 60));
+        t.add_temp_token(temp(&t, "gone", false, -1));
+        for i in 0..PRUNE_EVERY {
+            t.add_temp_token(temp(&t, &format!("live{i}"), false, 60));
+        }
+        let tokens: Vec<&str> = t.temp_tokens.iter().map(|x| x.token.as_str()).collect();
+        assert_eq!(
+            tokens.len(),
+            PRUNE_EVERY,
+            "used and expired ones were swept"
+        );
+        assert!(!tokens.contains(&"used") && !tokens.contains(&"gone"));
+        for i in 0..MAX_TEMP_TOKENS + 5 {
+            let tt = temp(&t, &format!("t{i}"), false, 60);
+            t.add_temp_token(tt);
+        }
+        assert_eq!(t.temp_tokens.len(), MAX_TEMP_TOKENS);
+        let newest = format!("t{}", MAX_TEMP_TOKENS + 4);
+        assert_eq!(
+            t.temp_tokens.last().map(|x| x.token.as_str()),
+            Some(newest.as_str())
+        );
+
+        for i in 0..MAX_OUTBOX + 3 {
+            t.deliver(OutboxMessage {
+                user_id: 1,
+                device_id: 2,
+                channel: Channel::Sms,
+                to: "+1".into(),
+                body: String::new(),
+                code: i.to_string(),
+                sent_at: t.now(),
+            });
+        }
+        assert_eq!(t.outbox.len(), MAX_OUTBOX);
+        assert_eq!(t.outbox[0].code, "3");
     }
 }

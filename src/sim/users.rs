@@ -17,6 +17,8 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 100;
 /// Filters that take `*` wildcards.
 const TEXT_FILTERS: [&str; 4] = ["email", "username", "firstname", "lastname"];
+/// Longest filter value accepted, in characters.
+pub(crate) const MAX_FILTER_CHARS: usize = 256;
 
 /// Case-insensitive match where `*` stands for any run of characters.
 pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
@@ -82,8 +84,12 @@ pub(crate) async fn list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Reply {
-    let t = app.lock();
-    authorize(&t, &headers, Family::V2, false)?;
+    // Only the auth check and a handle on the users happen under the lock.
+    let users = {
+        let t = app.lock();
+        authorize(&t, &headers, Family::V2, false)?;
+        t.users.clone()
+    };
     let given: Vec<(String, String)> =
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -129,6 +135,13 @@ pub(crate) async fn list(
                 .map_err(|_| bad("user_ids must be a comma-separated list of integers"))?,
         ),
     };
+    for (k, v) in &params {
+        if TEXT_FILTERS.contains(&k.as_str()) && v.chars().count() > MAX_FILTER_CHARS {
+            return Err(bad(&format!(
+                "{k} must be at most {MAX_FILTER_CHARS} characters"
+            )));
+        }
+    }
     let filters: Vec<(String, String)> = params
         .iter()
         .filter(|(k, v)| (TEXT_FILTERS.contains(&k.as_str()) || k == "user_ids") && !v.is_empty())
@@ -142,8 +155,7 @@ pub(crate) async fn list(
             _ => u.lastname.clone(),
         }
     };
-    let matching: Vec<&SimUser> = t
-        .users
+    let matching: Vec<&SimUser> = users
         .values()
         .filter(|u| ids.as_ref().is_none_or(|ids| ids.contains(&u.id)))
         .filter(|u| {
@@ -155,11 +167,9 @@ pub(crate) async fn list(
         .collect();
     let total = matching.len();
     let pages = total.div_ceil(limit).max(1);
-    let items: Vec<&SimUser> = matching
-        .into_iter()
-        .skip((page - 1) * limit)
-        .take(limit)
-        .collect();
+    // A page far past the end is empty, never an overflow.
+    let skip = (page - 1).saturating_mul(limit);
+    let items: Vec<&SimUser> = matching.into_iter().skip(skip).take(limit).collect();
     let mut resp = ok(&json!(items));
     let host = headers
         .get(header::HOST)
