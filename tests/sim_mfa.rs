@@ -11,7 +11,7 @@ fn devices_path(user: i64) -> String {
 }
 
 #[tokio::test]
-async fn auth_factors_and_missing_singular_route() {
+async fn auth_factors_and_the_singular_alias() {
     let sim = Sim::start().await;
     let t = sim.manage().await;
     let (status, v) = parts(
@@ -32,13 +32,17 @@ async fn auth_factors_and_missing_singular_route() {
     )
     .await;
     assert_eq!(v["data"]["auth_factors"].as_array().unwrap().len(), 2);
-    assert_v1_err(
+    // The singular path some SDKs call (spec §7.1) is answered like the plural one.
+    let (status, singular) = parts(
         sim.get(&t, &format!("/api/1/users/{KELLY}/auth_factor"))
             .await,
-        404,
-        "No Route Exists",
     )
     .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        singular["data"]["auth_factors"],
+        json!([{"name": "OneLogin Voice", "factor_id": 16283}])
+    );
     assert_v1_err(
         sim.get(&t, "/api/1/users/1/auth_factors").await,
         404,
