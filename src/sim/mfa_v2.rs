@@ -310,7 +310,7 @@ pub(crate) async fn register(
             FactorKind::Email => Channel::Email,
             _ => Channel::Sms,
         };
-        t.outbox.push(OutboxMessage {
+        t.deliver(OutboxMessage {
             user_id: uid,
             device_id: 0,
             channel,
@@ -323,6 +323,18 @@ pub(crate) async fn register(
     }
     let id = uuid();
     let answer = registration_json(&id, &r, true);
+    // Bounded like state tokens: the oldest registration goes first.
+    while t.registrations.len() >= super::state::MAX_STATE_TOKENS {
+        let oldest = t
+            .registrations
+            .iter()
+            .min_by_key(|(_, r)| r.created_at)
+            .map(|(k, _)| k.clone());
+        match oldest {
+            Some(k) => t.registrations.remove(&k),
+            None => break,
+        };
+    }
     t.registrations.insert(id, r);
     Ok(created(&answer))
 }
@@ -419,13 +431,7 @@ pub(crate) fn answer_registration(t: &mut Tenant, id: &str, accept: bool) -> boo
 }
 
 /// A verification as `POST …/verifications` answers it (an array, as the docs show).
-fn verification_json(
-    t: &Tenant,
-    id: &str,
-    d: &SimDevice,
-    expires_at: chrono::DateTime<chrono::Utc>,
-) -> Value {
-    let _ = t;
+fn verification_json(id: &str, d: &SimDevice, expires_at: chrono::DateTime<chrono::Utc>) -> Value {
     json!([{
         "id": id,
         "user_id": d.user_id.to_string(),
@@ -496,7 +502,7 @@ pub(crate) async fn create_verification(
     if code.is_none() && !push && !d.kind.is_totp() && d.kind != FactorKind::Yubikey {
         return Err(bad_request("This factor cannot be verified"));
     }
-    t.state_tokens.insert(
+    t.add_state_token(
         id.clone(),
         StateToken {
             user_id: uid,
@@ -513,7 +519,7 @@ pub(crate) async fn create_verification(
             consumed: false,
         },
     );
-    Ok(created(&verification_json(&t, &id, &d, expires_at)))
+    Ok(created(&verification_json(&id, &d, expires_at)))
 }
 
 /// The user's verification, or 404 NotFound (unknown or expired).
@@ -618,7 +624,7 @@ pub(crate) async fn mfa_token(
         .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
         .collect();
     let expires_at = t.now() + TimeDelta::seconds(expires);
-    t.temp_tokens.push(super::state::TempToken {
+    t.add_temp_token(super::state::TempToken {
         user_id: uid,
         token: token.clone(),
         reusable,
