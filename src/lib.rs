@@ -3,10 +3,12 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod cli;
 pub mod config;
 pub mod console;
 pub mod logging;
 pub mod mfa_api;
+pub mod ops;
 pub mod policy;
 pub mod runtime;
 pub mod sim;

@@ -1,32 +1,27 @@
-//! The mfadesk command line: the console (default), the demo tenant, or the profile list.
+//! The mfadesk command line: the console (default), a one-shot command, the demo tenant, or
+//! the profile list.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-use mfadesk::config::{self, CliOptions, Paths};
+use mfadesk::cli::{self, Cli, Command};
+use mfadesk::config::{self, Paths};
 use mfadesk::{console, logging, sim};
 
-/// A terminal console for managing users' MFA factors in OneLogin.
-///
-/// With no credentials it runs against a built-in demo tenant. Set ONELOGIN_CLIENT_ID,
-/// ONELOGIN_CLIENT_SECRET and a base URL (--base-url, ONELOGIN_BASE_URL or ONELOGIN_SUBDOMAIN),
-/// or use a profile from the config file, to reach a real tenant.
-#[derive(Parser, Debug)]
-#[command(name = "mfadesk", version, about)]
-struct Cli {
-    #[command(flatten)]
-    options: CliOptions,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
+/// Exit status for usage and configuration errors.
+const USAGE: u8 = 2;
 
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run the demo tenant on its own, for other clients or a second console.
-    Sim(sim::cli::SimArgs),
-    /// List the profiles in the config file (never their secrets).
-    Profiles,
+/// Why the console cannot draw here, if it cannot.
+fn no_terminal() -> Option<&'static str> {
+    if !std::io::stdout().is_terminal() {
+        Some("standard output is not a terminal (it goes to a pipe or a file)")
+    } else if !std::io::stdin().is_terminal() {
+        Some("standard input is not a terminal, so no key could reach the console")
+    } else {
+        None
+    }
 }
 
 fn main() -> ExitCode {
@@ -38,53 +33,75 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // The exit status: 0, or 128 + the signal that stopped the console.
-    let result: Result<u8, String> = runtime.block_on(async {
-        match cli.command {
-            Some(Command::Sim(args)) => sim::cli::run(args)
+    let status: u8 = runtime.block_on(async {
+        if let Some(status) = cli::run(&cli).await {
+            return status;
+        }
+        let result: Result<u8, (u8, String)> = match &cli.command {
+            Some(Command::Sim(args)) => sim::cli::run(args.clone())
                 .await
                 .map(|()| 0)
-                .map_err(|e| e.to_string()),
-            Some(Command::Profiles) => {
-                let paths = Paths::platform().map_err(|e| e.to_string())?;
-                let loaded =
-                    config::load_config(&cli.options, &paths).map_err(|e| e.to_string())?;
-                print!("{}", config::list_profiles(&loaded));
-                Ok(0)
+                .map_err(|e| (1, e.to_string())),
+            Some(Command::Profiles) => Paths::platform()
+                .map_err(|e| (USAGE, e.to_string()))
+                .and_then(|paths| {
+                    config::list_profiles_of(&cli.options, &paths)
+                        .map_err(|e| (USAGE, e.to_string()))
+                })
+                .map(|text| {
+                    print!("{text}");
+                    0
+                }),
+            Some(_) => Ok(0),
+            None => run_console(&cli).await,
+        };
+        match result {
+            Ok(code) => code,
+            Err((status, e)) if e.starts_with("mfadesk ") => {
+                eprintln!("{e}");
+                status
             }
-            None => {
-                let paths = Paths::platform().map_err(|e| e.to_string())?;
-                // The account name comes from the system when no variable names the user.
-                let env = |k: &str| {
-                    std::env::var(k)
-                        .ok()
-                        .or_else(|| (k == "LOGNAME").then(|| whoami::username().ok()).flatten())
-                };
-                let settings =
-                    config::resolve(&cli.options, &env, &paths).map_err(|e| e.to_string())?;
-                // The log goes to a file only: the terminal belongs to the console.
-                let _log = match logging::init(&settings.log_file, &settings.log_level) {
-                    Ok(guard) => Some(guard),
-                    Err(e) => {
-                        eprintln!("mfadesk: diagnostic log disabled: {e}");
-                        None
-                    }
-                };
-                console::run(&settings)
-                    .await
-                    .map(console::Exit::code)
-                    .map_err(|e| e.to_string())
+            Err((status, e)) => {
+                eprintln!("mfadesk: {e}");
+                status
             }
         }
     });
     // Nothing left to wait for once the console is closed: a stuck background task must not
     // keep the process alive after the terminal has been handed back.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("mfadesk: {e}");
-            ExitCode::FAILURE
-        }
+    ExitCode::from(status)
+}
+
+/// The console: refuses to start without a terminal, before drawing anything.
+async fn run_console(cli: &Cli) -> Result<u8, (u8, String)> {
+    let paths = Paths::platform().map_err(|e| (USAGE, e.to_string()))?;
+    // The account name comes from the system when no variable names the user.
+    let env = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .or_else(|| (k == "LOGNAME").then(|| whoami::username().ok()).flatten())
+    };
+    let settings =
+        config::resolve(&cli.options, &env, &paths).map_err(|e| (USAGE, e.to_string()))?;
+    if let Some(why) = no_terminal() {
+        return Err((
+            USAGE,
+            format!(
+                "mfadesk needs a terminal: {why}. Run it in a terminal, or use a command such as `mfadesk users QUERY` (see mfadesk --help)"
+            ),
+        ));
     }
+    // The log goes to a file only: the terminal belongs to the console.
+    let _log = match logging::init(&settings.log_file, &settings.log_level) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            eprintln!("mfadesk: diagnostic log disabled: {e}");
+            None
+        }
+    };
+    console::run(&settings)
+        .await
+        .map(console::Exit::code)
+        .map_err(|e| (1, e.to_string()))
 }

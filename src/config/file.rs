@@ -452,3 +452,91 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
     }
 }
+
+/// A config file read for listing: the usable profiles, and why each other one is unusable.
+#[derive(Clone, Debug, Default)]
+pub struct ListedConfig {
+    /// The file with only the profiles that pass every check.
+    pub file: ConfigFile,
+    /// Profiles that cannot be used, with the reason.
+    pub unusable: BTreeMap<String, String>,
+    /// Problems with the file outside any profile (e.g. an unknown default_profile).
+    pub problems: Vec<String>,
+}
+
+impl ListedConfig {
+    /// Reads a file, checking each profile on its own so one bad profile hides no other.
+    pub fn load(path: &Path) -> Result<ListedConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| parse_error(&e, &text, path))?;
+        let profiles = match table.remove("profiles") {
+            Some(toml::Value::Table(t)) => t,
+            Some(_) => {
+                return Err(ConfigError::Parse {
+                    path: path.to_owned(),
+                    line: None,
+                    column: None,
+                    message: "profiles must be a table of [profiles.NAME] sections".to_owned(),
+                });
+            }
+            None => toml::Table::new(),
+        };
+        let mut listed = ListedConfig::default();
+        let top = toml::to_string(&table).unwrap_or_default();
+        match toml::from_str::<ConfigFile>(&top) {
+            Ok(file) => listed.file = file,
+            Err(e) => listed
+                .problems
+                .push(parse_error(&e, &top, path).to_string()),
+        }
+        for (name, value) in profiles {
+            let sub = match &value {
+                toml::Value::Table(t) => toml::to_string(t).unwrap_or_default(),
+                _ => {
+                    listed
+                        .unusable
+                        .insert(name, "not a [profiles.NAME] table".to_owned());
+                    continue;
+                }
+            };
+            let checked = toml::from_str::<Profile>(&sub)
+                .map_err(|e| match parse_error(&e, &sub, path) {
+                    ConfigError::Parse { message, .. } => message,
+                    other => other.to_string(),
+                })
+                .and_then(|p| {
+                    p.check(path, &name).map(|()| p).map_err(|e| match e {
+                        ConfigError::InvalidProfile { message, .. } => message,
+                        other => other.to_string(),
+                    })
+                })
+                .and_then(|p| {
+                    if p.client_secret.is_some() {
+                        check_private(path, &name).map_err(|e| e.to_string())?;
+                    }
+                    Ok(p)
+                });
+            match checked {
+                Ok(p) => {
+                    listed.file.profiles.insert(name, p);
+                }
+                Err(why) => {
+                    listed.unusable.insert(name, why);
+                }
+            }
+        }
+        if let Some(default) = &listed.file.default_profile
+            && !listed.file.profiles.contains_key(default)
+            && !listed.unusable.contains_key(default)
+        {
+            listed
+                .problems
+                .push(format!("default_profile {default:?} names no profile"));
+        }
+        Ok(listed)
+    }
+}

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub use error::ConfigError;
-pub use file::{ConfigFile, LoadedConfig, Profile, SecretSource};
+pub use file::{ConfigFile, ListedConfig, LoadedConfig, Profile, SecretSource};
 pub use secret::{fetch_secret, run_secret_command};
 
 use crate::api::{Credentials, MfaApiChoice, Secret};
@@ -46,42 +46,43 @@ pub const DEFAULT_LOG_LEVEL: &str = "info";
 #[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
 pub struct CliOptions {
     /// Tenant base URL, e.g. https://acme.onelogin.com (or just the subdomain).
-    #[arg(long = "base-url", value_name = "URL")]
+    #[arg(long = "base-url", global = true, value_name = "URL")]
     pub base_url: Option<String>,
     /// Profile from the config file.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Config file instead of the platform default.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Refuse every change, whatever the profile says.
-    #[arg(long = "read-only")]
+    #[arg(long = "read-only", global = true)]
     pub read_only: bool,
     /// Use the built-in demo tenant, ignoring credentials.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub demo: bool,
     /// Audit trail file instead of the platform default.
-    #[arg(long = "audit-log", value_name = "PATH")]
+    #[arg(long = "audit-log", global = true, value_name = "PATH")]
     pub audit_log: Option<PathBuf>,
     /// Diagnostic log file instead of the platform default.
-    #[arg(long = "log-file", value_name = "PATH")]
+    #[arg(long = "log-file", global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
     /// Log level or directives (error, warn, info, debug, trace, "mfadesk=debug,info").
-    #[arg(long = "log-level", value_name = "LEVEL")]
+    #[arg(long = "log-level", global = true, value_name = "LEVEL", value_parser = log_level)]
     pub log_level: Option<String>,
     /// Operator name for the audit trail.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub operator: Option<String>,
     /// Require a fresh caller check before these changes (adds to the profile's list).
     #[arg(
         long = "require-caller-check",
+        global = true,
         value_name = "remove,token,enroll_verified",
         value_delimiter = ',',
         value_enum
     )]
     pub require_caller_check: Vec<GuardedAction>,
     /// Which MFA API to use: auto (v2 when the credential may, else v1), v1 or v2.
-    #[arg(long = "mfa-api", value_name = "auto|v1|v2", value_parser = parse_mfa_api)]
+    #[arg(long = "mfa-api", global = true, value_name = "auto|v1|v2", value_parser = parse_mfa_api)]
     pub mfa_api: Option<MfaApiChoice>,
 }
 
@@ -89,6 +90,13 @@ pub struct CliOptions {
 fn parse_mfa_api(text: &str) -> Result<MfaApiChoice, String> {
     MfaApiChoice::parse(text)
         .ok_or_else(|| format!("'{text}' is not an MFA API: use auto, v1 or v2"))
+}
+
+/// Accepts a level or directive list only if the diagnostic log would accept it.
+fn log_level(text: &str) -> Result<String, String> {
+    crate::logging::parse_level(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// Where mfadesk's files live; injectable so tests never touch the real HOME.
@@ -531,7 +539,11 @@ pub fn normalize_base_url(value: &str, from: &str) -> Result<String, ConfigError
     } else {
         format!("https://{trimmed}")
     };
-    let url = url::Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
+    let url = url::Url::parse(&with_scheme).map_err(|e| {
+        invalid(&format!(
+            "it is not a URL ({e}); a base URL looks like https://acme.onelogin.com, or give just the subdomain, e.g. acme"
+        ))
+    })?;
     let host = url
         .host_str()
         .filter(|h| !h.is_empty())
@@ -573,8 +585,42 @@ pub fn normalize_base_url(value: &str, from: &str) -> Result<String, ConfigError
     })
 }
 
+/// The text of `mfadesk profiles` for the file `--config` names (or the default): every profile,
+/// including those that cannot be used, each marked with why.
+pub fn list_profiles_of(cli: &CliOptions, paths: &Paths) -> Result<String, ConfigError> {
+    let path = cli.config.clone().unwrap_or_else(|| paths.config_file());
+    if !path.exists() {
+        if cli.config.is_some() {
+            return Err(ConfigError::NotFound { path });
+        }
+        return Ok(list_profiles(&LoadedConfig { path, file: None }));
+    }
+    let listed = ListedConfig::load(&path)?;
+    let mut out = render_profiles(&path, Some(&listed.file), &listed.unusable);
+    for problem in &listed.problems {
+        let _ = writeln!(out, "Problem: {problem}");
+    }
+    Ok(out)
+}
+
 /// The text of `mfadesk profiles`: every profile and where its secret comes from, never the secret.
 pub fn list_profiles(config: &LoadedConfig) -> String {
+    render_profiles(
+        &config.path,
+        config.file.as_ref(),
+        &std::collections::BTreeMap::new(),
+    )
+}
+
+fn render_profiles(
+    path: &std::path::Path,
+    file: Option<&ConfigFile>,
+    unusable: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let config = LoadedConfig {
+        path: path.to_owned(),
+        file: file.cloned(),
+    };
     let mut out = String::new();
     let Some(file) = &config.file else {
         let _ = writeln!(out, "No config file at {}.", config.path.display());
@@ -584,12 +630,26 @@ pub fn list_profiles(config: &LoadedConfig) -> String {
         );
         return out;
     };
-    if file.profiles.is_empty() {
+    if file.profiles.is_empty() && unusable.is_empty() {
         let _ = writeln!(out, "No profiles in {}.", config.path.display());
         return out;
     }
     let _ = writeln!(out, "Profiles in {}:", config.path.display());
-    for (name, profile) in &file.profiles {
+    let mut names: Vec<&String> = file.profiles.keys().chain(unusable.keys()).collect();
+    names.sort();
+    for name in names {
+        if let Some(why) = unusable.get(name) {
+            let default = if file.default_profile.as_deref() == Some(name) {
+                " (default)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {name}{default}  UNUSABLE: {why}");
+            continue;
+        }
+        let Some(profile) = file.profiles.get(name) else {
+            continue;
+        };
         let default = if file.default_profile.as_deref() == Some(name) {
             " (default)"
         } else {

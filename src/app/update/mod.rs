@@ -123,6 +123,19 @@ fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
     }
 }
 
+/// The change a console action makes, for the shared read-only rule.
+fn console_change(action: Action) -> Option<crate::ops::Change> {
+    use crate::ops::Change;
+    match action {
+        Action::Enroll => Some(Change::Enroll),
+        Action::Trigger => Some(Change::Trigger),
+        Action::Verify => Some(Change::Activate),
+        Action::Remove => Some(Change::Remove),
+        Action::Token => Some(Change::MfaToken),
+        _ => None,
+    }
+}
+
 fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
     // Enter on an available factor enrolls it, and is refused like `e` in read-only mode.
     // Enter on an enrolled device verifies it.
@@ -140,8 +153,12 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         return;
     }
     let dialogs_before = app.dialogs.len();
-    if action.is_mutating() && app.tenant.read_only {
-        // The one place that refuses writes in read-only mode.
+    let gate = crate::ops::Gate {
+        read_only: app.tenant.read_only,
+        ..crate::ops::Gate::default()
+    };
+    if console_change(action).is_some_and(|c| gate.read_only_refusal(c).is_some()) {
+        // The one place that refuses writes in read-only mode (the same rule as the commands).
         let name = keymap::binding(action).map_or("that", |b| b.short);
         app.set_status(
             StatusKind::Warning,

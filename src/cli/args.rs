@@ -1,0 +1,150 @@
+//! The command line, defined once for the program, its completions and its man page.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::CliOptions;
+use crate::sim::cli::SimArgs;
+
+/// A terminal console for managing users' MFA factors in OneLogin.
+///
+/// With no credentials it runs against a built-in demo tenant. Set ONELOGIN_CLIENT_ID,
+/// ONELOGIN_CLIENT_SECRET and a base URL (--base-url, ONELOGIN_BASE_URL or ONELOGIN_SUBDOMAIN),
+/// or use a profile from the config file, to reach a real tenant. Every console action is also
+/// a one-shot command; exit statuses: 0 done, 1 the API call failed, 2 usage or configuration
+/// error, 3 user or device not found or ambiguous, 4 refused, 5 rate limited, 6 the check failed.
+#[derive(Parser, Debug)]
+#[command(name = "mfadesk", version, about)]
+pub struct Cli {
+    /// Options every command shares.
+    #[command(flatten)]
+    pub options: CliOptions,
+    /// The command; none starts the console.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `--json` for the commands that print results.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct JsonFlag {
+    /// Print one JSON document on stdout (errors too).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Search users (the console's search syntax), every page.
+    Users {
+        /// e.g. kelly*, email:kelly*, "Slater, Kelly", 36216766.
+        query: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Show a user, their enrolled devices and the factors they can still enroll.
+    Show {
+        /// User id, email or username.
+        user: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Enroll a phone or other factor; a phone continues into verification.
+    Enroll {
+        /// User id, email or username.
+        user: String,
+        /// Factor name as the tenant lists it (case-insensitive, e.g. sms) or factor id.
+        #[arg(long, value_name = "F")]
+        factor: String,
+        /// The user's name for the device.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Phone number in E.164 form (+14155550123).
+        #[arg(long, value_name = "E164")]
+        number: Option<String>,
+        /// The number is already verified: the device is active at once, no code is sent.
+        #[arg(long)]
+        verified: bool,
+        /// Read the code as one line from stdin instead of the terminal.
+        #[arg(long = "code-stdin")]
+        code_stdin: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Check the caller on an active device, or activate a pending one.
+    Verify {
+        /// User id, email or username.
+        user: String,
+        /// Device id, or its name or factor name when unique (default: the default device).
+        device: Option<String>,
+        /// Read the code as one line from stdin instead of the terminal.
+        #[arg(long = "code-stdin")]
+        code_stdin: bool,
+        /// Give up waiting for a push or code after this many seconds.
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+        timeout: Option<u64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Remove a device.
+    Remove {
+        /// User id, email or username.
+        user: String,
+        /// Device id, or its name or factor name when unique.
+        device: String,
+        /// Ticket or reason, for the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Issue a temporary MFA token, printed once on stdout.
+    Token {
+        /// User id, email or username.
+        user: String,
+        /// Lifetime: seconds or a duration such as 10m, 2h, 3d (at most 72h).
+        #[arg(long = "expires-in", value_name = "DURATION", default_value = "1h")]
+        expires_in: String,
+        /// The token can be used more than once until it expires.
+        #[arg(long)]
+        reusable: bool,
+        /// Ticket or reason, for the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Read the audit trail, oldest first.
+    Audit {
+        /// Only this user (id or email).
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Only this operator.
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
+        /// Only this action (enroll, trigger, verify, caller_check, remove, mfa_token).
+        #[arg(long, value_name = "A")]
+        action: Option<String>,
+        /// Only entries since WHEN: a duration (2h, 7d) or an RFC 3339 time.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+    /// Run the demo tenant on its own, for other clients or a second console.
+    Sim(SimArgs),
+    /// List the profiles in the config file (never their secrets).
+    Profiles,
+}

@@ -1,0 +1,138 @@
+//! What every online command runs with: settings, client (or the demo tenant), gate, audit.
+
+use crate::api::{Client, ClientConfig, Credentials, parse_base_url};
+use crate::audit::AuditLog;
+use crate::config::{self, CliOptions, Paths, Settings, Target};
+use crate::logging::{self, LogGuard};
+use crate::ops::{Gate, OpsError, Recorder};
+use crate::sim::{self, DemoTenant, SimConfig};
+
+use super::output::Output;
+
+/// An open session for one command.
+pub struct Context {
+    /// The resolved settings.
+    pub settings: Settings,
+    /// The API client.
+    pub client: Client,
+    /// The audit recorder.
+    pub recorder: Recorder,
+    /// The policy gate.
+    pub gate: Gate,
+    /// The demo tenant, when there are no credentials or `--demo` was given.
+    demo: Option<DemoTenant>,
+    _log: Option<LogGuard>,
+}
+
+/// Settings from flags, environment and config, with the system account as a fallback operator.
+pub fn settings(options: &CliOptions) -> Result<Settings, OpsError> {
+    let paths = Paths::platform().map_err(|e| OpsError::Config(e.to_string()))?;
+    let env = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .or_else(|| (k == "LOGNAME").then(|| whoami::username().ok()).flatten())
+    };
+    config::resolve(options, &env, &paths).map_err(|e| OpsError::Config(e.to_string()))
+}
+
+impl Context {
+    /// Resolves settings, opens the log and audit trail, and builds the client.
+    pub async fn open(options: &CliOptions, out: &Output) -> Result<Context, OpsError> {
+        let settings = settings(options)?;
+        let log = match logging::init(&settings.log_file, &settings.log_level) {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                out.note(&format!("diagnostic log disabled: {e}"));
+                None
+            }
+        };
+        let (demo, config) = match &settings.target {
+            Target::Demo => {
+                let tenant = DemoTenant::start(SimConfig::default())
+                    .await
+                    .map_err(|e| OpsError::Usage(format!("demo tenant: {e}")))?;
+                out.note("no credentials: using the built-in demo tenant (changes last only for this command)");
+                let creds = Credentials {
+                    client_id: sim::DEMO_ADMIN_CLIENT_ID.into(),
+                    client_secret: sim::DEMO_ADMIN_CLIENT_SECRET.into(),
+                };
+                let config = ClientConfig::new(tenant.base_url(), creds);
+                (Some(tenant), config)
+            }
+            Target::Tenant {
+                base_url,
+                credentials,
+            } => {
+                let url = parse_base_url(base_url).map_err(|e| OpsError::Config(e.to_string()))?;
+                (None, ClientConfig::new(url, credentials.clone()))
+            }
+        };
+        let mut config = config;
+        config.mfa_api = settings.mfa_api;
+        let base_url = config.base_url.clone();
+        let client = Client::new(config).map_err(|e| OpsError::Config(e.to_string()))?;
+        // A trail that cannot be opened refuses changes later, at the attempt (fail closed);
+        // reading commands still work.
+        let audit = AuditLog::open(&settings.audit_log).map_err(|e| e.to_string());
+        if let Err(e) = &audit {
+            out.note(&format!("{e}; changes will be refused"));
+        }
+        let recorder = Recorder::new(audit, settings.audit_context(&base_url));
+        let gate = Gate {
+            read_only: settings.read_only,
+            require_reason: settings.require_reason,
+            read_only_caller_check: settings.read_only_caller_check,
+        };
+        Ok(Context {
+            settings,
+            client,
+            recorder,
+            gate,
+            demo,
+            _log: log,
+        })
+    }
+
+    /// Refuses a guarded change when the profile requires a recent caller check and there is
+    /// none; else the check (or none) that the change's audit line names.
+    pub fn require_caller_check(
+        &self,
+        user: &crate::api::User,
+        change: crate::ops::Change,
+    ) -> Result<crate::audit::CallerCheckRef, OpsError> {
+        let entries = if self.settings.audit_log.exists() {
+            crate::audit::read_entries(&self.settings.audit_log).map_err(|e| e.to_string())
+        } else {
+            Ok(Vec::new())
+        };
+        let policy = crate::ops::caller::CallerPolicy {
+            required: &self.settings.require_caller_check,
+            minutes: self.settings.caller_check_minutes,
+            base_url: self.recorder.base_url(),
+        };
+        crate::ops::caller::require(
+            &policy,
+            change,
+            user,
+            entries.as_deref().map_err(String::as_str),
+            chrono::Utc::now(),
+        )
+    }
+
+    /// Notes on the change's audit line which caller check preceded it.
+    pub fn with_caller_check(
+        &self,
+        mut entry: crate::audit::AuditEntry,
+        check: crate::audit::CallerCheckRef,
+    ) -> crate::audit::AuditEntry {
+        entry.caller_check = Some(check);
+        entry
+    }
+
+    /// Stops the demo tenant, if any.
+    pub async fn close(&mut self) {
+        if let Some(demo) = self.demo.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), demo.shutdown()).await;
+        }
+    }
+}

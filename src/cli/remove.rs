@@ -1,0 +1,90 @@
+//! `mfadesk remove USER DEVICE`: confirmed, gated, audited.
+
+use serde_json::json;
+
+use crate::api::with_meta;
+use crate::audit::{AuditAction, AuditOutcome};
+use crate::ops::{Change, OpsError, resolve_device, resolve_user};
+use crate::ui::text::clean;
+use crate::worker::{self, ApiRequest, ApiResponse};
+
+use super::context::Context;
+use super::output::Output;
+use super::prompt;
+use super::show::{device_json, devices};
+use super::users::user_json;
+
+/// Removes the device after the gate, the caller check and a confirmation.
+pub async fn run(
+    ctx: &mut Context,
+    out: &Output,
+    user_text: &str,
+    device_text: &str,
+    reason: Option<&str>,
+    yes: bool,
+) -> Result<(), OpsError> {
+    let user = resolve_user(&ctx.client, user_text).await?;
+    let list = devices(&ctx.client, &user).await?;
+    let device = resolve_device(&list, device_text, &user)?.clone();
+    let mut entry = ctx.recorder.entry(
+        &user,
+        Some(&device),
+        AuditAction::Remove,
+        AuditOutcome::Attempt,
+    );
+    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
+    let reason = reason.as_deref();
+    entry.reason = reason.map(str::to_owned);
+    let refused = |ctx: &mut Context, e: OpsError| {
+        ctx.recorder.refused(entry.clone(), &e);
+        Err(e)
+    };
+    if let Err(e) = ctx.gate.check(Change::Remove, reason) {
+        return refused(ctx, e);
+    }
+    let check = match ctx.require_caller_check(&user, Change::Remove) {
+        Ok(check) => check,
+        Err(e) => return refused(ctx, e),
+    };
+    let question = format!(
+        "Remove {} ({}) from {}?",
+        clean(&device.label()),
+        device.id,
+        clean(&user.display_name())
+    );
+    if let Err(e) = prompt::confirm(&question, yes).await {
+        return refused(ctx, e);
+    }
+    let entry = ctx.with_caller_check(entry, check);
+    ctx.recorder.attempt(entry.clone())?;
+    let request = ApiRequest::Remove {
+        user_id: user.id,
+        device_id: device.id.clone(),
+    };
+    let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+    match response {
+        ApiResponse::Removed(Ok(())) => {
+            ctx.recorder.success(entry, &meta);
+        }
+        ApiResponse::Removed(Err(e)) => {
+            ctx.recorder.failure(entry, &e);
+            return Err(e.into());
+        }
+        _ => return Err(OpsError::Usage("unexpected answer".into())),
+    }
+    if out.json {
+        out.json(&json!({
+            "user": user_json(&user),
+            "removed": device_json(&device),
+            "request_id": meta.request_id,
+        }));
+    } else {
+        out.text(&format!(
+            "Removed {} ({}) from {}.",
+            clean(&device.label()),
+            device.id,
+            clean(&user.display_name())
+        ));
+    }
+    Ok(())
+}

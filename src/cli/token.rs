@@ -1,0 +1,110 @@
+//! `mfadesk token USER`: a temporary MFA token, printed once on stdout and nowhere else.
+
+use serde_json::json;
+
+use crate::api::with_meta;
+use crate::app::validate::MFA_TOKEN_MAX_SECS;
+use crate::audit::{AuditAction, AuditOutcome};
+use crate::ops::{Change, OpsError, resolve_user};
+use crate::ui::text::clean;
+use crate::worker::{self, ApiRequest, ApiResponse};
+
+use super::context::Context;
+use super::duration::parse_secs;
+use super::output::Output;
+use super::prompt;
+use super::users::user_json;
+
+/// Shortest lifetime accepted, in seconds.
+const MIN_SECS: u64 = 60;
+
+/// Issues the token after the gate, the caller check and a confirmation.
+pub async fn run(
+    ctx: &mut Context,
+    out: &Output,
+    user_text: &str,
+    expires_in: &str,
+    reusable: bool,
+    reason: Option<&str>,
+    yes: bool,
+) -> Result<(), OpsError> {
+    let secs = parse_secs(expires_in).map_err(|e| OpsError::Usage(format!("--expires-in: {e}")))?;
+    if !(MIN_SECS..=u64::from(MFA_TOKEN_MAX_SECS)).contains(&secs) {
+        return Err(OpsError::Usage(format!(
+            "--expires-in must be between 1m and 72h (got {secs}s)"
+        )));
+    }
+    let secs = u32::try_from(secs).unwrap_or(MFA_TOKEN_MAX_SECS);
+    let user = resolve_user(&ctx.client, user_text).await?;
+    let mut entry = ctx
+        .recorder
+        .entry(&user, None, AuditAction::MfaToken, AuditOutcome::Attempt);
+    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
+    let reason = reason.as_deref();
+    entry.reason = reason.map(str::to_owned);
+    entry.message = Some(format!(
+        "expires_in: {secs}s{}",
+        if reusable { ", reusable" } else { "" }
+    ));
+    let refused = |ctx: &mut Context, e: OpsError| {
+        ctx.recorder.refused(entry.clone(), &e);
+        Err(e)
+    };
+    if let Err(e) = ctx.gate.check(Change::MfaToken, reason) {
+        return refused(ctx, e);
+    }
+    let check = match ctx.require_caller_check(&user, Change::MfaToken) {
+        Ok(check) => check,
+        Err(e) => return refused(ctx, e),
+    };
+    let question = format!(
+        "Issue a{} temporary MFA token for {}, valid {}?",
+        if reusable { " reusable" } else { "" },
+        clean(&user.display_name()),
+        expires_in.trim()
+    );
+    if let Err(e) = prompt::confirm(&question, yes).await {
+        return refused(ctx, e);
+    }
+    let entry = ctx.with_caller_check(entry, check);
+    ctx.recorder.attempt(entry.clone())?;
+    let request = ApiRequest::MfaToken {
+        user_id: user.id,
+        expires_in: secs,
+        reusable,
+    };
+    let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+    let token = match response {
+        ApiResponse::MfaToken(Ok(t)) => t,
+        ApiResponse::MfaToken(Err(e)) => {
+            ctx.recorder.failure(entry, &e);
+            return Err(e.into());
+        }
+        _ => return Err(OpsError::Usage("unexpected answer".into())),
+    };
+    ctx.recorder.success(entry, &meta);
+    let expires = token.expires_at.map(|t| t.to_rfc3339());
+    if out.json {
+        out.json(&json!({
+            "user": user_json(&user),
+            "mfa_token": token.mfa_token.expose(),
+            "reusable": token.reusable,
+            "expires_at": expires,
+        }));
+    } else {
+        out.text(token.mfa_token.expose());
+        out.note(&format!(
+            "temporary MFA token for {}{}{} (shown once, above)",
+            clean(&user.display_name()),
+            if token.reusable {
+                ", reusable"
+            } else {
+                ", single use"
+            },
+            expires
+                .map(|e| format!(", expires {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    Ok(())
+}

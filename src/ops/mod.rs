@@ -1,0 +1,13 @@
+//! The operations both faces share: finding a user or device, the policy gate, and the audit
+//! records around every check and change.
+
+pub mod caller;
+pub mod error;
+pub mod gate;
+pub mod record;
+pub mod resolve;
+
+pub use error::{OpsError, Refusal};
+pub use gate::{Change, Gate};
+pub use record::Recorder;
+pub use resolve::{Candidate, resolve_device, resolve_factor, resolve_user};

@@ -1,0 +1,1296 @@
+//! The one-shot commands end to end: the built binary against a demo tenant on loopback (or the
+//! in-process demo), with exit statuses, `--json` documents field by field, prompts refused
+//! without a terminal, codes fed on stdin, pushes approved while `verify` waits, and no secret
+//! left in the audit trail, the log or stderr.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mfadesk::sim::{DemoTenant, Fault, RouteKind, SimConfig, SimControl};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mfadesk");
+const SECRET: &str = "demo-manage-secret";
+const DEADLINE: Duration = Duration::from_secs(20);
+const KELLY: i64 = 36216766;
+const KELLY_SMS: &str = "525501";
+const KELLY_TOTP: i64 = 525502;
+const STEPH: i64 = 36216767;
+
+/// A demo tenant on 127.0.0.1:0 and a private home for the binary.
+struct Env {
+    rt: tokio::runtime::Runtime,
+    tenant: Option<DemoTenant>,
+    control: SimControl,
+    base_url: String,
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let tenant = rt
+            .block_on(DemoTenant::start(SimConfig::default()))
+            .unwrap();
+        let control = tenant.control();
+        let base_url = tenant.base_url();
+        Env {
+            rt,
+            tenant: Some(tenant),
+            control,
+            base_url,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn audit(&self) -> PathBuf {
+        self.home.path().join("audit.jsonl")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.home.path().join("mfadesk.log")
+    }
+
+    /// The binary with credentials for the tenant in the environment.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = bare(self.home.path(), args);
+        c.env("ONELOGIN_CLIENT_ID", "demo-manage")
+            .env("ONELOGIN_CLIENT_SECRET", SECRET)
+            .env("ONELOGIN_BASE_URL", &self.base_url)
+            .arg("--audit-log")
+            .arg(self.audit())
+            .arg("--log-file")
+            .arg(self.log());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, "")
+    }
+
+    fn run_with(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        finish(child)
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn audit_text(&self) -> String {
+        std::fs::read_to_string(self.audit()).unwrap_or_default()
+    }
+
+    fn audit_lines(&self) -> Vec<Value> {
+        self.audit_text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn has_device(&self, user: i64, device: i64) -> bool {
+        self.control.devices(user).iter().any(|d| d.id == device)
+    }
+
+    /// A config file with one profile for this tenant, plus `extra` lines.
+    fn profile(&self, extra: &str) -> PathBuf {
+        let path = self.home.path().join("config.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "default_profile = \"sim\"\n[profiles.sim]\nbase_url = \"{}\"\nclient_id = \"demo-manage\"\nclient_secret_env = \"SIM_SECRET\"\n{extra}\n",
+                self.base_url
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    /// The binary with a profile instead of credentials in the environment.
+    fn run_profile(&self, config: &Path, args: &[&str], stdin: &str) -> Output {
+        let mut c = bare(self.home.path(), args);
+        c.env("SIM_SECRET", SECRET)
+            .arg("--config")
+            .arg(config)
+            .arg("--audit-log")
+            .arg(self.audit())
+            .arg("--log-file")
+            .arg(self.log())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        finish(child)
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(t) = self.tenant.take() {
+            self.rt.block_on(t.shutdown());
+        }
+    }
+}
+
+/// The binary in a private home with no credentials and no colour.
+fn bare(home: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ONELOGIN_") || k == "RUST_LOG" || k == "NO_COLOR" {
+            c.env_remove(k);
+        }
+    }
+    c.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("USER", "agent-tests")
+        .args(args);
+    c
+}
+
+/// Waits for the child, killing it past the deadline.
+fn finish(mut child: Child) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("mfadesk did not finish: {:?}", child.wait_with_output());
+        }
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+}
+
+/// Polls a condition until it holds or the deadline passes.
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+}
+
+fn status(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn error_kind(o: &Output) -> String {
+    json(o)["error"]["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn totp(env: &Env) -> String {
+    env.control.totp_code(KELLY_TOTP).unwrap()
+}
+
+#[test]
+fn users_lists_every_match_as_a_table_and_as_json() {
+    let env = Env::new();
+    let o = env.run(&["users", "kelly*"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("ID"), "{text}");
+    assert!(
+        text.contains("Kelly Slater") && text.contains("Kelly Smith"),
+        "{text}"
+    );
+    assert!(text.contains("2 users"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour off a terminal");
+
+    let o = env.run(&["users", "kelly*", "--json"]);
+    assert_eq!(status(&o), 0);
+    let doc = json(&o);
+    assert_eq!(doc["query"], "kelly*");
+    assert_eq!(doc["count"], 2);
+    let kelly = doc["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == KELLY)
+        .unwrap()
+        .clone();
+    assert_eq!(kelly["name"], "Kelly Slater");
+    assert_eq!(kelly["username"], "kellyslater");
+    assert_eq!(kelly["email"], "kelly.slater@acme.example");
+    assert_eq!(kelly["firstname"], "Kelly");
+    assert_eq!(kelly["lastname"], "Slater");
+    assert_eq!(kelly["status"], "Active");
+    assert!(kelly["last_login"].is_string());
+    assert!(kelly["locked_until"].is_null());
+
+    // Every page: the demo tenant's 62 users come back in pages of 50.
+    let o = env.run(&["users", "email:*", "--json"]);
+    assert_eq!(status(&o), 0);
+    assert_eq!(json(&o)["count"], 62);
+
+    let o = env.run(&["users", "email:nobody*", "--json"]);
+    assert_eq!(status(&o), 0);
+    assert_eq!(json(&o)["count"], 0);
+
+    let o = env.run(&["users", "colour:red", "--json"]);
+    assert_eq!(status(&o), 2);
+    assert_eq!(error_kind(&o), "usage");
+}
+
+#[test]
+fn show_prints_the_user_devices_and_factors() {
+    let env = Env::new();
+    let o = env.run(&["show", "kelly.slater@acme.example", "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["user"]["id"], KELLY);
+    let devices = doc["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2);
+    let sms = &devices[0];
+    assert_eq!(sms["id"], KELLY_SMS);
+    assert_eq!(sms["factor"], "OneLogin SMS");
+    assert_eq!(sms["name"], "Kelly's iPhone");
+    assert_eq!(sms["active"], true);
+    assert_eq!(sms["default"], true);
+    assert_eq!(sms["needs_trigger"], true);
+    assert_eq!(sms["method"], "sms");
+    // Masked as on screen: the country code and the last four digits only.
+    assert_eq!(sms["phone"], "+1 •••••• 0101");
+    assert_eq!(devices[1]["method"], "code");
+    let factors = doc["factors"].as_array().unwrap();
+    assert!(
+        factors
+            .iter()
+            .any(|f| f["name"] == "OneLogin Voice" && f["id"].is_i64())
+    );
+
+    let o = env.run(&["show", "kellyslater"]);
+    assert_eq!(status(&o), 0);
+    let text = stdout(&o);
+    assert!(text.contains("Kelly Slater · id 36216766"), "{text}");
+    assert!(
+        text.contains("Kelly's iPhone") && text.contains("active"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("+14155550101"),
+        "the number is masked: {text}"
+    );
+    assert!(text.contains("OneLogin Voice"), "{text}");
+}
+
+#[test]
+fn unknown_and_ambiguous_users_exit_3_and_list_candidates() {
+    let env = Env::new();
+    let o = env.run(&["show", "nobody@acme.example", "--json"]);
+    assert_eq!(status(&o), 3);
+    assert_eq!(error_kind(&o), "not_found");
+    let o = env.run(&["show", "999999"]);
+    assert_eq!(status(&o), 3);
+    assert!(
+        stderr(&o).contains("no user has the id 999999"),
+        "{}",
+        stderr(&o)
+    );
+
+    let before = env.control.devices(KELLY).len();
+    let o = env.run(&["remove", "k*", "Pixel 8", "--yes", "--json"]);
+    assert_eq!(status(&o), 3, "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "ambiguous");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("36216766") && message.contains("kelly.slater@acme.example"),
+        "{message}"
+    );
+    assert!(message.contains("nothing was changed"), "{message}");
+    assert_eq!(env.control.devices(KELLY).len(), before);
+
+    let o = env.run(&["remove", "kellyslater", "Nokia", "--yes"]);
+    assert_eq!(status(&o), 3);
+    assert!(
+        stderr(&o).contains("Kelly's iPhone"),
+        "the devices are listed: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn verify_reads_an_authenticator_code_from_stdin_and_audits_a_caller_check() {
+    let env = Env::new();
+    let o = env.run_with(
+        &["verify", "kellyslater", "Pixel 8", "--code-stdin", "--json"],
+        &format!("{}\n", totp(&env)),
+    );
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["check"], "caller_check");
+    assert_eq!(doc["result"], "verified");
+    assert_eq!(doc["device"]["id"], KELLY_TOTP.to_string());
+    assert_eq!(doc["user"]["id"], KELLY);
+    assert!(doc["at"].is_string());
+    let lines = env.audit_lines();
+    let outcome = lines.last().unwrap();
+    assert_eq!(outcome["action"], "caller_check");
+    assert_eq!(outcome["method"], "code");
+    assert_eq!(outcome["outcome"], "success");
+    assert_eq!(outcome["device_id"], KELLY_TOTP.to_string());
+    assert_eq!(lines[lines.len() - 2]["outcome"], "attempt");
+
+    // Spaces and dashes in a code are dropped, as in the console.
+    let code = totp(&env);
+    let spaced = format!("{} {}\n", &code[..3], &code[3..]);
+    let o = env.run_with(
+        &[
+            "verify",
+            "kellyslater",
+            "google authenticator",
+            "--code-stdin",
+        ],
+        &spaced,
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("Caller check passed"), "{}", stdout(&o));
+
+    let o = env.run_with(
+        &["verify", "kellyslater", "Pixel 8", "--code-stdin", "--json"],
+        "000000\n",
+    );
+    assert_eq!(status(&o), 6);
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "wrong_code");
+    assert_eq!(doc["error"]["status"], 401);
+    assert!(doc["error"]["request_id"].is_string());
+    assert_eq!(env.audit_lines().last().unwrap()["outcome"], "failure");
+
+    // No code and no terminal: a usage error, nothing checked.
+    let o = env
+        .cmd(&["verify", "kellyslater", "Pixel 8"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--code-stdin"), "{}", stderr(&o));
+}
+
+#[test]
+fn verify_triggers_an_sms_and_takes_the_code_sent() {
+    let env = Env::new();
+    let mut child = env.spawn(&["verify", "kellyslater", "--code-stdin", "--json"]);
+    let code = wait_for("the SMS", || {
+        env.control
+            .outbox()
+            .into_iter()
+            .find(|m| m.device_id == 525501)
+            .map(|m| m.code)
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{code}\n").as_bytes())
+        .unwrap();
+    let o = finish(child);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["device"]["id"], KELLY_SMS, "the default device");
+    assert_eq!(doc["result"], "verified");
+    assert!(stderr(&o).contains("code sent to"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(&code));
+
+    // A code read out after the state token expired: the check failed, exit 6.
+    let before = env.control.outbox().len();
+    let mut child = env.spawn(&["verify", "kellyslater", "sms", "--code-stdin", "--json"]);
+    let code = wait_for("the second SMS", || {
+        let outbox = env.control.outbox();
+        (outbox.len() > before)
+            .then(|| outbox.last().map(|m| m.code.clone()))
+            .flatten()
+    });
+    env.control.advance_clock(1000);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{code}\n").as_bytes())
+        .unwrap();
+    let o = finish(child);
+    assert_eq!(status(&o), 6, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "expired");
+}
+
+#[test]
+fn unreachable_tenants_and_wrong_credentials_exit_1() {
+    let env = Env::new();
+    let o = env
+        .cmd(&["users", "kelly*", "--json"])
+        .env("ONELOGIN_CLIENT_SECRET", "wrong-secret")
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 1, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "unauthorized");
+    assert!(!stdout(&o).contains("wrong-secret") && !stderr(&o).contains("wrong-secret"));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let o = env
+        .cmd(&["users", "kelly*", "--json"])
+        .env("ONELOGIN_BASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 1, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "network");
+}
+
+#[test]
+fn verify_waits_for_a_push_approved_on_the_demo_phone() {
+    let env = Env::new();
+    let child = env.spawn(&["verify", "sgilmore", "--json", "--timeout", "15"]);
+    let token = wait_for("the push", || {
+        env.control
+            .pushes()
+            .into_iter()
+            .find(|p| p.user_id == STEPH)
+            .map(|p| p.state_token)
+    });
+    assert!(env.control.approve_push(&token));
+    let o = finish(child);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["device"]["method"], "push");
+    assert_eq!(doc["result"], "verified");
+
+    let child = env.spawn(&["verify", "sgilmore", "--json", "--timeout", "15"]);
+    let token = wait_for("the second push", || {
+        env.control
+            .pushes()
+            .into_iter()
+            .find(|p| p.user_id == STEPH)
+            .map(|p| p.state_token)
+    });
+    assert!(env.control.deny_push(&token));
+    let o = finish(child);
+    assert_eq!(status(&o), 6, "{}", stderr(&o));
+    assert_eq!(error_kind(&o), "push_denied");
+
+    // Nobody answers: the wait ends at --timeout, exit 6, and the check is audited as failed.
+    let o = env.run(&["verify", "sgilmore", "--json", "--timeout", "1"]);
+    assert_eq!(status(&o), 6, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "check_failed");
+    let last = env.audit_lines().last().cloned().unwrap();
+    assert_eq!(last["action"], "caller_check");
+    assert_eq!(last["method"], "push");
+    assert_eq!(last["outcome"], "failure");
+}
+
+#[test]
+fn remove_is_refused_without_yes_when_stdin_is_not_a_terminal() {
+    let env = Env::new();
+    let o = env.run(&["remove", "kellyslater", "Pixel 8", "--json"]);
+    assert_eq!(status(&o), 4);
+    assert_eq!(error_kind(&o), "not_confirmed");
+    assert!(env.has_device(KELLY, KELLY_TOTP), "nothing was removed");
+    assert_eq!(env.audit_lines().last().unwrap()["outcome"], "refused");
+
+    let o = env.run(&[
+        "remove",
+        "kellyslater",
+        "Pixel 8",
+        "--yes",
+        "--reason",
+        "T-42 lost phone",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["removed"]["id"], KELLY_TOTP.to_string());
+    assert_eq!(doc["user"]["id"], KELLY);
+    assert!(doc["request_id"].is_string());
+    assert!(!env.has_device(KELLY, KELLY_TOTP));
+    let lines = env.audit_lines();
+    let last = lines.last().unwrap();
+    assert_eq!(last["action"], "remove");
+    assert_eq!(last["outcome"], "success");
+    assert_eq!(last["reason"], "T-42 lost phone");
+    assert_eq!(last["operator"], "agent-tests");
+    assert_eq!(lines[lines.len() - 2]["outcome"], "attempt");
+
+    let o = env.run(&["remove", "kellyslater", "Pixel 8", "--yes"]);
+    assert_eq!(status(&o), 3, "gone now: {}", stderr(&o));
+}
+
+#[test]
+fn read_only_refuses_changes_but_allows_a_caller_check() {
+    let env = Env::new();
+    let o = env.run(&[
+        "remove",
+        "kellyslater",
+        "Pixel 8",
+        "--yes",
+        "--read-only",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 4);
+    assert_eq!(error_kind(&o), "read_only");
+    assert!(env.has_device(KELLY, KELLY_TOTP));
+    let o = env.run(&["token", "kellyslater", "--yes", "--read-only"]);
+    assert_eq!(status(&o), 4);
+    assert!(stderr(&o).contains("read-only"), "{}", stderr(&o));
+    let o = env.run_with(
+        &[
+            "--read-only",
+            "verify",
+            "kellyslater",
+            "Pixel 8",
+            "--code-stdin",
+        ],
+        &format!("{}\n", totp(&env)),
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn a_profile_can_require_a_reason() {
+    let env = Env::new();
+    let config = env.profile("require_reason = true");
+    let o = env.run_profile(&config, &["token", "kellyslater", "--yes", "--json"], "");
+    assert_eq!(status(&o), 4, "{}", stderr(&o));
+    assert_eq!(error_kind(&o), "missing_reason");
+    assert!(
+        json(&o)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--reason")
+    );
+    let o = env.run_profile(
+        &config,
+        &["token", "kellyslater", "--yes", "--reason", "T-7", "--json"],
+        "",
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn token_is_printed_once_on_stdout_and_nowhere_else() {
+    let env = Env::new();
+    let o = env.run(&[
+        "token",
+        "kellyslater",
+        "--expires-in",
+        "2h",
+        "--reusable",
+        "--reason",
+        "T-9",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    let token = doc["mfa_token"].as_str().unwrap().to_owned();
+    assert!(!token.is_empty());
+    assert_eq!(doc["reusable"], true);
+    assert!(doc["expires_at"].is_string());
+    assert_eq!(doc["user"]["id"], KELLY);
+    assert!(!stderr(&o).contains(&token));
+    assert!(!env.audit_text().contains(&token));
+    assert!(
+        !std::fs::read_to_string(env.log())
+            .unwrap_or_default()
+            .contains(&token)
+    );
+
+    let o = env.run(&["token", "kellyslater", "--yes"]);
+    assert_eq!(status(&o), 0);
+    let printed = stdout(&o);
+    assert_eq!(
+        printed.lines().count(),
+        1,
+        "only the token on stdout: {printed}"
+    );
+    assert!(!stderr(&o).contains(printed.trim()));
+
+    let o = env.run(&[
+        "token",
+        "kellyslater",
+        "--yes",
+        "--expires-in",
+        "5x",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 2);
+    assert_eq!(error_kind(&o), "usage");
+    let o = env.run(&["token", "kellyslater", "--json"]);
+    assert_eq!(status(&o), 4);
+    assert_eq!(error_kind(&o), "not_confirmed");
+}
+
+#[test]
+fn api_failures_exit_1_and_rate_limits_exit_5() {
+    let env = Env::new();
+    env.control
+        .set_fault(RouteKind::Remove, Fault::Status(400), None);
+    let o = env.run(&["remove", "kellyslater", "Pixel 8", "--yes", "--json"]);
+    assert_eq!(status(&o), 1, "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["status"], 400);
+    assert_eq!(env.audit_lines().last().unwrap()["outcome"], "failure");
+    env.control.clear_faults();
+
+    env.control.set_fault(
+        RouteKind::Users,
+        Fault::TooManyRequests {
+            retry_after_secs: 600,
+        },
+        None,
+    );
+    let o = env.run(&["users", "kelly*", "--json"]);
+    assert_eq!(status(&o), 5, "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "rate_limited");
+    assert_eq!(doc["error"]["status"], 429);
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resets in 10m 00s"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
+    let env = Env::new();
+    let mut child = env.spawn(&[
+        "enroll",
+        "kellyslater",
+        "--factor",
+        "voice",
+        "--name",
+        "Desk",
+        "--number",
+        "+1 (415) 555-0199",
+        "--code-stdin",
+        "--json",
+    ]);
+    let code = wait_for("the call", || {
+        env.control
+            .outbox()
+            .into_iter()
+            .find(|m| m.to == "+14155550199")
+            .map(|m| m.code)
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{code}\n").as_bytes())
+        .unwrap();
+    let o = finish(child);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "active");
+    assert_eq!(doc["verified"], false);
+    assert_eq!(doc["device"]["factor"], "OneLogin Voice");
+    assert_eq!(doc["device"]["name"], "Desk");
+    let lines = env.audit_lines();
+    assert!(lines.iter().any(|l| l["action"] == "enroll"
+        && l["outcome"] == "success"
+        && l["device_id"].is_string()));
+}
+
+#[test]
+fn enroll_without_a_code_leaves_the_device_pending_and_says_so() {
+    let env = Env::new();
+    let o = env.run(&[
+        "enroll",
+        "36216774",
+        "--factor",
+        "OneLogin SMS",
+        "--name",
+        "Work",
+        "--number",
+        "+14155550177",
+        "--code-stdin",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("left pending"), "{}", stdout(&o));
+    assert!(
+        env.control
+            .devices(36216774)
+            .iter()
+            .any(|d| !d.active && d.user_display_name == "Work")
+    );
+
+    let o = env.run(&[
+        "enroll",
+        "kellyslater",
+        "--factor",
+        "voice",
+        "--name",
+        "Desk",
+        "--number",
+        "555",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 2);
+    assert!(
+        json(&o)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("E.164")
+    );
+    let o = env.run(&[
+        "enroll",
+        "kellyslater",
+        "--factor",
+        "fax",
+        "--name",
+        "Desk",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 3);
+}
+
+#[test]
+fn enroll_verified_is_active_at_once_and_audited_as_verified() {
+    let env = Env::new();
+    let o = env.run(&[
+        "enroll",
+        "kellyslater",
+        "--factor",
+        "OneLogin Voice",
+        "--name",
+        "Desk",
+        "--number",
+        "+14155550188",
+        "--verified",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "active");
+    assert_eq!(doc["verified"], true);
+    let lines = env.audit_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["action"] == "enroll" && l["message"] == "verified: true")
+    );
+}
+
+#[test]
+fn audit_filters_the_trail() {
+    let env = Env::new();
+    let o = env.run(&[
+        "remove",
+        "kellyslater",
+        "Pixel 8",
+        "--yes",
+        "--reason",
+        "T-1",
+    ]);
+    assert_eq!(status(&o), 0);
+    let o = env.run(&["token", "sgilmore", "--yes"]);
+    assert_eq!(status(&o), 0);
+    let all = env.run(&["audit", "--json"]);
+    assert_eq!(status(&all), 0);
+    let doc = json(&all);
+    assert_eq!(doc["count"], 4);
+    assert_eq!(doc["entries"].as_array().unwrap().len(), 4);
+    let o = env.run(&["audit", "--action", "remove", "--json"]);
+    let doc = json(&o);
+    assert_eq!(doc["count"], 2);
+    let entry = &doc["entries"][1];
+    assert_eq!(entry["action"], "remove");
+    assert_eq!(entry["outcome"], "success");
+    assert_eq!(entry["user_id"], KELLY);
+    assert_eq!(entry["reason"], "T-1");
+    assert!(entry["time"].is_string());
+    let o = env.run(&[
+        "audit",
+        "--user",
+        "stephanie.gilmore@acme.example",
+        "--json",
+    ]);
+    assert_eq!(json(&o)["count"], 2);
+    let o = env.run(&[
+        "audit",
+        "--operator",
+        "someone-else",
+        "--since",
+        "1h",
+        "--json",
+    ]);
+    assert_eq!(json(&o)["count"], 0);
+    let o = env.run(&[
+        "audit",
+        "--since",
+        "2000-01-01T00:00:00Z",
+        "--operator",
+        "agent-tests",
+    ]);
+    assert!(stdout(&o).contains("mfa_token"), "{}", stdout(&o));
+    let o = env.run(&["audit", "--since", "yesterday"]);
+    assert_eq!(status(&o), 2);
+    let o = env.run(&["audit", "--action", "reboot"]);
+    assert_eq!(status(&o), 2);
+}
+
+#[test]
+fn no_secret_reaches_the_audit_trail_log_or_stderr() {
+    let env = Env::new();
+    let code = totp(&env);
+    let mut outputs = vec![env.run_with(
+        &[
+            "verify",
+            "kellyslater",
+            "Pixel 8",
+            "--code-stdin",
+            "--log-level",
+            "trace",
+        ],
+        &format!("{code}\n"),
+    )];
+    outputs.push(env.run(&["token", "kellyslater", "--yes", "--log-level", "trace"]));
+    let token = stdout(&outputs[1]).trim().to_owned();
+    outputs.push(env.run(&[
+        "remove",
+        "kellyslater",
+        "Pixel 8",
+        "--yes",
+        "--reason",
+        "T-3",
+        "--log-level",
+        "trace",
+    ]));
+    let log = std::fs::read_to_string(env.log()).unwrap();
+    assert!(!log.is_empty(), "the log was written at trace");
+    let audit = env.audit_text();
+    for (what, secret) in [
+        ("client secret", SECRET),
+        ("code", code.as_str()),
+        ("token", token.as_str()),
+    ] {
+        assert!(!audit.contains(secret), "{what} in the audit trail");
+        assert!(!log.contains(secret), "{what} in the log");
+        for o in &outputs {
+            assert!(!stderr(o).contains(secret), "{what} on stderr");
+        }
+    }
+}
+
+#[test]
+fn without_credentials_commands_use_the_demo_and_say_so() {
+    let home = tempfile::tempdir().unwrap();
+    let o = bare(home.path(), &["show", "kellyslater", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("built-in demo tenant"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(json(&o)["user"]["id"], KELLY);
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    let home = tempfile::tempdir().unwrap();
+    let o = bare(home.path(), &["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 0);
+    let script = home.path().join("mfadesk.bash");
+    std::fs::write(&script, &o.stdout).unwrap();
+    assert!(stdout(&o).contains("verify") && stdout(&o).contains("--code-stdin"));
+    let bash = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(bash.success(), "bash -n rejects the script");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let o = bare(home.path(), &["completions", shell]).output().unwrap();
+        assert_eq!(status(&o), 0, "{shell}");
+        assert!(!o.stdout.is_empty());
+    }
+
+    let o = bare(home.path(), &["man"]).output().unwrap();
+    assert_eq!(status(&o), 0);
+    let page = stdout(&o);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH mfadesk"),
+        "{}",
+        &page[..page.len().min(200)]
+    );
+    assert!(page.contains("remove"));
+    let path = home.path().join("mfadesk.1");
+    std::fs::write(&path, &o.stdout).unwrap();
+    if let Ok(man) = Command::new("man")
+        .arg("-l")
+        .arg(&path)
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output()
+    {
+        assert!(
+            man.status.success(),
+            "man -l: {}",
+            String::from_utf8_lossy(&man.stderr)
+        );
+        assert!(String::from_utf8_lossy(&man.stdout).contains("mfadesk"));
+    }
+}
+
+#[test]
+fn the_console_needs_a_terminal_and_draws_nothing_into_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("screen.txt");
+    let file = std::fs::File::create(&out).unwrap();
+    let o = bare(home.path(), &["--demo"])
+        .stdout(file)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map(finish)
+        .unwrap();
+    assert_eq!(status(&o), 2);
+    assert!(
+        stderr(&o).contains("mfadesk needs a terminal"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("standard output is not a terminal"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&out).unwrap().len(), 0, "nothing drawn");
+}
+
+#[test]
+fn command_line_checks_say_what_is_valid() {
+    let home = tempfile::tempdir().unwrap();
+    let o = bare(home.path(), &["users", "kelly", "--log-level", "loud"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("error") && err.contains("trace") && err.contains("debug"),
+        "{err}"
+    );
+
+    let o = bare(home.path(), &["users", "kelly", "--base-url", "not a url"])
+        .env("ONELOGIN_CLIENT_ID", "x")
+        .env("ONELOGIN_CLIENT_SECRET", "y")
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 2);
+    assert!(
+        stderr(&o).contains("https://acme.onelogin.com"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn config_flags_work_after_a_subcommand_and_profiles_lists_unusable_ones() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("my.toml");
+    std::fs::write(
+        &config,
+        "[profiles.good]\nsubdomain = \"acme\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n\
+         [profiles.broken]\nsubdomain = \"acme\"\nbase_url = \"https://acme.onelogin.com\"\n\
+         [profiles.typo]\nsubdomian = \"acme\"\n",
+    )
+    .unwrap();
+    let o = bare(home.path(), &["profiles", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("good"), "{text}");
+    assert!(
+        text.contains("broken  UNUSABLE: sets both base_url and subdomain"),
+        "{text}"
+    );
+    assert!(
+        text.contains("typo  UNUSABLE:") && text.contains("subdomian"),
+        "{text}"
+    );
+
+    let o = bare(
+        home.path(),
+        &["profiles", "--config", "/nonexistent/x.toml"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(status(&o), 2);
+}
+
+#[test]
+fn sim_listens_on_a_host_name() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = bare(home.path(), &["sim", "--listen", "localhost:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 256];
+        let n = stdout.read(&mut buf).unwrap_or(0);
+        let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+    });
+    let first = rx.recv_timeout(DEADLINE);
+    let _ = child.kill();
+    let _ = child.wait();
+    let first = first.unwrap();
+    assert!(first.contains("listening on http://127.0.0.1:"), "{first}");
+}
+
+#[test]
+fn a_required_caller_check_is_satisfied_by_an_earlier_verify() {
+    let env = Env::new();
+    let config = env.profile("require_caller_check = [\"remove\"]\ncaller_check_minutes = 10");
+    let o = env.run_profile(
+        &config,
+        &["remove", "kellyslater", "Pixel 8", "--yes", "--json"],
+        "",
+    );
+    assert_eq!(status(&o), 4, "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "missing_caller_check");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("mfadesk verify 36216766") && message.contains("10 minutes"),
+        "{message}"
+    );
+    assert!(env.has_device(KELLY, KELLY_TOTP));
+
+    // A check of another user does not count.
+    let steph = env.spawn(&["verify", "sgilmore", "--timeout", "15"]);
+    let token = wait_for("the push", || {
+        env.control
+            .pushes()
+            .into_iter()
+            .find(|p| p.user_id == STEPH)
+            .map(|p| p.state_token)
+    });
+    env.control.approve_push(&token);
+    assert_eq!(status(&finish(steph)), 0);
+    let o = env.run_profile(&config, &["remove", "kellyslater", "Pixel 8", "--yes"], "");
+    assert_eq!(status(&o), 4);
+
+    let o = env.run_profile(
+        &config,
+        &["verify", "kellyslater", "Pixel 8", "--code-stdin"],
+        &format!("{}\n", totp(&env)),
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let o = env.run_profile(
+        &config,
+        &["remove", "kellyslater", "Pixel 8", "--yes", "--json"],
+        "",
+    );
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(!env.has_device(KELLY, KELLY_TOTP));
+    let lines = env.audit_lines();
+    let removed = lines.last().unwrap();
+    assert_eq!(removed["action"], "remove");
+    assert_eq!(removed["outcome"], "success");
+    let attempt = &lines[lines.len() - 2];
+    assert_eq!(attempt["caller_check"]["outcome"], "success");
+    assert_eq!(attempt["caller_check"]["device_id"], KELLY_TOTP.to_string());
+
+    // The flag adds to the profile's list, after the subcommand too.
+    let o = env.run_profile(
+        &config,
+        &[
+            "token",
+            "kellyslater",
+            "--yes",
+            "--require-caller-check",
+            "token",
+        ],
+        "",
+    );
+    assert_eq!(
+        status(&o),
+        0,
+        "the check above is still fresh: {}",
+        stderr(&o)
+    );
+    let o = env.run_profile(
+        &config,
+        &[
+            "token",
+            "sgilmore",
+            "--yes",
+            "--require-caller-check",
+            "token",
+        ],
+        "",
+    );
+    assert_eq!(status(&o), 0, "sgilmore was checked too: {}", stderr(&o));
+    let o = env.run_profile(
+        &config,
+        &[
+            "token",
+            "36216774",
+            "--yes",
+            "--require-caller-check",
+            "token",
+        ],
+        "",
+    );
+    assert_eq!(status(&o), 4, "{}", stderr(&o));
+}
+
+#[test]
+fn the_commands_work_on_the_v2_mfa_api_too() {
+    let env = Env::new();
+    let v2 = |args: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        a.extend(["--mfa-api".to_owned(), "v2".to_owned()]);
+        a
+    };
+    // v2 needs a Manage All credential: the demo tenant's admin one.
+    let admin = |args: &[String]| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut c = env.cmd(&refs);
+        c.env("ONELOGIN_CLIENT_ID", mfadesk::sim::DEMO_ADMIN_CLIENT_ID)
+            .env(
+                "ONELOGIN_CLIENT_SECRET",
+                mfadesk::sim::DEMO_ADMIN_CLIENT_SECRET,
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let run = |args: Vec<String>, stdin: &str| {
+        let mut child = admin(&args);
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        finish(child)
+    };
+    let o = run(v2(&["show", "kellyslater", "--json"]), "");
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["devices"].as_array().map(Vec::len), Some(2));
+
+    let o = run(
+        v2(&["verify", "kellyslater", "Pixel 8", "--code-stdin", "--json"]),
+        &format!("{}\n", totp(&env)),
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["check"], "caller_check");
+
+    let child = admin(&v2(&["verify", "sgilmore", "--json", "--timeout", "15"]));
+    let token = wait_for("the v2 push", || {
+        env.control
+            .pushes()
+            .into_iter()
+            .find(|p| p.user_id == STEPH)
+            .map(|p| p.state_token)
+    });
+    assert!(env.control.approve_push(&token));
+    let o = finish(child);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+
+    let o = run(v2(&["token", "kellyslater", "--yes", "--json"]), "");
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(json(&o)["mfa_token"].is_string());
+
+    let o = run(
+        v2(&["remove", "kellyslater", "Pixel 8", "--yes", "--json"]),
+        "",
+    );
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(!env.has_device(KELLY, KELLY_TOTP));
+}
+
+#[test]
+fn an_unwritable_audit_trail_refuses_changes_but_not_reads() {
+    let env = Env::new();
+    let blocker = env.home.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let audit = blocker.join("audit.jsonl");
+    let run = |args: &[&str]| {
+        let mut c = bare(env.home.path(), args);
+        c.env("ONELOGIN_CLIENT_ID", "demo-manage")
+            .env("ONELOGIN_CLIENT_SECRET", SECRET)
+            .env("ONELOGIN_BASE_URL", &env.base_url)
+            .arg("--audit-log")
+            .arg(&audit)
+            .arg("--log-file")
+            .arg(env.log())
+            .stdin(Stdio::null());
+        c.output().unwrap()
+    };
+    let o = run(&["remove", "kellyslater", "Pixel 8", "--yes", "--json"]);
+    assert_eq!(status(&o), 4, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "audit_unavailable");
+    assert!(env.has_device(KELLY, KELLY_TOTP), "nothing was sent");
+    let o = run(&["show", "kellyslater", "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+}
