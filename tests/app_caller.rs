@@ -28,6 +28,8 @@ fn kelly_with(tenant: TenantInfo, devices: Vec<OtpDevice>) -> App {
     let mut app = App::new(tenant, now());
     app.operator = "jdoe".into();
     open_user(&mut app, kelly(), devices, vec![sms_factor()]);
+    // The once-a-session scope probe has its own tests; here it has been answered already.
+    app.credential_probed = true;
     app
 }
 
@@ -410,6 +412,72 @@ fn a_read_users_credential_is_told_once_and_then_sends_nothing() {
     assert!(app.dialogs.is_empty());
     assert_eq!(status_text(&app), NO_SCOPE);
     assert!(!footer_keys(&app).iter().any(|(k, _)| k == "c"));
+}
+
+/// The first `c` of a session asks, with a trigger for a device no user has, whether the
+/// credential may trigger at all.
+fn probing_kelly() -> (App, RequestId) {
+    let mut app = kelly_with(tenant(), all_devices());
+    app.credential_probed = false;
+    let cmds = ch(&mut app, 'c');
+    let (id, req) = one_request(&cmds);
+    let ApiRequest::Trigger { device_id, .. } = req else {
+        panic!("the probe is a trigger: {req:?}");
+    };
+    assert_eq!(
+        device_id,
+        DeviceId("0".into()),
+        "no real device is triggered"
+    );
+    assert!(
+        audits(&cmds).is_empty(),
+        "the probe changes nothing and is not audited"
+    );
+    assert!(matches!(app.dialogs.last(), Some(Dialog::CallerCheck(_))));
+    (app, id)
+}
+
+#[test]
+fn a_read_users_credential_is_told_at_the_first_c_before_any_device_is_triggered() {
+    let (mut app, id) = probing_kelly();
+    answer(
+        &mut app,
+        id,
+        ApiResponse::Triggered(Err(api_error(
+            ErrorKind::InsufficientPermission,
+            Some(401),
+            "Insufficient Permission",
+        ))),
+    );
+    assert!(app.dialogs.is_empty(), "no device list to choose from");
+    assert_eq!(status_text(&app), NO_SCOPE);
+    let cmds = ch(&mut app, 'c');
+    assert!(cmds.is_empty(), "asked once a session: {cmds:?}");
+    assert_eq!(status_text(&app), NO_SCOPE);
+}
+
+#[test]
+fn a_credential_that_may_trigger_keeps_the_dialog_and_is_asked_once() {
+    let (mut app, id) = probing_kelly();
+    answer(
+        &mut app,
+        id,
+        ApiResponse::Triggered(Err(api_error(
+            ErrorKind::NotFound,
+            Some(404),
+            "Factor could not be found",
+        ))),
+    );
+    assert!(matches!(app.dialogs.last(), Some(Dialog::CallerCheck(_))));
+    assert!(
+        app.status.is_none(),
+        "a not-found probe is no news for the agent"
+    );
+    esc(&mut app);
+    assert!(
+        requests(&ch(&mut app, 'c')).is_empty(),
+        "asked once a session"
+    );
 }
 
 #[test]

@@ -58,7 +58,7 @@ async fn read_only_mode_refuses_every_change_and_hides_it() {
     c.key(KeyCode::Enter);
     c.key(KeyCode::Char('?'));
     let help = c.wait_text("Help").await;
-    assert!(line_with(&help, "enroll a phone").is_some_and(|l| l.contains("(read-only)")));
+    assert!(line_with(&help, "enroll a factor").is_some_and(|l| l.contains("(read-only)")));
     assert_eq!(writes(&c), 0, "no write reached the tenant");
     let notes = c.audit.0.lock().unwrap().clone();
     assert!(

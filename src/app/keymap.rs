@@ -187,7 +187,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "e",
         action: Action::Enroll,
         short: "enroll",
-        help: "enroll a phone (SMS or voice), then verify it",
+        help: "enroll a factor (phone, email, app), then verify it",
         footer: true,
     },
     Binding {

@@ -268,6 +268,8 @@ pub(crate) enum Purpose {
     RateLimit,
     CallerTrigger,
     CallerVerify,
+    /// The no-op trigger that asks whether this credential may trigger at all.
+    CallerProbe,
 }
 
 /// A state token kept so `v` can verify again without a new SMS.
@@ -326,6 +328,8 @@ pub struct App {
     pub caller_override: Option<caller::CallerOverride>,
     /// The tenant refused this credential a trigger or verify (Read Users scope).
     pub credential_read_only: bool,
+    /// The credential's scope was asked once this session (the first `c`).
+    pub credential_probed: bool,
     /// The MFA API the session speaks, once the first MFA answer says (header badge).
     pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
@@ -384,6 +388,7 @@ impl App {
             caller: None,
             caller_override: None,
             credential_read_only: false,
+            credential_probed: false,
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),

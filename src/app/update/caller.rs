@@ -58,6 +58,9 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
     }
     // A status about the gate or an older check would be stale under the dialog.
     app.status = None;
+    if !app.credential_probed {
+        cmds.push(probe(app, target.user_id));
+    }
     app.dialogs.push(Dialog::CallerCheck(CallerCheckDialog {
         target,
         devices,
@@ -70,6 +73,38 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
         busy: None,
         resume,
     }));
+}
+
+/// Asks once whether this credential may trigger at all, without reaching any phone.
+///
+/// The token answer carries no scope, and a Read Users credential is refused every trigger with
+/// 401 "Insufficient Permission" (spec §0.4). A trigger for device 0, which no user has, is
+/// answered that refusal, or "not found" for a credential that may trigger: either way nothing is
+/// sent to anyone, so the agent learns before choosing a device rather than after.
+fn probe(app: &mut App, user_id: UserId) -> Cmd {
+    app.credential_probed = true;
+    let request = ApiRequest::Trigger {
+        user_id,
+        device_id: crate::api::DeviceId("0".into()),
+        expires_in: None,
+        numeric: None,
+        sms_message: None,
+    };
+    app.request(Purpose::CallerProbe, request).1
+}
+
+/// The probe's answer: a scope refusal closes an idle check dialog and says why; anything else
+/// leaves the check as it is.
+pub(super) fn on_probed(app: &mut App, result: Result<TriggerResult, ApiError>) {
+    let Err(e) = result else { return };
+    if e.kind != ErrorKind::InsufficientPermission {
+        return;
+    }
+    app.credential_read_only = true;
+    if matches!(app.dialogs.last(), Some(Dialog::CallerCheck(d)) if d.busy.is_none()) {
+        app.dialogs.pop();
+    }
+    app.set_status(StatusKind::Warning, NO_SCOPE);
 }
 
 /// Clears what belongs to the previous user when another user is opened.

@@ -421,6 +421,7 @@ fn on_result(
             caller::on_triggered(app, id, r, cmds)
         }
         (Purpose::CallerVerify, ApiResponse::Verified(r)) => caller::on_verified(app, id, r, cmds),
+        (Purpose::CallerProbe, ApiResponse::Triggered(r)) => caller::on_probed(app, r),
         _ => {}
     }
 }
