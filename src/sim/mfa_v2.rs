@@ -89,6 +89,11 @@ fn expires_in(body: &Value) -> Result<i64, ApiError> {
     }
 }
 
+/// The request body as a JSON object, or a 400 in the v2 shape.
+fn v2_body(body: &Bytes) -> Result<Value, ApiError> {
+    body_json(body).map_err(|_| bad_request("Request body must be a JSON object"))
+}
+
 /// The code in a body's `otp`, sent as a string or a number.
 fn otp(body: &Value) -> Option<String> {
     field_str(body, "otp").map(|s| s.trim().to_owned())
@@ -238,7 +243,7 @@ pub(crate) async fn register(
 ) -> Reply {
     let mut t = app.lock();
     let uid = open(&t, &headers, &raw)?;
-    let body = body_json(&body).map_err(|_| bad_request("Request body must be a JSON object"))?;
+    let body = v2_body(&body)?;
     let factor_id = field_i64(&body, "factor_id")
         .map_err(|()| ApiError::Validation("factor_id".into()))?
         .ok_or_else(|| ApiError::Validation("factor_id".into()))?;
@@ -359,7 +364,7 @@ pub(crate) async fn verify_registration(
 ) -> Reply {
     let mut t = app.lock();
     let uid = open(&t, &headers, &raw)?;
-    let body = body_json(&body).map_err(|_| bad_request("Request body must be a JSON object"))?;
+    let body = v2_body(&body)?;
     let code = otp(&body).ok_or_else(|| ApiError::Validation("otp".into()))?;
     let mut r = live_registration(&t, uid, &id)?;
     if r.status != RegistrationStatus::Pending {
@@ -469,7 +474,7 @@ pub(crate) async fn create_verification(
 ) -> Reply {
     let mut t = app.lock();
     let uid = open(&t, &headers, &raw)?;
-    let body = body_json(&body).map_err(|_| bad_request("Request body must be a JSON object"))?;
+    let body = v2_body(&body)?;
     let raw_device =
         field_str(&body, "device_id").ok_or_else(|| ApiError::Validation("device_id".into()))?;
     let d = user_device(&t, uid, &raw_device)?;
@@ -541,7 +546,7 @@ pub(crate) async fn verify_code(
 ) -> Reply {
     let mut t = app.lock();
     let uid = open(&t, &headers, &raw)?;
-    let body = body_json(&body).map_err(|_| bad_request("Request body must be a JSON object"))?;
+    let body = v2_body(&body)?;
     let code = otp(&body).ok_or_else(|| ApiError::Validation("otp".into()))?;
     let st = live_verification(&t, uid, &id)?;
     if st.consumed {
@@ -610,7 +615,7 @@ pub(crate) async fn mfa_token(
 ) -> Reply {
     let mut t = app.lock();
     let uid = open(&t, &headers, &raw)?;
-    let body = body_json(&body).map_err(|_| bad_request("Request body must be a JSON object"))?;
+    let body = v2_body(&body)?;
     let expires = field_i64(&body, "expires_in")
         .map_err(|()| ApiError::Validation("expires_in".into()))?
         .unwrap_or(super::mfa::MFA_TOKEN_MAX);
