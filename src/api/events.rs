@@ -105,6 +105,15 @@ pub struct EventPage {
     pub after_cursor: Option<String>,
 }
 
+/// A user's events with the tenant's type names (what opening a user reads).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct EventBatch {
+    /// The events, newest first.
+    pub events: Vec<Event>,
+    /// The tenant's names for event types (empty when they could not be read).
+    pub types: Arc<EventTypes>,
+}
+
 /// The tenant's event type names (`GET /api/1/events/types`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct EventTypes {

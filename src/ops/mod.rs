@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod error;
+pub mod events;
 pub mod gate;
 pub mod record;
 pub mod resolve;

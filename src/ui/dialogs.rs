@@ -92,6 +92,14 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
         },
         Dialog::CallerOverride(_) => vec![("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } => vec![("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
+        Dialog::History { detail: true, .. } => vec![("j/k", "next/previous"), ("Esc", "back")],
+        Dialog::History { .. } => vec![
+            ("j/k", "move"),
+            ("⏎", "show"),
+            ("/", "filter"),
+            ("n", "14 days more"),
+            ("Esc", "close"),
+        ],
         Dialog::Help { .. } => vec![("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
         _ => vec![("⏎", "dismiss"), ("Esc", "dismiss")],
     }
@@ -276,6 +284,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     let width = area.width.saturating_sub(4).min(100);
     let inner_w = width.saturating_sub(2) as usize;
     let mut f = Form::new(inner_w, theme);
+    let history_title: String;
     let (title, danger) = match dialog {
         Dialog::Enroll(d) if d.confirm.is_some() => {
             let number = validate::normalize_phone(d.phone.value());
@@ -783,6 +792,14 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 );
             }
             (" Audit trail ", false)
+        }
+        Dialog::History { selected, detail } => {
+            let room = usize::from(area.height.saturating_sub(2));
+            let (lines, title) =
+                super::history::lines(app, *selected, *detail, room, inner_w, theme);
+            f.lines.extend(lines);
+            history_title = title;
+            (history_title.as_str(), false)
         }
     };
     caller::gate_lines(app, dialog, &mut f, theme);
