@@ -278,3 +278,94 @@ fn snapshots_history_and_one_event() {
     enter(&mut app);
     snap!("history_event", app);
 }
+
+#[test]
+fn risky_dialogs_repeat_the_signals_and_the_audit_line_names_them() {
+    use mfadesk::app::{AuditKind, AuditResult};
+    use mfadesk::audit::{AuditContext, AuditLog};
+    use mfadesk::console::FileAudit;
+    use mfadesk::runtime::AuditSink;
+
+    let mut app = app_with(kelly(), bombed());
+    // Temporary token: the signals above its confirm.
+    ch(&mut app, 'm');
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("Signals on this account:"), "{text}");
+    assert!(
+        text.contains("⚠ 3 denied pushes in the last hour"),
+        "{text}"
+    );
+    esc(&mut app);
+    // Remove: the same, and the confirmed change's audit line names them.
+    ch(&mut app, 'd');
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("Signals on this account:"), "{text}");
+    let cmds = ch(&mut app, 'y');
+    assert!(
+        requests(&cmds)
+            .iter()
+            .any(|(_, r)| matches!(r, ApiRequest::Remove { .. }))
+    );
+    let attempt = app
+        .audit
+        .iter()
+        .find(|n| n.action == AuditKind::Remove && n.outcome == AuditResult::Attempt)
+        .unwrap();
+    assert_eq!(
+        attempt.signals,
+        Some(vec!["push_bombing".to_owned(), "failed_logins".to_owned()])
+    );
+    // Written as "signals": [...] on the JSON line.
+    let mut sink = FileAudit {
+        log: AuditLog::in_memory(),
+        context: AuditContext::new("jdoe", None, "http://demo.test"),
+    };
+    sink.record(attempt).unwrap();
+    let line = sink.log.session_entries()[0].to_json_line().unwrap();
+    assert!(
+        line.contains(r#""signals":["push_bombing","failed_logins"]"#),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_change_without_signals_has_no_signals_field() {
+    use mfadesk::app::AuditKind;
+    let mut app = app_with(kelly(), vec![]);
+    ch(&mut app, 'd');
+    assert!(!screen(&app, 120, 40).contains("Signals on this account"));
+    ch(&mut app, 'y');
+    let note = app
+        .audit
+        .iter()
+        .find(|n| n.action == AuditKind::Remove)
+        .unwrap();
+    assert_eq!(note.signals, None);
+}
+
+#[test]
+fn the_caller_check_offers_no_push_while_push_bombing_holds() {
+    let mut app = app_with(kelly(), bombed());
+    ch(&mut app, 'c');
+    let Some(mfadesk::app::dialogs::Dialog::CallerCheck(d)) = app.dialogs.last() else {
+        panic!("no caller check: {:?}", app.dialogs);
+    };
+    assert!(d.devices.iter().all(
+        |x| mfadesk::app::dialogs::DeviceKind::of(x) != mfadesk::app::dialogs::DeviceKind::Push
+    ));
+    assert_eq!(
+        d.error.as_deref(),
+        Some("Push not offered: 3 denied pushes in the last hour. Check with a code.")
+    );
+    // An hour later the push is offered again.
+    esc(&mut app);
+    app.now = now() + Duration::minutes(70);
+    ch(&mut app, 'c');
+    let Some(mfadesk::app::dialogs::Dialog::CallerCheck(d)) = app.dialogs.last() else {
+        panic!("no caller check");
+    };
+    assert!(d.devices.iter().any(
+        |x| mfadesk::app::dialogs::DeviceKind::of(x) == mfadesk::app::dialogs::DeviceKind::Push
+    ));
+    assert_eq!(d.error, None);
+}

@@ -103,6 +103,8 @@ pub struct AuditNote {
     pub caller_check: Option<CallerCheckRef>,
     /// Enroll lines: whether the number was marked verified (not checked with a code).
     pub verified: Option<bool>,
+    /// Change lines: the signals on screen when the change was confirmed.
+    pub signals: Option<Vec<String>>,
 }
 
 /// Which pane has the keyboard.

@@ -287,6 +287,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     let history_title: String;
     let (title, danger) = match dialog {
         Dialog::Enroll(d) if d.confirm.is_some() => {
+            signals_block(app, d.target.user_id, &mut f, inner_w);
             let number = validate::normalize_phone(d.phone.value());
             let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
             f.text(fit(
@@ -527,6 +528,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             )
         }
         Dialog::Remove(d) => {
+            signals_block(app, d.target.user_id, &mut f, inner_w);
             f.text(fit(&format!("Remove {}", device_text(&d.device)), inner_w));
             f.text(fit(
                 &format!("from {} (id {})?", d.target.user_label, d.target.user_id),
@@ -610,6 +612,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     }
                 }
                 None => {
+                    signals_block(app, d.target.user_id, &mut f, inner_w);
                     f.text(fit(
                         &format!("Issue a temporary MFA token for {}", d.target.user_label),
                         inner_w,
@@ -856,6 +859,25 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             inner.y + y,
         ));
     }
+}
+
+/// The open user's signals, repeated above a risky change's confirm (nothing when none holds).
+fn signals_block(app: &App, user_id: i64, f: &mut Form, width: usize) {
+    let Some(a) = app
+        .activity
+        .as_ref()
+        .filter(|a| a.user_id == user_id && !a.signals.is_empty())
+    else {
+        return;
+    };
+    f.styled("Signals on this account:", f.theme.danger());
+    for s in &a.signals {
+        f.styled(
+            fit(&format!("  {}", clean(&s.summary)), width),
+            f.theme.danger(),
+        );
+    }
+    f.blank();
 }
 
 /// Breaks a one-style line wider than `width` at spaces (cutting words longer than a row).

@@ -3,12 +3,15 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::errors::load_error;
-use crate::api::{ApiError, EventBatch, UserId};
+use crate::api::{ApiError, ErrorKind, EventBatch, OtpDevice, UserId};
 use crate::app::activity::Activity;
+use crate::app::dialogs::DeviceKind;
 use crate::app::dialogs::{Dialog, edit};
 use crate::app::{App, Cmd, Purpose, StatusKind};
+use crate::app::{AuditKind, AuditNote};
 use crate::ops::events::{HISTORY_STEP, history_since};
 use crate::worker::ApiRequest;
+use crate::worker::ApiResponse;
 
 /// Reads the last 14 days of the user's events (alongside the other loads).
 pub(super) fn load(app: &mut App, user_id: UserId, cmds: &mut Vec<Cmd>) {
@@ -32,6 +35,60 @@ pub(super) fn load(app: &mut App, user_id: UserId, cmds: &mut Vec<Cmd>) {
         },
     );
     cmds.push(cmd);
+}
+
+/// The names of the signals a change's dialog showed (remove, temporary token, enroll as
+/// verified), for its audit line; None when none held.
+pub(super) fn signals_on_screen(app: &App, note: &AuditNote) -> Option<Vec<String>> {
+    let shown = match note.action {
+        AuditKind::Remove | AuditKind::MfaToken => true,
+        AuditKind::Enroll => note.verified == Some(true),
+        _ => false,
+    };
+    let a = app
+        .activity
+        .as_ref()
+        .filter(|a| shown && a.user_id == note.user_id && !a.signals.is_empty())?;
+    Some(crate::ops::signals::names(&a.signals))
+}
+
+/// The caller check's devices without a push while push bombing holds (the user may approve
+/// anything), and what to tell the agent; the rule is `ops::signals::push_refusal`.
+pub(super) fn withhold_push(
+    app: &App,
+    user_id: UserId,
+    devices: Vec<OtpDevice>,
+) -> (Vec<OtpDevice>, Option<String>) {
+    let events = app
+        .activity
+        .as_ref()
+        .filter(|a| a.user_id == user_id)
+        .and_then(|a| a.events.as_deref())
+        .unwrap_or(&[]);
+    match crate::ops::signals::push_refusal(events, app.now) {
+        Some(why) => (
+            devices
+                .into_iter()
+                .filter(|d| DeviceKind::of(d) != DeviceKind::Push)
+                .collect(),
+            Some(why),
+        ),
+        None => (devices, None),
+    }
+}
+
+/// After a push is denied the user's events are read again, so push bombing shows at once.
+pub(super) fn after_answer(app: &mut App, response: &ApiResponse, cmds: &mut Vec<Cmd>) {
+    let denied =
+        matches!(response, ApiResponse::Verified(Err(e)) if e.kind == ErrorKind::PushDenied);
+    if let Some(user_id) = app.user.as_ref().map(|v| v.user.id).filter(|_| denied)
+        && !app
+            .pending
+            .values()
+            .any(|p| matches!(p, Purpose::Events(u) if *u == user_id))
+    {
+        load(app, user_id, cmds);
+    }
 }
 
 /// Recomputes the signals of the open user from its events (in `ops`, never here).
