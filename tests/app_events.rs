@@ -504,3 +504,10 @@ fn events_that_cannot_be_read_are_said_not_hidden() {
         "{text}"
     );
 }
+
+#[test]
+fn snapshots_remove_dialog_with_signals() {
+    let mut app = app_with(kelly(), bombed());
+    ch(&mut app, 'd');
+    snap!("remove_with_signals", app);
+}
