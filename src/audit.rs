@@ -70,6 +70,9 @@ pub enum AuditOutcome {
     Refused,
     /// A required caller check was skipped with the operator's reason.
     Overridden,
+    /// Sent, but no answer came (abandoned, superseded, or mfadesk stopped): whether the change
+    /// happened is not known; the tenant says.
+    Unknown,
 }
 
 impl AuditOutcome {
@@ -82,6 +85,7 @@ impl AuditOutcome {
             AuditOutcome::Failure => "failure",
             AuditOutcome::Refused => "refused",
             AuditOutcome::Overridden => "overridden",
+            AuditOutcome::Unknown => "unknown",
         }
     }
 }

@@ -696,7 +696,8 @@ pub fn decode_rate_limit(body: &[u8]) -> Result<RateLimit, ApiError> {
     let limit = RateLimit {
         limit: pick(&["X-RateLimit-Limit", "limit"]),
         remaining: pick(&["X-RateLimit-Remaining", "remaining"]),
-        reset_secs: pick(&["X-RateLimit-Reset", "reset"]),
+        reset_secs: pick(&["X-RateLimit-Reset", "reset"])
+            .map(|s| s.min(crate::clock::MAX_RESET_SECS)),
     };
     if limit == RateLimit::default() {
         return Err(malformed("the rate limit response has no figures"));

@@ -25,7 +25,7 @@ use dialogs::Dialog;
 use keymap::Action;
 use phone::{PhoneCmd, PhoneSnapshot};
 
-pub use update::update;
+pub use update::{settle_on_crash, update};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug)]
@@ -558,11 +558,6 @@ impl App {
 
     fn rate_reset_shown(&self) -> bool {
         self.rate_reset_in().is_some()
-    }
-
-    /// A time the tenant gave, on our clock (the `Date` header offset taken off).
-    pub fn tenant_time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        t - self.clock_offset
     }
 
     /// Sets the status line.

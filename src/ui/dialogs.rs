@@ -749,9 +749,12 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     AuditResult::Failure => "FAILED",
                     AuditResult::Refused => "refused",
                     AuditResult::Overridden => "overridden",
+                    AuditResult::Unknown => "UNKNOWN",
                 };
                 let style = match r.outcome {
-                    AuditResult::Failure | AuditResult::Refused => theme.danger(),
+                    AuditResult::Failure | AuditResult::Refused | AuditResult::Unknown => {
+                        theme.danger()
+                    }
                     AuditResult::Success => theme.ok(),
                     _ => theme.text(),
                 };

@@ -453,7 +453,8 @@ pub(super) fn on_triggered(
             let lifetime = i64::from(validate::STATE_TOKEN_RANGE.0);
             d.expires_at = Some(
                 t.state_token_expires_at
-                    .unwrap_or(now + Duration::seconds(lifetime)),
+                    .unwrap_or(crate::clock::add_secs(now, lifetime))
+                    .min(crate::clock::add_secs(now, lifetime)),
             );
             d.state_token = Some(t.state_token);
             d.stage = if d.kind() == Some(DeviceKind::Push) {
