@@ -34,15 +34,30 @@ pub enum GuardedAction {
     /// Enrolling a device as already verified (no code from the user).
     #[value(name = "enroll_verified")]
     EnrollVerified,
+    /// Any enrollment, verified or not: adding a factor is the reset attackers ask for.
+    #[value(name = "enroll")]
+    Enroll,
 }
 
 impl GuardedAction {
+    /// True when an override or check given for `self` stands for `other`: both enrollments
+    /// are one change to the caller-check rule.
+    pub fn same_change(self, other: GuardedAction) -> bool {
+        use GuardedAction::{Enroll, EnrollVerified};
+        self == other
+            || matches!(
+                (self, other),
+                (Enroll, EnrollVerified) | (EnrollVerified, Enroll)
+            )
+    }
+
     /// The name used in the profile and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             GuardedAction::Remove => "remove",
             GuardedAction::Token => "token",
             GuardedAction::EnrollVerified => "enroll_verified",
+            GuardedAction::Enroll => "enroll",
         }
     }
 }
@@ -63,9 +78,11 @@ impl RequiredChecks {
         Self::default()
     }
 
-    /// True when `action` needs a fresh caller check.
+    /// True when `action` needs a fresh caller check (`enroll` covers every enrollment, the
+    /// pre-verified one too).
     pub fn contains(&self, action: GuardedAction) -> bool {
         self.0.contains(&action)
+            || (action == GuardedAction::EnrollVerified && self.0.contains(&GuardedAction::Enroll))
     }
 
     /// True when nothing is required.

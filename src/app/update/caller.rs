@@ -186,7 +186,7 @@ pub(super) fn reference(app: &mut App, user_id: UserId, action: AuditKind) -> Ca
         && app
             .caller_override
             .as_ref()
-            .is_some_and(|o| o.user_id == user_id && o.action == g)
+            .is_some_and(|o| o.user_id == user_id && o.action.same_change(g))
         && let Some(o) = app.caller_override.take()
     {
         return CallerCheckRef::Overridden { reason: o.reason };
