@@ -208,7 +208,7 @@ impl Client {
         let url = self.v2_url(user_id, &["verifications", verification_id.expose()])?;
         let call = Call::new(Endpoint::V2PollVerification, Method::GET, url)
             .sensitive(vec![verification_id.clone()]);
-        self.execute(&call).await?.decode(wire_v2::decode_check)
+        self.execute(&call).await?.decode(wire_v2::decode_poll)
     }
 
     /// `POST …/mfa_token`: a temporary MFA token.
