@@ -489,7 +489,7 @@ fn the_audit_view_reads_the_file_newest_first_and_filters() {
         let kelly = s.find("kelly@acme.com").expect("the older entry, by email");
         assert!(steph < kelly, "newest first:\n{s}");
         assert!(s.contains("FAILED") && s.contains("success"), "{s}");
-        assert!(s.contains("1 unreadable lines skipped"), "{s}");
+        assert!(s.contains("1 unreadable line skipped"), "{s}");
     }
     let s = screen(&app, 120, 40);
     assert!(s.contains("\"Steph's iPhone\" (OneLogin Protect)"), "{s}");

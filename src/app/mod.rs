@@ -102,6 +102,8 @@ pub struct AuditNote {
     pub caller_check: Option<CallerCheckRef>,
     /// Enroll lines: whether the number was marked verified (not checked with a code).
     pub verified: Option<bool>,
+    /// Shared by an attempt and its outcome, so a reader can tell they belong together.
+    pub id: Option<String>,
 }
 
 /// Which pane has the keyboard.

@@ -42,10 +42,10 @@ pub async fn run(
     if let Err(e) = ctx.gate.check(Change::Remove, reason) {
         return refused(ctx, e);
     }
-    let check = match ctx.require_caller_check(&user, Change::Remove) {
-        Ok(check) => check,
-        Err(e) => return refused(ctx, e),
-    };
+    // Judged before the question (nothing to confirm if it would be refused)…
+    if let Err(e) = ctx.require_caller_check(&user, Some(&list), Change::Remove) {
+        return refused(ctx, e);
+    }
     let question = format!(
         "Remove {} ({}) from {}?",
         clean(&device.label()),
@@ -55,6 +55,12 @@ pub async fn run(
     if let Err(e) = prompt::confirm(&question, yes).await {
         return refused(ctx, e);
     }
+    // …and again just before sending: a check that expired while the question was read
+    // refuses the change.
+    let check = match ctx.require_caller_check(&user, Some(&list), Change::Remove) {
+        Ok(check) => check,
+        Err(e) => return refused(ctx, e),
+    };
     let entry = ctx.with_caller_check(entry, check);
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::Remove {

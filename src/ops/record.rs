@@ -47,6 +47,8 @@ impl Recorder {
         outcome: AuditOutcome,
     ) -> AuditEntry {
         let mut entry = self.context.entry(user.id, action, outcome);
+        // The outcome is written from a clone of this entry: both lines carry the id.
+        entry.id = Some(crate::audit::new_attempt_id());
         entry.user_email = user.email.clone();
         if let Some(d) = device {
             entry.device_id = Some(d.id.0.clone());
@@ -56,7 +58,9 @@ impl Recorder {
     }
 
     /// Records the attempt; if it cannot be written the change must not be sent (fail closed).
-    pub fn attempt(&mut self, entry: AuditEntry) -> Result<(), OpsError> {
+    /// The line carries the time it is written: just before sending.
+    pub fn attempt(&mut self, mut entry: AuditEntry) -> Result<(), OpsError> {
+        entry.time = chrono::Utc::now();
         self.record(entry).map_err(|e| {
             OpsError::refused(
                 Refusal::AuditUnavailable,
@@ -65,8 +69,10 @@ impl Recorder {
         })
     }
 
-    /// Records an outcome; a write failure is reported but cannot undo what was done.
-    pub fn outcome(&mut self, entry: AuditEntry) -> Option<String> {
+    /// Records an outcome at its own time (not its attempt's); a write failure is reported
+    /// but cannot undo what was done.
+    pub fn outcome(&mut self, mut entry: AuditEntry) -> Option<String> {
+        entry.time = chrono::Utc::now();
         self.record(entry).err()
     }
 

@@ -724,8 +724,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 rows.len(),
                 if rows.len() == 1 { "y" } else { "ies" }
             );
-            if view.skipped > 0 {
-                summary.push_str(&format!(" · {} unreadable lines skipped", view.skipped));
+            if let Some(note) = crate::audit::skipped_note(view.skipped) {
+                summary.push_str(&format!(" · {note}"));
             }
             f.styled(fit(&summary, inner_w), theme.dim());
             if let Some(e) = &view.error {
