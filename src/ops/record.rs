@@ -98,3 +98,24 @@ impl Recorder {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn every_line_carries_its_own_time_not_its_attempts() {
+        let context = AuditContext::new("jdoe", None, "https://acme.onelogin.com");
+        let mut recorder = Recorder::new(Ok(AuditLog::in_memory()), context.clone());
+        let long_ago = chrono::Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).unwrap();
+        let entry = context.entry_at(long_ago, 7, AuditAction::Remove, AuditOutcome::Attempt);
+        let before = chrono::Utc::now();
+        recorder.attempt(entry.clone()).unwrap();
+        recorder.success(entry, &ResponseMeta::default());
+        let lines = recorder.entries();
+        assert_eq!(lines.len(), 2);
+        assert!(lines.iter().all(|l| l.time >= before), "{lines:?}");
+        assert!(lines[1].time >= lines[0].time);
+    }
+}
