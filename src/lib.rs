@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod bounded;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -260,10 +260,13 @@ impl ConfigFile {
 
     /// Reads, parses and checks a file, including the permission rule for inline secrets.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            crate::bounded::read_file(path, crate::bounded::FILE_LIMIT).map_err(|source| {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         let file = Self::parse(&text, path)?;
         if let Some((name, _)) = file
             .profiles
@@ -468,10 +471,13 @@ pub struct ListedConfig {
 impl ListedConfig {
     /// Reads a file, checking each profile on its own so one bad profile hides no other.
     pub fn load(path: &Path) -> Result<ListedConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            crate::bounded::read_file(path, crate::bounded::FILE_LIMIT).map_err(|source| {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         let mut table: toml::Table =
             toml::from_str(&text).map_err(|e| parse_error(&e, &text, path))?;
         let profiles = match table.remove("profiles") {
