@@ -47,6 +47,9 @@ pub enum Msg {
 }
 
 /// Everything the console asks the outside world to do.
+// A Cmd lives for one pass of the loop, a few at a time: an audit note inline costs less than
+// a box per line, and keeps `Cmd::Audit(note)` matchable by value.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cmd {
     /// Start an API call.
