@@ -195,11 +195,11 @@ pub fn not_a_regular_file(meta: &std::fs::Metadata) -> Option<String> {
         use std::os::unix::fs::FileTypeExt;
         let t = meta.file_type();
         let kind = if t.is_char_device() {
-            "a character device (such as /dev/null, /dev/full or /dev/zero)"
+            "a character device"
         } else if t.is_block_device() {
             "a block device"
         } else if t.is_fifo() {
-            "a FIFO (named pipe)"
+            "a FIFO"
         } else if t.is_socket() {
             "a socket"
         } else if t.is_dir() {
@@ -207,12 +207,10 @@ pub fn not_a_regular_file(meta: &std::fs::Metadata) -> Option<String> {
         } else {
             "not a regular file"
         };
-        Some(format!(
-            "it is {kind}, not a regular file: records are kept only in regular files"
-        ))
+        Some(format!("it is {kind}, not a regular file"))
     }
     #[cfg(not(unix))]
-    Some("it is not a regular file: records are kept only in regular files".to_owned())
+    Some("it is not a regular file".to_owned())
 }
 
 /// Opens an existing file for reading, without blocking (a FIFO planted at the path must not
