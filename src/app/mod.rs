@@ -347,7 +347,8 @@ pub struct App {
     pub connection: Option<ApiError>,
     /// When the spent API budget comes back (the header counts down to it).
     pub rate_reset_at: Option<DateTime<Utc>>,
-    /// The tenant's clock minus ours, from the last answer's `Date` header.
+    /// The tenant's clock minus ours, from the last answer's `Date` header. For information
+    /// only: expiries arrive on our clock already (the client applies the offset, once).
     pub clock_offset: chrono::Duration,
     /// The audit view: the whole trail as read from the file, and its filter.
     pub audit_view: AuditView,
