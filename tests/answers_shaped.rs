@@ -199,3 +199,27 @@ async fn over_http_an_empty_200_a_204_and_an_empty_object_fail_the_check_and_the
         assert!(r.is_err(), "v1 devices {status} {body:?}: {r:?}");
     }
 }
+
+#[tokio::test]
+async fn over_http_a_registration_with_a_web_link_is_refused_whole() {
+    let client = answering(
+        201,
+        r#"{"id":"5b1f0a52-0000-4000-8000-000000000001","status":"pending","auth_factor_name":"Google Authenticator","factor_data":{"verification_token":"vt-0123456789","totp_url":"https://evil.example/otpauth://totp/x?secret=AAAA"}}"#,
+    )
+    .await;
+    let request = mfadesk::api::RegistrationRequest {
+        factor_id: 3,
+        display_name: "Pixel".into(),
+        expires_in: None,
+        verified: None,
+        number: None,
+        redirect_to: None,
+        custom_message: None,
+    };
+    let e = client
+        .create_factor_registration(1, &request)
+        .await
+        .expect_err("refused");
+    assert_eq!(e.message, NOT_AN_AUTHENTICATOR_URI);
+    assert!(!e.to_string().contains("evil"), "{e}");
+}
