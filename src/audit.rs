@@ -14,6 +14,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -70,6 +71,9 @@ pub enum AuditOutcome {
     Refused,
     /// A required caller check was skipped with the operator's reason.
     Overridden,
+    /// Sent, but no answer came (abandoned, superseded, or mfadesk stopped): whether the change
+    /// happened is not known; the tenant says.
+    Unknown,
 }
 
 impl AuditOutcome {
@@ -82,6 +86,7 @@ impl AuditOutcome {
             AuditOutcome::Failure => "failure",
             AuditOutcome::Refused => "refused",
             AuditOutcome::Overridden => "overridden",
+            AuditOutcome::Unknown => "unknown",
         }
     }
 }
@@ -136,6 +141,14 @@ pub struct AuditEntry {
     /// Change lines: the signals on screen when the change was confirmed (`push_bombing`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signals: Option<Vec<String>>,
+    /// Ties an attempt line to its outcome line: both carry the same id (older lines have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// A fresh id for an attempt and its outcome.
+pub fn new_attempt_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }
 
 /// The caller check a change line refers to, as written in its `caller_check` field.
@@ -406,6 +419,7 @@ impl AuditContext {
             caller_check: None,
             verified: None,
             signals: None,
+            id: None,
         }
     }
 }
@@ -557,13 +571,29 @@ impl AuditLog {
         let Some((file, path)) = self.file.as_mut() else {
             return Ok(());
         };
+        let write_err = |source| AuditError::Write {
+            path: path.clone(),
+            source,
+        };
+        let before = file.metadata().map_err(write_err)?.len();
+        // A torn last line (a write cut short elsewhere) would swallow this one: start afresh.
+        if before > 0 && !ends_with_newline(file, before) {
+            line.insert(0, '\n');
+        }
         // One write_all of the whole line on an O_APPEND file: lines never interleave.
-        file.write_all(line.as_bytes())
-            .and_then(|()| file.flush())
-            .map_err(|source| AuditError::Write {
-                path: path.clone(),
-                source,
-            })
+        let written = file.write_all(line.as_bytes()).and_then(|()| file.flush());
+        if let Err(source) = written {
+            // Whole or not at all: a part written before the failure (a full disk) is cut off
+            // again, unless someone else has appended since.
+            if let Ok(now) = file.metadata().map(|m| m.len())
+                && now > before
+                && now - before < line.len() as u64
+            {
+                let _ = file.set_len(before);
+            }
+            return Err(write_err(source));
+        }
+        Ok(())
     }
 
     /// This session's entries, oldest first.
@@ -594,50 +624,213 @@ impl AuditLog {
     }
 }
 
-/// Reads every entry a viewer can use: lines that do not parse (a torn write, another
-/// version's record) are skipped and counted rather than hiding the rest of the trail.
-pub fn read_trail(path: impl AsRef<Path>) -> Result<(Vec<AuditEntry>, usize), AuditError> {
-    let path = path.as_ref();
+/// True when the file's last byte (at `len - 1`) is a newline, or it cannot be read (then no
+/// newline is added: the file is being written by someone who knows).
+fn ends_with_newline(file: &File, len: u64) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        let mut last = [0u8; 1];
+        match file.read_at(&mut last, len - 1) {
+            Ok(1) => last[0] == b'\n',
+            _ => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, len);
+        true
+    }
+}
+
+/// The longest line a reader takes: far beyond any entry mfadesk writes; a longer one is
+/// malformed (skipped and counted), so no line can make a reader hold a file in memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// How a reader says it skipped lines: `1 unreadable line skipped`, `3 unreadable lines skipped`.
+pub fn skipped_note(skipped: usize) -> Option<String> {
+    match skipped {
+        0 => None,
+        1 => Some("1 unreadable line skipped".to_owned()),
+        n => Some(format!("{n} unreadable lines skipped")),
+    }
+}
+
+/// Calls `each` with every line of `reader` (without its newline), at most [`MAX_LINE_BYTES`]
+/// long; a longer line is passed as `None` and its bytes are never held.
+fn each_line(reader: impl io::Read, mut each: impl FnMut(Option<&[u8]>)) -> Result<(), io::Error> {
+    let mut reader = BufReader::new(reader);
+    let mut line: Vec<u8> = Vec::new();
+    let mut overlong = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let (used, ended) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let content = &buf[..if ended { used - 1 } else { used }];
+        if !overlong {
+            if line.len() + content.len() > MAX_LINE_BYTES {
+                overlong = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(content);
+            }
+        }
+        reader.consume(used);
+        if ended {
+            each((!overlong).then_some(line.as_slice()));
+            line.clear();
+            overlong = false;
+        }
+    }
+    if overlong || !line.is_empty() {
+        each((!overlong).then_some(line.as_slice()));
+    }
+    Ok(())
+}
+
+/// One line's entry: `Ok(None)` for a blank line, `Err(())` for a malformed one.
+fn parse_line(line: Option<&[u8]>) -> Result<Option<AuditEntry>, ()> {
+    let line = line.ok_or(())?;
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(line).map(Some).map_err(|_| ())
+}
+
+/// Opens a trail for reading: a regular file only, opened without blocking (a FIFO must not
+/// hang a reader), checked with `fstat` on the open descriptor.
+fn open_for_read(path: &Path) -> Result<File, AuditError> {
     let read_err = |source| AuditError::Read {
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(read_err)?;
+    let file = logging::open_regular_read(path).map_err(read_err)?;
+    Ok(file)
+}
+
+/// Reads every entry a viewer can use: lines that do not parse (a torn write, another
+/// version's record, a line beyond [`MAX_LINE_BYTES`]) are skipped and counted rather than
+/// hiding the rest of the trail.
+pub fn read_trail(path: impl AsRef<Path>) -> Result<(Vec<AuditEntry>, usize), AuditError> {
+    let path = path.as_ref();
+    let file = open_for_read(path)?;
     let mut entries = Vec::new();
     let mut skipped = 0;
-    for line in BufReader::new(file).lines() {
-        let line = line.map_err(read_err)?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str(&line) {
-            Ok(entry) => entries.push(entry),
-            Err(_) => skipped += 1,
-        }
-    }
+    each_line(file, |line| match parse_line(line) {
+        Ok(Some(entry)) => entries.push(entry),
+        Ok(None) => {}
+        Err(()) => skipped += 1,
+    })
+    .map_err(|source| AuditError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     Ok((entries, skipped))
 }
 
-/// Reads every entry of an audit file (for tests and a future `audit` command).
+/// Reads every entry of an audit file, skipping malformed lines (see [`read_trail`], which
+/// also says how many).
 pub fn read_entries(path: impl AsRef<Path>) -> Result<Vec<AuditEntry>, AuditError> {
+    read_trail(path).map(|(entries, _)| entries)
+}
+
+/// The recent end of a trail, read backwards.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecentEntries {
+    /// Entries at or after the cut-off time, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// Malformed lines met on the way.
+    pub skipped: usize,
+    /// Bytes read from the file: bounded by the window, not by the file's size.
+    pub bytes_read: u64,
+}
+
+/// How much of the file is read at a time, from the end.
+const BACK_CHUNK: usize = 64 * 1024;
+
+/// Reads the trail from its end until the first entry older than `since`: a 300 MB trail
+/// costs what a small one does (one chunk, one partial line, the window's entries).
+pub fn read_recent(
+    path: impl AsRef<Path>,
+    since: DateTime<Utc>,
+) -> Result<RecentEntries, AuditError> {
+    use std::io::{Read, Seek, SeekFrom};
     let path = path.as_ref();
     let read_err = |source| AuditError::Read {
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(read_err)?;
-    let mut entries = Vec::new();
-    for (index, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(read_err)?;
-        if line.trim().is_empty() {
-            continue;
+    let mut file = open_for_read(path)?;
+    let mut pos = file.metadata().map_err(read_err)?.len();
+    let mut out = RecentEntries::default();
+    // The start of the earliest line seen so far, whose beginning is still further back.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut overlong = false;
+    let mut chunk = vec![0u8; BACK_CHUNK];
+    // Returns false once a line older than `since` is met: nothing further back can matter.
+    let take = |line: Option<&[u8]>, out: &mut RecentEntries| -> bool {
+        match parse_line(line) {
+            Ok(Some(entry)) if entry.time < since => return false,
+            Ok(Some(entry)) => out.entries.push(entry),
+            Ok(None) => {}
+            Err(()) => out.skipped += 1,
         }
-        let entry = serde_json::from_str(&line).map_err(|e| AuditError::Corrupt {
-            path: path.to_owned(),
-            line: index + 1,
-            reason: e.to_string(),
-        })?;
-        entries.push(entry);
+        true
+    };
+    while pos > 0 {
+        let n = usize::try_from(pos.min(BACK_CHUNK as u64)).unwrap_or(BACK_CHUNK);
+        pos -= n as u64;
+        file.seek(SeekFrom::Start(pos)).map_err(read_err)?;
+        file.read_exact(&mut chunk[..n]).map_err(read_err)?;
+        out.bytes_read += n as u64;
+        let piece = &chunk[..n];
+        let Some(first_nl) = piece.iter().position(|&b| b == b'\n') else {
+            // Still inside one line.
+            if !overlong && carry.len() + n > MAX_LINE_BYTES {
+                overlong = true;
+                carry = Vec::new();
+            } else if !overlong {
+                let mut joined = piece.to_vec();
+                joined.extend_from_slice(&carry);
+                carry = joined;
+            }
+            continue;
+        };
+        // The line that ends where the carry ends: its start is in this chunk.
+        let last_nl = piece.iter().rposition(|&b| b == b'\n').unwrap_or(first_nl);
+        let tail = &piece[last_nl + 1..];
+        let keep_going = if overlong || tail.len() + carry.len() > MAX_LINE_BYTES {
+            take(None, &mut out)
+        } else if tail.is_empty() && carry.is_empty() {
+            true
+        } else {
+            let mut line = tail.to_vec();
+            line.extend_from_slice(&carry);
+            take(Some(&line), &mut out)
+        };
+        if !keep_going {
+            return Ok(out);
+        }
+        overlong = false;
+        // Whole lines between the first and last newline, newest first.
+        if last_nl > first_nl {
+            for line in piece[first_nl + 1..last_nl].rsplit(|&b| b == b'\n') {
+                if !take(Some(line), &mut out) {
+                    return Ok(out);
+                }
+            }
+        }
+        carry = piece[..first_nl].to_vec();
     }
-    Ok(entries)
+    if overlong {
+        take(None, &mut out);
+    } else if !carry.is_empty() {
+        take(Some(&carry), &mut out);
+    }
+    Ok(out)
 }

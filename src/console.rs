@@ -184,6 +184,7 @@ impl AuditSink for FileAudit {
         entry.method = note.method.clone();
         entry.caller_check = note.caller_check.clone();
         entry.signals = note.signals.clone();
+        entry.id = note.id.clone();
         self.log.record(entry).map_err(|e| e.to_string())
     }
 

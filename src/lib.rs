@@ -3,7 +3,9 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod bounded;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod logging;

@@ -183,6 +183,53 @@ pub fn take_open_warnings() -> Vec<String> {
 /// is refused. An existing
 /// file that group or others can read is set to 0600, with a warning kept for
 /// [`take_open_warnings`].
+/// Why a file that is not a regular file cannot hold records (None: it is a regular file).
+/// `/dev/null` would swallow the trail, `/dev/full` fail every write, a FIFO block or feed
+/// another process: each is refused at start with its reason.
+pub fn not_a_regular_file(meta: &std::fs::Metadata) -> Option<String> {
+    if meta.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        let kind = if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        Some(format!("it is {kind}, not a regular file"))
+    }
+    #[cfg(not(unix))]
+    Some("it is not a regular file".to_owned())
+}
+
+/// Opens an existing file for reading, without blocking (a FIFO planted at the path must not
+/// hang the reader), and only if `fstat` says it is a regular file.
+pub(crate) fn open_regular_read(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if let Some(why) = not_a_regular_file(&file.metadata()?) {
+        return Err(io::Error::other(why));
+    }
+    Ok(file)
+}
+
 pub(crate) fn open_private_append(path: &Path) -> io::Result<File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_private_dirs(parent)?;
@@ -191,7 +238,8 @@ pub(crate) fn open_private_append(path: &Path) -> io::Result<File> {
         return Err(symlink_refused());
     }
     let mut options = OpenOptions::new();
-    options.create(true).append(true);
+    // Read too: a writer looks at the last byte to start a fresh line after a torn one.
+    options.create(true).append(true).read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -208,18 +256,10 @@ pub(crate) fn open_private_append(path: &Path) -> io::Result<File> {
         }
         e
     })?;
+    // Checked on the open descriptor (fstat), so nothing can be swapped in after the check.
     let meta = file.metadata()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        // A character device is the operator's explicit choice (/dev/full in a drill); a FIFO
-        // or socket is not a place to keep records.
-        if meta.file_type().is_char_device() {
-            return Ok(file);
-        }
-    }
-    if !meta.is_file() {
-        return Err(io::Error::other("it is not a regular file"));
+    if let Some(why) = not_a_regular_file(&meta) {
+        return Err(io::Error::other(why));
     }
     #[cfg(unix)]
     {

@@ -49,7 +49,9 @@ fn main() -> ExitCode {
                         .map_err(|e| (USAGE, e.to_string()))
                 })
                 .map(|text| {
-                    print!("{text}");
+                    // Profile names, client ids and variable names are what a person typed:
+                    // any control or invisible character in them is shown escaped.
+                    print!("{}", mfadesk::ui::text::escape_hidden(&text));
                     0
                 }),
             Some(_) => Ok(0),
@@ -58,11 +60,11 @@ fn main() -> ExitCode {
         match result {
             Ok(code) => code,
             Err((status, e)) if e.starts_with("mfadesk ") => {
-                eprintln!("{e}");
+                eprintln!("{}", mfadesk::ui::text::escape_hidden(&e));
                 status
             }
             Err((status, e)) => {
-                eprintln!("mfadesk: {e}");
+                eprintln!("mfadesk: {}", mfadesk::ui::text::escape_hidden(&e));
                 status
             }
         }

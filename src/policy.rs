@@ -34,15 +34,30 @@ pub enum GuardedAction {
     /// Enrolling a device as already verified (no code from the user).
     #[value(name = "enroll_verified")]
     EnrollVerified,
+    /// Any enrollment, verified or not: adding a factor is the reset attackers ask for.
+    #[value(name = "enroll")]
+    Enroll,
 }
 
 impl GuardedAction {
+    /// True when an override or check given for `self` stands for `other`: both enrollments
+    /// are one change to the caller-check rule.
+    pub fn same_change(self, other: GuardedAction) -> bool {
+        use GuardedAction::{Enroll, EnrollVerified};
+        self == other
+            || matches!(
+                (self, other),
+                (Enroll, EnrollVerified) | (EnrollVerified, Enroll)
+            )
+    }
+
     /// The name used in the profile and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             GuardedAction::Remove => "remove",
             GuardedAction::Token => "token",
             GuardedAction::EnrollVerified => "enroll_verified",
+            GuardedAction::Enroll => "enroll",
         }
     }
 }
@@ -63,9 +78,11 @@ impl RequiredChecks {
         Self::default()
     }
 
-    /// True when `action` needs a fresh caller check.
+    /// True when `action` needs a fresh caller check (`enroll` covers every enrollment, the
+    /// pre-verified one too).
     pub fn contains(&self, action: GuardedAction) -> bool {
         self.0.contains(&action)
+            || (action == GuardedAction::EnrollVerified && self.0.contains(&GuardedAction::Enroll))
     }
 
     /// True when nothing is required.
@@ -328,7 +345,108 @@ pub fn last_caller_check_on(
         .filter(|e| e.base_url == base_url)
         .cloned()
         .collect();
-    last_caller_check(&same_tenant, user_id, now, minutes)
+    let check = last_caller_check(&same_tenant, user_id, now, minutes)?;
+    // Only a whole check counts: its attempt line, with the same id, came first.
+    let success = same_tenant.iter().rev().find(|e| {
+        e.action == AuditAction::CallerCheck
+            && e.user_id == user_id
+            && e.outcome == AuditOutcome::Success
+    })?;
+    same_tenant
+        .iter()
+        .any(|a| is_attempt_of(a, success))
+        .then_some(check)
+}
+
+/// How long before its success a check's attempt may be written: the longest push wait.
+pub const CHECK_ATTEMPT_MARGIN_SECS: i64 = 900;
+
+/// What a caller check read back from the trail must match to count.
+#[derive(Clone, Copy, Debug)]
+pub struct TrailQuery<'a> {
+    /// The tenant: user ids are per tenant.
+    pub base_url: &'a str,
+    /// The operator asking: another operator's check counts for nothing.
+    pub operator: &'a str,
+    /// The user the change is for.
+    pub user_id: UserId,
+    /// The ids of the user's devices that are active now; `None` when not known (a required
+    /// check then counts for nothing).
+    pub active_devices: Option<&'a [String]>,
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// How long a check stays valid.
+    pub minutes: u32,
+}
+
+impl TrailQuery<'_> {
+    /// The oldest line that can matter: a check's attempt before the window opened.
+    pub fn oldest_relevant(&self) -> DateTime<Utc> {
+        let window = i64::from(self.minutes) * 60 + CHECK_ATTEMPT_MARGIN_SECS;
+        crate::clock::add_secs(self.now, -window)
+    }
+}
+
+/// True when `attempt` is the attempt line of the check whose outcome is `outcome`.
+fn is_attempt_of(attempt: &AuditEntry, outcome: &AuditEntry) -> bool {
+    attempt.action == AuditAction::CallerCheck
+        && attempt.outcome == AuditOutcome::Attempt
+        && attempt.id.is_some()
+        && attempt.id == outcome.id
+        && attempt.operator == outcome.operator
+        && attempt.base_url == outcome.base_url
+        && attempt.user_id == outcome.user_id
+        && attempt.device_id == outcome.device_id
+        && attempt.time <= outcome.time
+}
+
+/// The user's caller check from a trail read newest first, counted only when it is whole: an
+/// attempt line and its success line (same id), by the operator asking, on this tenant, naming
+/// a device of the user that is active now, within `minutes`. The latest finished check of the
+/// user decides: a failure after a success leaves the caller unchecked; a lone success line,
+/// another operator's line or one naming no device counts for nothing. Stops at the first line
+/// older than [`TrailQuery::oldest_relevant`].
+pub fn whole_check<'a>(
+    newest_first: impl IntoIterator<Item = &'a AuditEntry>,
+    q: &TrailQuery<'_>,
+) -> Option<CallerCheck> {
+    let oldest = q.oldest_relevant();
+    let mut success: Option<&AuditEntry> = None;
+    for e in newest_first {
+        if e.time < oldest {
+            break;
+        }
+        if e.action != AuditAction::CallerCheck
+            || e.base_url != q.base_url
+            || e.user_id != q.user_id
+        {
+            continue;
+        }
+        match success {
+            None => match e.outcome {
+                AuditOutcome::Success => {
+                    let device_ok = match (&e.device_id, q.active_devices) {
+                        (Some(d), Some(active)) => active.iter().any(|a| a == d),
+                        (Some(_), None) => true,
+                        (None, _) => false,
+                    };
+                    if e.operator != q.operator || e.id.is_none() || !device_ok {
+                        return None;
+                    }
+                    let check = check_from_entry(e)?;
+                    if check.freshness(q.now, q.minutes) != Freshness::Fresh {
+                        return None;
+                    }
+                    success = Some(e);
+                }
+                AuditOutcome::Failure => return None,
+                _ => {}
+            },
+            Some(s) if is_attempt_of(e, s) => return check_from_entry(s),
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -482,10 +600,12 @@ mod tests {
 
     #[test]
     fn checks_on_another_tenant_do_not_count() {
-        let other = AuditContext::new("jdoe", None, "https://other.onelogin.com")
-            .entry_at(t(0, 0), 7, AuditAction::CallerCheck, AuditOutcome::Success)
+        let mut attempt = AuditContext::new("jdoe", None, "https://other.onelogin.com")
+            .entry_at(t(0, 0), 7, AuditAction::CallerCheck, AuditOutcome::Attempt)
             .device_id("1");
-        let entries = vec![other];
+        attempt.id = Some("c1".into());
+        let other = attempt.clone().outcome(AuditOutcome::Success);
+        let entries = vec![attempt, other];
         assert!(
             last_caller_check_on(&entries, "https://acme.onelogin.com", 7, t(1, 0), 15).is_none()
         );

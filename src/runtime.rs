@@ -125,14 +125,37 @@ where
                 Msg::Terminate
             }
         };
-        handle(&mut app, msg, &tx, &mut io);
-        // Fold in whatever else already arrived, then draw once.
-        while let Ok(ev) = rx.try_recv() {
-            handle(&mut app, Msg::Api(Box::new(ev)), &tx, &mut io);
+        // A panic while a change is in flight must still leave that change's outcome in the
+        // trail: it is caught here, the open changes settled as unknown, then it carries on.
+        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle(&mut app, msg, &tx, &mut io);
+            // Fold in whatever else already arrived, then draw once.
+            while let Ok(ev) = rx.try_recv() {
+                handle(&mut app, Msg::Api(Box::new(ev)), &tx, &mut io);
+            }
+            draw(&mut app, terminal, &mut io)
+        }));
+        match step {
+            Ok(drawn) => drawn?,
+            Err(panic) => {
+                settle_after_panic(&mut app, &mut io);
+                std::panic::resume_unwind(panic);
+            }
         }
-        draw(&mut app, terminal, &mut io)?;
     }
     Ok(app)
+}
+
+/// Writes the unknown outcome of every change in flight, straight to the trail (the state may
+/// be half-updated: a second panic here is swallowed, the first one still propagates).
+fn settle_after_panic(app: &mut App, io: &mut Io) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for cmd in crate::app::settle_on_crash(app) {
+            if let (Cmd::Audit(note), Some(sink)) = (cmd, io.audit.as_mut()) {
+                let _ = sink.record(&note);
+            }
+        }
+    }));
 }
 
 /// Sleeps until `at` by the console's clock (never, without a time).

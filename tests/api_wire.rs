@@ -308,7 +308,8 @@ fn verify_success_pending_and_enveloped_errors() {
         wire::decode_verify(fixture!("verify_success.json")),
         Ok(VerifyOutcome::Verified)
     );
-    assert_eq!(wire::decode_verify(b""), Ok(VerifyOutcome::Verified));
+    // An empty body is not the documented success: never a pass.
+    assert_eq!(kind(wire::decode_verify(b"")), ErrorKind::MalformedResponse);
     assert_eq!(
         wire::decode_verify(fixture!("verify_pending.json")),
         Ok(VerifyOutcome::Pending {

@@ -390,8 +390,10 @@ fn a_429_spends_the_budget_and_pane_errors_say_when_it_resets() {
 
 // ---- 14: the tenant's clock ---------------------------------------------------------------
 
+/// The client moves every expiry onto our clock, once (tests/server_values.rs checks that over
+/// HTTP); the console adds no second offset and still never counts past what it asked.
 #[test]
-fn state_token_and_temporary_token_expiries_use_the_tenants_clock() {
+fn the_console_applies_no_second_clock_offset_and_never_counts_past_what_was_asked() {
     let mut app = app_with_kelly();
     // The tenant's clock runs five minutes ahead of ours.
     let (id, _) = one_request(&app.startup());
@@ -452,7 +454,11 @@ fn state_token_and_temporary_token_expiries_use_the_tenants_clock() {
         mfadesk::app::dialogs::Dialog::Token(t) => t.issued.as_ref().and_then(|i| i.expires_at),
         _ => None,
     });
-    assert_eq!(issued, Some(now() + chrono::Duration::hours(1)));
+    assert_eq!(
+        issued,
+        Some(tenant_now + chrono::Duration::hours(1)),
+        "taken as the client gave it"
+    );
 }
 
 // ---- 20: the audit view -------------------------------------------------------------------
@@ -483,7 +489,7 @@ fn the_audit_view_reads_the_file_newest_first_and_filters() {
         let kelly = s.find("kelly@acme.com").expect("the older entry, by email");
         assert!(steph < kelly, "newest first:\n{s}");
         assert!(s.contains("FAILED") && s.contains("success"), "{s}");
-        assert!(s.contains("1 unreadable lines skipped"), "{s}");
+        assert!(s.contains("1 unreadable line skipped"), "{s}");
     }
     let s = screen(&app, 120, 40);
     assert!(s.contains("\"Steph's iPhone\" (OneLogin Protect)"), "{s}");

@@ -1807,7 +1807,7 @@ fn being_stopped_mid_change_settles_it_as_unknown_and_quits() {
     let notes = audits(&cmds);
     assert_eq!(notes.len(), 1, "{cmds:?}");
     assert_eq!(notes[0].action, AuditKind::MfaToken);
-    assert_eq!(notes[0].outcome, AuditResult::Failure);
+    assert_eq!(notes[0].outcome, AuditResult::Unknown);
     assert!(
         notes[0]
             .message

@@ -288,7 +288,7 @@ fn update_records_the_attempt_before_the_request() {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_remove_is_not_sent_when_the_disk_is_full() {
-    // /dev/full opens and fails every write with ENOSPC, as a full disk does.
+    // /dev/full (the full-disk drill) is refused at start: not a regular file.
     let mut c = Console::start_opts(
         Options {
             audit: Some(Box::new(trail(Path::new("/dev/full")))),

@@ -1172,8 +1172,8 @@ fn a_required_caller_check_is_satisfied_by_an_earlier_verify() {
     );
     assert_eq!(
         status(&o),
-        0,
-        "the check above is still fresh: {}",
+        4,
+        "the check above is fresh, but its device was just removed: it proves nothing now: {}",
         stderr(&o)
     );
     let o = env.run_profile(
@@ -1200,6 +1200,53 @@ fn a_required_caller_check_is_satisfied_by_an_earlier_verify() {
         "",
     );
     assert_eq!(status(&o), 4, "{}", stderr(&o));
+}
+
+#[test]
+fn a_required_enroll_guards_every_enrollment_from_the_shell() {
+    let env = Env::new();
+    let config = env.profile("require_caller_check = [\"enroll\"]");
+    let before = env.control.devices(KELLY).len();
+    for extra in [&[][..], &["--verified"][..]] {
+        let mut args = vec![
+            "enroll",
+            "kellyslater",
+            "--factor",
+            "voice",
+            "--name",
+            "Attacker",
+            "--number",
+            "+14155550999",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = env.run_profile(&config, &args, "");
+        assert_eq!(status(&o), 4, "{extra:?}: {}", stdout(&o));
+        assert_eq!(json(&o)["error"]["kind"], "missing_caller_check");
+    }
+    assert_eq!(env.control.devices(KELLY).len(), before, "nothing enrolled");
+    let lines = env.audit_lines();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["action"] != "enroll" || l["outcome"] == "refused"),
+        "{lines:?}"
+    );
+    // The flag does the same for one command.
+    let o = env.run(&[
+        "enroll",
+        "kellyslater",
+        "--factor",
+        "voice",
+        "--name",
+        "Attacker",
+        "--number",
+        "+14155550999",
+        "--require-caller-check",
+        "enroll",
+    ]);
+    assert_eq!(status(&o), 4, "{}", stderr(&o));
+    assert_eq!(env.control.devices(KELLY).len(), before);
 }
 
 #[test]

@@ -191,3 +191,22 @@ fn profiles_list_shows_the_caller_check_policy() {
     assert!(text.contains("caller check valid 30 min"), "{text}");
     assert!(text.contains("no caller checks when read-only"), "{text}");
 }
+
+#[test]
+fn enroll_is_accepted_by_the_profile_and_the_flag_and_covers_every_enrollment() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = PROFILE.replace(
+        "require_caller_check = [\"remove\", \"enroll_verified\"]",
+        "require_caller_check = [\"enroll\"]",
+    );
+    let s = resolve_in(dir.path(), Some(&profile), CliOptions::default()).unwrap();
+    assert_eq!(s.require_caller_check, set(&[GuardedAction::Enroll]));
+    assert!(
+        s.require_caller_check
+            .contains(GuardedAction::EnrollVerified)
+    );
+    let cli = parse(&["--require-caller-check", "enroll"]).unwrap();
+    assert_eq!(cli.require_caller_check, vec![GuardedAction::Enroll]);
+    let s = resolve_in(dir.path(), Some(BARE), cli).unwrap();
+    assert!(s.require_caller_check.contains(GuardedAction::Enroll));
+}

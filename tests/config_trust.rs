@@ -96,6 +96,35 @@ fn the_command_is_stopped_at_its_time_limit() {
     assert!(e.to_string().contains("did not finish"), "{e}");
 }
 
+/// Output beyond 64 KiB is an error at once (not after the time limit) and the command is
+/// stopped: an endless `yes` neither fills memory nor keeps running.
+#[test]
+fn more_than_64_kib_of_output_stops_the_command() {
+    use mfadesk::config::secret::SECRET_OUTPUT_LIMIT;
+    assert_eq!(SECRET_OUTPUT_LIMIT, 64 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let command = format!("echo $$ > {}; exec yes s3cret", pidfile.display());
+    let e = run_secret_command_within("p", &command, Duration::from_secs(30)).unwrap_err();
+    assert!(
+        matches!(e, ConfigError::SecretCommandOutput { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("64 KiB"), "{e}");
+    assert!(!e.to_string().contains("s3cret"));
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) with signal 0 only asks whether the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(!alive, "the command was stopped and reaped");
+    // Exactly the limit is still read (and then judged as a secret).
+    let fits = format!("head -c {} /dev/zero | tr '\\0' 'a'", SECRET_OUTPUT_LIMIT);
+    assert!(run_secret_command_within("p", &fits, Duration::from_secs(30)).is_ok());
+}
+
 #[test]
 fn the_command_output_is_never_in_an_error() {
     let e = run_secret_command_within(

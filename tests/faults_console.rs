@@ -482,7 +482,7 @@ fn abandon(app: &mut App, id: u64, response: ApiResponse) {
     }
     // The trail closes the attempt as abandoned, outcome unknown.
     if let Some(last) = app.audit.last() {
-        assert_eq!(last.outcome, mfadesk::app::AuditResult::Failure);
+        assert_eq!(last.outcome, mfadesk::app::AuditResult::Unknown);
         assert!(
             last.message
                 .as_deref()

@@ -221,9 +221,26 @@ pub(crate) struct Reply {
     pub(crate) body: Vec<u8>,
     status: u16,
     request_id: Option<String>,
+    /// The tenant's clock minus ours from this answer's `Date` (zero without one).
+    clock_offset: chrono::Duration,
 }
 
 impl Reply {
+    /// A server's expiry on our clock, clamped to what was asked (see [`crate::clock::local_expiry`]).
+    pub(crate) fn local_expiry(
+        &self,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        sent_at: chrono::DateTime<chrono::Utc>,
+        asked_secs: u32,
+    ) -> chrono::DateTime<chrono::Utc> {
+        crate::clock::local_expiry(
+            expires_at,
+            self.clock_offset,
+            sent_at,
+            i64::from(asked_secs),
+        )
+    }
+
     /// Runs a decoder, stamping its errors with this response's status and request id.
     pub(crate) fn decode<T>(
         &self,
@@ -272,7 +289,7 @@ fn rate_limit_headers(headers: &HeaderMap) -> Option<RateLimit> {
     let limit = RateLimit {
         limit: header_u64(headers, "x-ratelimit-limit"),
         remaining: header_u64(headers, "x-ratelimit-remaining"),
-        reset_secs: header_u64(headers, "x-ratelimit-reset"),
+        reset_secs: reset_header(headers),
     };
     (limit != RateLimit::default()).then_some(limit)
 }
@@ -286,7 +303,14 @@ fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
             Some(u64::try_from(secs).unwrap_or(0))
         })
     });
-    from_retry_after.or_else(|| header_u64(headers, "x-ratelimit-reset"))
+    from_retry_after
+        .map(|s| s.min(crate::clock::MAX_RESET_SECS))
+        .or_else(|| reset_header(headers))
+}
+
+/// X-RateLimit-Reset, believed up to a day (the budget is hourly; larger is a server's error).
+fn reset_header(headers: &HeaderMap) -> Option<u64> {
+    header_u64(headers, "x-ratelimit-reset").map(|s| s.min(crate::clock::MAX_RESET_SECS))
 }
 
 /// Replaces every sensitive value in an error message with `***`, then applies the log's
@@ -567,6 +591,7 @@ impl Client {
             headers,
             body,
             status,
+            clock_offset: offset.unwrap_or_default(),
         })
     }
 

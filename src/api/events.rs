@@ -219,7 +219,7 @@ pub fn decode_events(body: &[u8]) -> Result<EventPage, ApiError> {
     if !root.is_object() {
         return Err(wire::malformed("the events answer is not an object"));
     }
-    let events = wire::data_items(&root, "events")
+    let events = wire::listed(Endpoint::Events, &root, "events")?
         .into_iter()
         .filter_map(event)
         .collect();
@@ -238,7 +238,7 @@ pub fn decode_event_types(body: &[u8]) -> Result<EventTypes, ApiError> {
     let root = wire::parse_json(body)?;
     wire::check_envelope(Endpoint::EventTypes, &root)?;
     Ok(EventTypes::new(
-        wire::data_items(&root, "types")
+        wire::listed(Endpoint::EventTypes, &root, "types")?
             .into_iter()
             .filter_map(|t| Some((wire::int(t.get("id"))?, wire::text(t.get("name"))?))),
     ))

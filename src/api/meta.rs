@@ -49,7 +49,8 @@ pub fn clock_offset(
     received: chrono::DateTime<chrono::Utc>,
 ) -> Option<chrono::Duration> {
     let date = chrono::DateTime::parse_from_rfc2822(date_header.trim()).ok()?;
-    let offset = date.with_timezone(&chrono::Utc) - received;
+    // A clock years away is a broken header, not a skew: it counts as none.
+    let offset = crate::clock::usable_offset(date.with_timezone(&chrono::Utc) - received);
     Some(if offset.num_seconds().abs() < MIN_SKEW_SECS {
         chrono::Duration::zero()
     } else {

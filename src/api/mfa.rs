@@ -1,6 +1,6 @@
 //! The seven MFA v1 calls (`/api/1/users/{user_id}/…`).
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
@@ -13,16 +13,8 @@ use super::wire::{self, Endpoint};
 /// The state-token lifetimes OneLogin accepts, in seconds (spec: 120–900, default 120).
 pub const STATE_TOKEN_EXPIRES_IN: (u32, u32) = (120, 900);
 
-/// A server's expiry, never later than what was asked: a tenant saying "the year 2999" must not
-/// keep a countdown or a push poll going for ever.
-pub fn clamp_expiry(
-    expires_at: DateTime<Utc>,
-    sent_at: DateTime<Utc>,
-    asked_secs: u32,
-) -> DateTime<Utc> {
-    let limit = sent_at + chrono::Duration::seconds(i64::from(asked_secs));
-    expires_at.min(limit)
-}
+/// A temporary token's longest life, and its default when none is asked (spec: 72 h).
+pub const MFA_TOKEN_EXPIRES_IN_MAX: u32 = 259_200;
 
 impl Client {
     /// `GET /api/1/users/{user_id}/auth_factors`: factors the user can still enroll.
@@ -103,17 +95,18 @@ impl Client {
             body.insert("sms_message".into(), json!(message));
         }
         let sent_at = Utc::now();
-        let mut result = self
+        let reply = self
             .execute(&Call::new(Endpoint::Trigger, Method::POST, url).json(Value::Object(body)))
-            .await?
-            .decode(|b| wire::decode_trigger(b, device_id))?;
+            .await?;
+        let mut result = reply.decode(|b| wire::decode_trigger(b, device_id))?;
         crate::logging::register_secret(result.state_token.expose());
         let asked = state_token_expires_in
             .unwrap_or(STATE_TOKEN_EXPIRES_IN.0)
             .clamp(STATE_TOKEN_EXPIRES_IN.0, STATE_TOKEN_EXPIRES_IN.1);
+        // On our clock, never later than asked, whatever the server says.
         result.state_token_expires_at = result
             .state_token_expires_at
-            .map(|t| clamp_expiry(t, sent_at, asked));
+            .map(|t| reply.local_expiry(Some(t), sent_at, asked));
         Ok(result)
     }
 
@@ -170,13 +163,14 @@ impl Client {
         }
         body.insert("reusable".into(), json!(reusable));
         let sent_at = Utc::now();
-        let mut token = self
+        let reply = self
             .execute(&Call::new(Endpoint::MfaToken, Method::POST, url).json(Value::Object(body)))
-            .await?
-            .decode(|b| wire::decode_mfa_token(b, reusable))?;
-        if let Some(secs) = expires_in {
-            token.expires_at = token.expires_at.map(|t| clamp_expiry(t, sent_at, secs));
-        }
+            .await?;
+        let mut token = reply.decode(|b| wire::decode_mfa_token(b, reusable))?;
+        let asked = expires_in.unwrap_or(MFA_TOKEN_EXPIRES_IN_MAX);
+        token.expires_at = token
+            .expires_at
+            .map(|t| reply.local_expiry(Some(t), sent_at, asked));
         crate::logging::register_secret(token.mfa_token.expose());
         Ok(token)
     }

@@ -72,9 +72,17 @@ impl Client {
             body.insert("custom_message".into(), json!(message));
         }
         // Never retried (POST): a second registration would leave two pending.
-        self.execute(&Call::new(Endpoint::V2Register, Method::POST, url).json(Value::Object(body)))
-            .await?
-            .decode(wire_v2::decode_registration)
+        let sent_at = chrono::Utc::now();
+        let reply = self
+            .execute(&Call::new(Endpoint::V2Register, Method::POST, url).json(Value::Object(body)))
+            .await?;
+        let mut registration = reply.decode(wire_v2::decode_registration)?;
+        let (_, high) = super::mfa::STATE_TOKEN_EXPIRES_IN;
+        let asked = request.expires_in.unwrap_or(high).min(high);
+        registration.expires_at = registration
+            .expires_at
+            .map(|t| reply.local_expiry(Some(t), sent_at, asked));
+        Ok(registration)
     }
 
     /// `PUT …/registrations/{registration_id}`: the first code; accepted means enrolled.
@@ -147,16 +155,16 @@ impl Client {
             body.insert("custom_message".into(), json!(message));
         }
         let sent_at = chrono::Utc::now();
-        let mut verification = self
+        let reply = self
             .execute(&Call::new(Endpoint::V2Verify, Method::POST, url).json(Value::Object(body)))
-            .await?
-            .decode(wire_v2::decode_verification)?;
-        // Never later than asked (default 120 s, at most 900), whatever the server says.
+            .await?;
+        let mut verification = reply.decode(wire_v2::decode_verification)?;
+        // On our clock, never later than asked (default 120 s, at most 900).
         let (low, high) = super::mfa::STATE_TOKEN_EXPIRES_IN;
         let asked = expires_in.unwrap_or(low).clamp(low, high);
         verification.expires_at = verification
             .expires_at
-            .map(|t| super::mfa::clamp_expiry(t, sent_at, asked));
+            .map(|t| reply.local_expiry(Some(t), sent_at, asked));
         Ok(verification)
     }
 
@@ -200,7 +208,7 @@ impl Client {
         let url = self.v2_url(user_id, &["verifications", verification_id.expose()])?;
         let call = Call::new(Endpoint::V2PollVerification, Method::GET, url)
             .sensitive(vec![verification_id.clone()]);
-        self.execute(&call).await?.decode(wire_v2::decode_check)
+        self.execute(&call).await?.decode(wire_v2::decode_poll)
     }
 
     /// `POST …/mfa_token`: a temporary MFA token.
@@ -217,15 +225,14 @@ impl Client {
         }
         body.insert("reusable".into(), json!(reusable));
         let sent_at = chrono::Utc::now();
-        let mut token = self
+        let reply = self
             .execute(&Call::new(Endpoint::V2MfaToken, Method::POST, url).json(Value::Object(body)))
-            .await?
-            .decode(|b| wire::decode_mfa_token(b, reusable))?;
-        if let Some(secs) = expires_in {
-            token.expires_at = token
-                .expires_at
-                .map(|t| super::mfa::clamp_expiry(t, sent_at, secs));
-        }
+            .await?;
+        let mut token = reply.decode(|b| wire::decode_mfa_token(b, reusable))?;
+        let asked = expires_in.unwrap_or(super::mfa::MFA_TOKEN_EXPIRES_IN_MAX);
+        token.expires_at = token
+            .expires_at
+            .map(|t| reply.local_expiry(Some(t), sent_at, asked));
         crate::logging::register_secret(token.mfa_token.expose());
         Ok(token)
     }

@@ -85,6 +85,37 @@ impl Endpoint {
         )
     }
 
+    /// The call as the spec names it, for messages (`unexpected response from …`).
+    pub fn route(self) -> &'static str {
+        match self {
+            Self::Token => "POST /auth/oauth2/v2/token",
+            Self::AuthFactors => "GET /api/1/users/{id}/auth_factors",
+            Self::OtpDevices => "GET /api/1/users/{id}/otp_devices",
+            Self::Enroll => "POST /api/1/users/{id}/otp_devices",
+            Self::Trigger => "POST /api/1/users/{id}/otp_devices/{device_id}/trigger",
+            Self::Verify => "POST /api/1/users/{id}/otp_devices/{device_id}/verify",
+            Self::Remove => "DELETE /api/1/users/{id}/otp_devices/{device_id}",
+            Self::MfaToken => "POST /api/1/users/{id}/mfa_token",
+            Self::Users => "GET /api/2/users",
+            Self::User => "GET /api/2/users/{id}",
+            Self::RateLimit => "GET /auth/rate_limit",
+            Self::V2Factors => "GET /api/2/mfa/users/{id}/factors",
+            Self::V2Register => "POST /api/2/mfa/users/{id}/registrations",
+            Self::V2VerifyRegistration => {
+                "PUT /api/2/mfa/users/{id}/registrations/{registration_id}"
+            }
+            Self::V2Registration => "GET /api/2/mfa/users/{id}/registrations/{registration_id}",
+            Self::V2Devices => "GET /api/2/mfa/users/{id}/devices",
+            Self::V2Remove => "DELETE /api/2/mfa/users/{id}/devices/{device_id}",
+            Self::V2Verify => "POST /api/2/mfa/users/{id}/verifications",
+            Self::V2VerifyCode => "PUT /api/2/mfa/users/{id}/verifications/{verification_id}",
+            Self::V2PollVerification => "GET /api/2/mfa/users/{id}/verifications/{verification_id}",
+            Self::V2MfaToken => "POST /api/2/mfa/users/{id}/mfa_token",
+            Self::Events => "GET /api/1/events",
+            Self::EventTypes => "GET /api/1/events/types",
+        }
+    }
+
     /// True for the v2 calls that check a code or follow a registration or verification.
     fn is_v2_check(self) -> bool {
         matches!(
@@ -111,6 +142,32 @@ pub struct TokenGrant {
 /// A malformed-response error with a short reason (never the body: it may hold a token).
 pub(crate) fn malformed(what: &str) -> ApiError {
     ApiError::new(ErrorKind::MalformedResponse, what.to_owned())
+}
+
+/// A 2xx answer not shaped as the spec documents for `endpoint`: never a pass, never an empty list.
+pub(crate) fn unexpected(endpoint: Endpoint) -> ApiError {
+    malformed(&format!("unexpected response from {}", endpoint.route()))
+}
+
+/// The list a v1-style answer carries under `key`: `data.<key>[]`, `data[]`, `<key>[]` at the
+/// top, or a bare array. `{}`, `null`, a string or an object without the list is an error
+/// naming the call, never an empty list.
+pub(crate) fn listed<'a>(
+    endpoint: Endpoint,
+    root: &'a Value,
+    key: &str,
+) -> Result<Vec<&'a Value>, ApiError> {
+    let list = match root {
+        Value::Array(items) => Some(items),
+        Value::Object(map) => match map.get("data") {
+            Some(Value::Array(items)) => Some(items),
+            Some(Value::Object(data)) => data.get(key).and_then(Value::as_array),
+            _ => map.get(key).and_then(Value::as_array),
+        },
+        _ => None,
+    };
+    list.map(|l| l.iter().collect())
+        .ok_or_else(|| unexpected(endpoint))
 }
 
 /// Parses a body as JSON; an empty body counts as `{}` because several success replies are empty.
@@ -458,7 +515,7 @@ pub fn decode_auth_factors(body: &[u8]) -> Result<Vec<AuthFactor>, ApiError> {
     let root = parse_json(body)?;
     check_envelope(Endpoint::AuthFactors, &root)?;
     let mut factors = Vec::new();
-    for item in data_items(&root, "auth_factors") {
+    for item in listed(Endpoint::AuthFactors, &root, "auth_factors")? {
         let factor_id = int(item.get("factor_id"))
             .ok_or_else(|| malformed("an auth factor has no factor_id"))?;
         let name = text(item.get("name"))
@@ -503,7 +560,7 @@ pub fn dedupe_devices(devices: Vec<OtpDevice>) -> Vec<OtpDevice> {
 pub fn decode_otp_devices(body: &[u8]) -> Result<Vec<OtpDevice>, ApiError> {
     let root = parse_json(body)?;
     check_envelope(Endpoint::OtpDevices, &root)?;
-    let devices = data_items(&root, "otp_devices")
+    let devices = listed(Endpoint::OtpDevices, &root, "otp_devices")?
         .into_iter()
         .filter_map(device)
         .collect();
@@ -541,11 +598,17 @@ pub fn decode_trigger(body: &[u8], requested: &DeviceId) -> Result<TriggerResult
 }
 
 /// `POST …/verify` success bodies: `{"status":{"type":"success",…}}` (no data) is Verified;
-/// a "pending" type or message (and not "Success") is Pending; an envelope saying error is an error.
+/// a "pending" type or message (and not "Success") is Pending; an envelope saying error is an
+/// error; anything else (an empty body, `{}`, another shape) is `unexpected response`, never a pass.
 pub fn decode_verify(body: &[u8]) -> Result<VerifyOutcome, ApiError> {
+    verify_outcome(Endpoint::Verify, body)
+}
+
+/// [`decode_verify`] for `endpoint` (v2's code checks answer in the same v1 shape).
+pub(crate) fn verify_outcome(endpoint: Endpoint, body: &[u8]) -> Result<VerifyOutcome, ApiError> {
     let root = parse_json(body)?;
     if !root.is_object() {
-        return Err(malformed("the verify response is not a JSON object"));
+        return Err(unexpected(endpoint));
     }
     let kind = status_obj(&root)
         .and_then(|s| text(s.get("type")))
@@ -557,7 +620,7 @@ pub fn decode_verify(body: &[u8]) -> Result<VerifyOutcome, ApiError> {
     if pending {
         return Ok(VerifyOutcome::Pending { message });
     }
-    if let Some(err) = enveloped_error(Endpoint::Verify, &root) {
+    if let Some(err) = enveloped_error(endpoint, &root) {
         return Err(err);
     }
     if let Some(status) = text(root.get("status")) {
@@ -570,7 +633,12 @@ pub fn decode_verify(body: &[u8]) -> Result<VerifyOutcome, ApiError> {
             _ => {}
         }
     }
-    Ok(VerifyOutcome::Verified)
+    // Only the documented success passes: a status object saying so.
+    if kind == "success" {
+        Ok(VerifyOutcome::Verified)
+    } else {
+        Err(unexpected(endpoint))
+    }
 }
 
 /// `DELETE …/otp_devices/{id}`: the documented body is `{}`; any 2xx is success unless an
@@ -651,14 +719,10 @@ fn user(item: &Value) -> Result<User, ApiError> {
 pub fn decode_users(body: &[u8]) -> Result<Vec<User>, ApiError> {
     let root = parse_json(body)?;
     check_envelope(Endpoint::Users, &root)?;
-    match &root {
-        Value::Array(items) => items.iter().map(user).collect(),
-        Value::Object(map) if map.contains_key("data") => {
-            data_items(&root, "users").into_iter().map(user).collect()
-        }
-        Value::Object(map) if map.is_empty() => Ok(Vec::new()),
-        _ => Err(malformed("the user list is not a JSON array")),
-    }
+    listed(Endpoint::Users, &root, "users")?
+        .into_iter()
+        .map(user)
+        .collect()
 }
 
 /// `GET /api/2/users/{id}`: a bare user object (or one inside `data`, or a one-element array).
@@ -700,7 +764,8 @@ pub fn decode_rate_limit(body: &[u8]) -> Result<RateLimit, ApiError> {
     let limit = RateLimit {
         limit: pick(&["X-RateLimit-Limit", "limit"]),
         remaining: pick(&["X-RateLimit-Remaining", "remaining"]),
-        reset_secs: pick(&["X-RateLimit-Reset", "reset"]),
+        reset_secs: pick(&["X-RateLimit-Reset", "reset"])
+            .map(|s| s.min(crate::clock::MAX_RESET_SECS)),
     };
     if limit == RateLimit::default() {
         return Err(malformed("the rate limit response has no figures"));

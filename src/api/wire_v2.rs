@@ -26,6 +26,27 @@ fn items<'a>(root: &'a Value, key: &str) -> Vec<&'a Value> {
     }
 }
 
+/// The list a v2 answer carries: a bare array (documented), an object naming the list or
+/// holding it in `data`, or one item alone (an object with `item_key`). `{}`, `null`, a string
+/// or any other object is an error naming the call, never an empty list.
+fn listed<'a>(
+    endpoint: Endpoint,
+    root: &'a Value,
+    key: &str,
+    item_key: &str,
+) -> Result<Vec<&'a Value>, ApiError> {
+    match root {
+        Value::Array(list) => Ok(list.iter().collect()),
+        Value::Object(map) => match map.get(key) {
+            Some(Value::Array(list)) => Ok(list.iter().collect()),
+            _ if map.contains_key("data") => wire::listed(endpoint, root, key),
+            _ if map.contains_key(item_key) => Ok(vec![root]),
+            _ => Err(wire::unexpected(endpoint)),
+        },
+        _ => Err(wire::unexpected(endpoint)),
+    }
+}
+
 /// The first object of a one-or-many body.
 fn single<'a>(root: &'a Value, what: &str) -> Result<&'a Value, ApiError> {
     items(root, "data")
@@ -43,7 +64,7 @@ fn secret(v: Option<&Value>) -> Option<Secret> {
 pub fn decode_factors(body: &[u8]) -> Result<Vec<AuthFactor>, ApiError> {
     let root = parse_json(body)?;
     check_envelope(Endpoint::V2Factors, &root)?;
-    items(&root, "factors")
+    listed(Endpoint::V2Factors, &root, "factors", "factor_id")?
         .into_iter()
         .map(|item| {
             let factor_id = int(item.get("factor_id"))
@@ -57,6 +78,33 @@ pub fn decode_factors(body: &[u8]) -> Result<Vec<AuthFactor>, ApiError> {
         .collect()
 }
 
+/// The longest setup link accepted, in characters: longer is refused whole, never cut.
+pub const TOTP_URL_MAX: usize = 2048;
+
+/// What the agent is told when a registration's `totp_url` is not an authenticator URI.
+pub const NOT_AN_AUTHENTICATOR_URI: &str =
+    "The tenant sent a setup link that is not an authenticator URI";
+
+/// True for an `otpauth://totp/…` or `otpauth://hotp/…` URI with a non-empty `secret`, at most
+/// [`TOTP_URL_MAX`] characters, with no spaces or control characters: nothing else becomes a
+/// QR code an authenticator app (or a phone's browser) would act on.
+pub fn is_authenticator_uri(uri: &str) -> bool {
+    if uri.chars().count() > TOTP_URL_MAX || uri.chars().any(|c| c.is_control() || c == ' ') {
+        return false;
+    }
+    let scheme_and_type = uri.get(..15).map(str::to_ascii_lowercase);
+    if !matches!(
+        scheme_and_type.as_deref(),
+        Some("otpauth://totp/" | "otpauth://hotp/")
+    ) {
+        return false;
+    }
+    url::Url::parse(uri).is_ok_and(|u| {
+        u.query_pairs()
+            .any(|(k, v)| k.eq_ignore_ascii_case("secret") && !v.trim().is_empty())
+    })
+}
+
 /// A registration object; its secrets are registered with the log's redactor at once.
 fn registration(item: &Value) -> Result<Registration, ApiError> {
     let id = text(item.get("id"))
@@ -64,7 +112,18 @@ fn registration(item: &Value) -> Result<Registration, ApiError> {
         .ok_or_else(|| malformed("the registration has no id"))?;
     let data = item.get("factor_data");
     let pick = |key: &str| secret(data.and_then(|d| d.get(key))).or_else(|| secret(item.get(key)));
-    let totp_url = pick("totp_url");
+    // Read whole (never cut to the text limit): a cut link would be a wrong QR code.
+    let raw_url = data
+        .and_then(|d| d.get("totp_url"))
+        .or_else(|| item.get("totp_url"));
+    let totp_url = match raw_url {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if is_authenticator_uri(s.trim()) => {
+            Some(Secret::new(s.trim().to_owned()))
+        }
+        Some(_) => return Err(malformed(NOT_AN_AUTHENTICATOR_URI)),
+    };
     let verification_token = pick("verification_token");
     for s in totp_url.iter().chain(verification_token.iter()) {
         crate::logging::register_secret(s.expose());
@@ -93,7 +152,7 @@ pub fn decode_registration(body: &[u8]) -> Result<Registration, ApiError> {
 pub fn decode_devices(body: &[u8]) -> Result<Vec<OtpDevice>, ApiError> {
     let root = parse_json(body)?;
     check_envelope(Endpoint::V2Devices, &root)?;
-    let devices = items(&root, "devices")
+    let devices = listed(Endpoint::V2Devices, &root, "devices", "device_id")?
         .into_iter()
         .filter_map(|item| {
             let id = device_id(item.get("device_id")).or_else(|| device_id(item.get("id")))?;
@@ -161,8 +220,18 @@ pub fn decode_verification(body: &[u8]) -> Result<Verification, ApiError> {
 }
 
 /// `PUT …/verifications/{id}`, `POST …/verifications` with a code, `GET …/verifications/{id}`:
-/// a v1-style `{"status":{…"Success"}}`, or `[{"status":"pending"|"accepted"|"rejected"}]`.
+/// a v1-style `{"status":{…"Success"}}`, or `[{"status":"pending"|"accepted"|"rejected"}]`;
+/// anything else is `unexpected response from` the call, never a pass.
 pub fn decode_check(body: &[u8]) -> Result<VerifyOutcome, ApiError> {
+    check_outcome(Endpoint::V2VerifyCode, body)
+}
+
+/// `GET …/verifications/{id}`: as [`decode_check`], naming the poll in its errors.
+pub fn decode_poll(body: &[u8]) -> Result<VerifyOutcome, ApiError> {
+    check_outcome(Endpoint::V2PollVerification, body)
+}
+
+fn check_outcome(endpoint: Endpoint, body: &[u8]) -> Result<VerifyOutcome, ApiError> {
     let root = parse_json(body)?;
     if let Some(item) = items(&root, "data")
         .into_iter()
@@ -184,7 +253,7 @@ pub fn decode_check(body: &[u8]) -> Result<VerifyOutcome, ApiError> {
             ))),
         };
     }
-    wire::decode_verify(body)
+    wire::verify_outcome(endpoint, body)
 }
 
 /// `DELETE …/devices/{id}`: 204 with no body; any 2xx without an error envelope is success.

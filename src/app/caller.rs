@@ -155,6 +155,7 @@ pub fn guarded(dialog: &Dialog) -> Option<(GuardedAction, UserId)> {
         Dialog::Remove(d) => Some((GuardedAction::Remove, d.target.user_id)),
         Dialog::Token(d) if d.issued.is_none() => Some((GuardedAction::Token, d.target.user_id)),
         Dialog::Enroll(d) if d.verified => Some((GuardedAction::EnrollVerified, d.target.user_id)),
+        Dialog::Enroll(d) => Some((GuardedAction::Enroll, d.target.user_id)),
         _ => None,
     }
 }
@@ -185,7 +186,7 @@ impl super::App {
         }
         if let Some(o) = &self.caller_override
             && o.user_id == user_id
-            && o.action == action
+            && o.action.same_change(action)
         {
             return GateState::Overridden(o.reason.clone());
         }

@@ -26,7 +26,7 @@ use dialogs::Dialog;
 use keymap::Action;
 use phone::{PhoneCmd, PhoneSnapshot};
 
-pub use update::update;
+pub use update::{settle_on_crash, update};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug)]
@@ -48,6 +48,9 @@ pub enum Msg {
 }
 
 /// Everything the console asks the outside world to do.
+// A Cmd lives for one pass of the loop, a few at a time: an audit note inline costs less than
+// a box per line, and keeps `Cmd::Audit(note)` matchable by value.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 // An audit note is the big variant; commands are few and short-lived, moved once to the loop.
 #[allow(clippy::large_enum_variant)]
@@ -107,6 +110,8 @@ pub struct AuditNote {
     pub verified: Option<bool>,
     /// Change lines: the signals on screen when the change was confirmed.
     pub signals: Option<Vec<String>>,
+    /// Shared by an attempt and its outcome, so a reader can tell they belong together.
+    pub id: Option<String>,
 }
 
 /// Which pane has the keyboard.
@@ -357,7 +362,8 @@ pub struct App {
     pub connection: Option<ApiError>,
     /// When the spent API budget comes back (the header counts down to it).
     pub rate_reset_at: Option<DateTime<Utc>>,
-    /// The tenant's clock minus ours, from the last answer's `Date` header.
+    /// The tenant's clock minus ours, from the last answer's `Date` header. For information
+    /// only: expiries arrive on our clock already (the client applies the offset, once).
     pub clock_offset: chrono::Duration,
     /// The audit view: the whole trail as read from the file, and its filter.
     pub audit_view: AuditView,
@@ -576,11 +582,6 @@ impl App {
 
     fn rate_reset_shown(&self) -> bool {
         self.rate_reset_in().is_some()
-    }
-
-    /// A time the tenant gave, on our clock (the `Date` header offset taken off).
-    pub fn tenant_time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        t - self.clock_offset
     }
 
     /// Sets the status line.

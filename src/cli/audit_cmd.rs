@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::audit::{AuditEntry, read_entries};
+use crate::audit::{AuditEntry, read_trail, skipped_note};
 use crate::config::{CliOptions, Paths};
 use crate::ops::OpsError;
 
@@ -45,11 +45,15 @@ pub fn run(
             ACTIONS.join(", ")
         )));
     }
-    let entries = if path.exists() {
-        read_entries(&path).map_err(|e| OpsError::Config(e.to_string()))?
+    let (entries, skipped) = if path.exists() {
+        read_trail(&path).map_err(|e| OpsError::Config(e.to_string()))?
     } else {
-        Vec::new()
+        (Vec::new(), 0)
     };
+    // Malformed lines (a torn write) never hide the rest: they are counted and said.
+    if let Some(note) = skipped_note(skipped) {
+        out.note(&format!("{}: {note}", path.display()));
+    }
     let keep = |e: &AuditEntry| {
         user.as_deref().is_none_or(|u| {
             e.user_id.to_string() == u
@@ -65,6 +69,7 @@ pub fn run(
         out.json(&json!({
             "path": path.display().to_string(),
             "count": entries.len(),
+            "skipped": skipped,
             "entries": entries,
         }));
         return Ok(());

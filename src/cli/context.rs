@@ -93,29 +93,65 @@ impl Context {
         })
     }
 
+    /// The user's devices now, when `change` needs a caller check (which must name one of
+    /// them that is active); None when no check is required.
+    pub async fn devices_if_required(
+        &self,
+        user: &crate::api::User,
+        change: crate::ops::Change,
+    ) -> Result<Option<Vec<crate::api::OtpDevice>>, OpsError> {
+        let required = crate::ops::caller::guarded(change)
+            .is_some_and(|a| self.settings.require_caller_check.contains(a));
+        if !required {
+            return Ok(None);
+        }
+        super::show::devices(&self.client, user).await.map(Some)
+    }
+
     /// Refuses a guarded change when the profile requires a recent caller check and there is
     /// none; else the check (or none) that the change's audit line names.
     pub fn require_caller_check(
         &self,
         user: &crate::api::User,
+        devices: Option<&[crate::api::OtpDevice]>,
         change: crate::ops::Change,
     ) -> Result<crate::audit::CallerCheckRef, OpsError> {
-        let entries = if self.settings.audit_log.exists() {
-            crate::audit::read_entries(&self.settings.audit_log).map_err(|e| e.to_string())
-        } else {
-            Ok(Vec::new())
-        };
+        let now = chrono::Utc::now();
         let policy = crate::ops::caller::CallerPolicy {
             required: &self.settings.require_caller_check,
             minutes: self.settings.caller_check_minutes,
             base_url: self.recorder.base_url(),
+            operator: &self.settings.operator,
+        };
+        // Only the window can matter: the trail is read from its end and no further.
+        let since = crate::policy::TrailQuery {
+            base_url: policy.base_url,
+            operator: policy.operator,
+            user_id: user.id,
+            active_devices: None,
+            now,
+            minutes: policy.minutes,
+        }
+        .oldest_relevant();
+        let entries = if self.settings.audit_log.exists() {
+            crate::audit::read_recent(&self.settings.audit_log, since)
+                .map(|r| {
+                    if let Some(note) = crate::audit::skipped_note(r.skipped) {
+                        eprintln!("mfadesk: {}: {note}", self.settings.audit_log.display());
+                    }
+                    r.entries
+                })
+                .map_err(|e| e.to_string())
+        } else {
+            Ok(Vec::new())
         };
         crate::ops::caller::require(
             &policy,
             change,
             user,
+            devices,
             entries.as_deref().map_err(String::as_str),
-            chrono::Utc::now(),
+            now,
         )
     }
 

@@ -177,7 +177,8 @@ pub async fn run(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Resul
     } else {
         Change::Enroll
     };
-    let entry = match ctx.require_caller_check(&user, change) {
+    let list = ctx.devices_if_required(&user, change).await?;
+    let entry = match ctx.require_caller_check(&user, list.as_deref(), change) {
         Ok(check) => ctx.with_caller_check(entry, check),
         Err(e) => {
             ctx.recorder.refused(entry, &e);

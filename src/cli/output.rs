@@ -6,7 +6,11 @@ use serde_json::{Value, json};
 use unicode_width::UnicodeWidthStr;
 
 use crate::ops::OpsError;
-use crate::ui::text::clean;
+use crate::ui::text::{clean, clean_lines, escape_hidden};
+
+/// The only escape sequences the commands write themselves: bold on, and reset.
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
 
 /// How a command prints.
 #[derive(Clone, Copy, Debug)]
@@ -30,9 +34,9 @@ impl Output {
         }
     }
 
-    /// A progress or context note on stderr.
+    /// A progress or context note on stderr (cleaned: it may quote a server or a file).
     pub fn note(&self, text: &str) {
-        eprintln!("mfadesk: {text}");
+        eprintln!("mfadesk: {}", clean_lines(text));
     }
 
     /// Prints a JSON document on stdout.
@@ -43,8 +47,22 @@ impl Output {
         let _ = writeln!(out);
     }
 
-    /// Prints text on stdout.
+    /// Prints text on stdout, cleaned of control, escape and invisible characters (only the
+    /// bold this output adds itself on a colour terminal is kept).
     pub fn text(&self, text: &str) {
+        let text = if self.color {
+            text.split(BOLD)
+                .map(|p| {
+                    p.split(RESET)
+                        .map(clean_lines)
+                        .collect::<Vec<_>>()
+                        .join(RESET)
+                })
+                .collect::<Vec<_>>()
+                .join(BOLD)
+        } else {
+            clean_lines(text)
+        };
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         if !text.ends_with('\n') {
@@ -55,7 +73,7 @@ impl Output {
     /// Bold on a colour terminal.
     pub fn bold(&self, text: &str) -> String {
         if self.color {
-            format!("\x1b[1m{text}\x1b[0m")
+            format!("{BOLD}{text}{RESET}")
         } else {
             text.to_owned()
         }
@@ -74,7 +92,13 @@ impl Output {
                 }
             }));
         } else {
-            let text = error.to_string();
+            // A configuration error names what a person typed: escaped, so it can be fixed;
+            // anything else may quote a server: cleaned as the console cleans it.
+            let text = if error.kind() == "config" {
+                escape_hidden(&error.to_string())
+            } else {
+                clean_lines(&error.to_string())
+            };
             if self.err_color {
                 eprintln!("\x1b[31mmfadesk: {text}\x1b[0m");
             } else {

@@ -26,8 +26,7 @@ pub async fn confirm(question: &str, yes: bool) -> Result<(), OpsError> {
     let answer = tokio::task::spawn_blocking(move || {
         eprint!("{question} [y/N] ");
         let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+        crate::bounded::read_line(std::io::stdin().lock(), crate::bounded::LINE_LIMIT)
     })
     .await
     .map_err(|e| OpsError::Usage(format!("cannot read the answer: {e}")))?
@@ -50,8 +49,7 @@ pub async fn reason(given: Option<&str>, required: bool) -> Result<Option<String
     let line = tokio::task::spawn_blocking(|| {
         eprint!("Ticket or reason (required by this profile): ");
         let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+        crate::bounded::read_line(std::io::stdin().lock(), crate::bounded::LINE_LIMIT)
     })
     .await
     .map_err(|e| OpsError::Usage(format!("cannot read the reason: {e}")))?

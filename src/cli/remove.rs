@@ -47,10 +47,10 @@ pub async fn run(
     if let Err(e) = ctx.gate.check(Change::Remove, reason) {
         return refused(ctx, e);
     }
-    let check = match ctx.require_caller_check(&user, Change::Remove) {
-        Ok(check) => check,
-        Err(e) => return refused(ctx, e),
-    };
+    // Judged before the question (nothing to confirm if it would be refused)…
+    if let Err(e) = ctx.require_caller_check(&user, Some(&list), Change::Remove) {
+        return refused(ctx, e);
+    }
     let question = format!(
         "Remove {} ({}) from {}?",
         clean(&device.label()),
@@ -60,6 +60,12 @@ pub async fn run(
     if let Err(e) = prompt::confirm(&question, yes).await {
         return refused(ctx, e);
     }
+    // …and again just before sending: a check that expired while the question was read
+    // refuses the change.
+    let check = match ctx.require_caller_check(&user, Some(&list), Change::Remove) {
+        Ok(check) => check,
+        Err(e) => return refused(ctx, e),
+    };
     let entry = Recorder::with_signals(ctx.with_caller_check(entry, check), &signals);
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::Remove {

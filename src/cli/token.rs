@@ -54,10 +54,11 @@ pub async fn run(
     if let Err(e) = ctx.gate.check(Change::MfaToken, reason) {
         return refused(ctx, e);
     }
-    let check = match ctx.require_caller_check(&user, Change::MfaToken) {
-        Ok(check) => check,
-        Err(e) => return refused(ctx, e),
-    };
+    // Judged before the question (nothing to confirm if it would be refused)…
+    let list = ctx.devices_if_required(&user, Change::MfaToken).await?;
+    if let Err(e) = ctx.require_caller_check(&user, list.as_deref(), Change::MfaToken) {
+        return refused(ctx, e);
+    }
     let question = format!(
         "Issue a{} temporary MFA token for {}, valid {}?",
         if reusable { " reusable" } else { "" },
@@ -67,6 +68,12 @@ pub async fn run(
     if let Err(e) = prompt::confirm(&question, yes).await {
         return refused(ctx, e);
     }
+    // …and again just before sending: a check that expired while the question was read
+    // refuses the change.
+    let check = match ctx.require_caller_check(&user, list.as_deref(), Change::MfaToken) {
+        Ok(check) => check,
+        Err(e) => return refused(ctx, e),
+    };
     let entry = crate::ops::Recorder::with_signals(ctx.with_caller_check(entry, check), &signals);
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::MfaToken {

@@ -56,7 +56,8 @@ pub struct Profile {
     pub operator: Option<String>,
     /// How long a successful caller check stays valid, in minutes (default 15).
     pub caller_check_minutes: Option<u32>,
-    /// Changes that need a fresh caller check first: any of "remove", "token", "enroll_verified".
+    /// Changes that need a fresh caller check first: any of "remove", "token", "enroll_verified",
+    /// "enroll" (any enrollment).
     #[serde(default)]
     pub require_caller_check: Vec<GuardedAction>,
     /// Allow caller checks in read-only mode (default true: a check changes nothing).
@@ -263,10 +264,13 @@ impl ConfigFile {
 
     /// Reads, parses and checks a file, including the permission rule for inline secrets.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            crate::bounded::read_file(path, crate::bounded::FILE_LIMIT).map_err(|source| {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         let file = Self::parse(&text, path)?;
         if let Some((name, _)) = file
             .profiles
@@ -471,10 +475,13 @@ pub struct ListedConfig {
 impl ListedConfig {
     /// Reads a file, checking each profile on its own so one bad profile hides no other.
     pub fn load(path: &Path) -> Result<ListedConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            crate::bounded::read_file(path, crate::bounded::FILE_LIMIT).map_err(|source| {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         let mut table: toml::Table =
             toml::from_str(&text).map_err(|e| parse_error(&e, &text, path))?;
         let profiles = match table.remove("profiles") {

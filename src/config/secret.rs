@@ -31,11 +31,21 @@ pub fn fetch_secret(
 /// How long `client_secret_command` may run before it is killed.
 pub const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most a secret command may print: a secret is short, more is a mistake or an attack.
+pub const SECRET_OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// What the command printed, and how it ended.
+struct Output {
+    stdout: Vec<u8>,
+    status: std::process::ExitStatus,
+}
+
 /// Runs `command` through the shell once and returns its stdout without the trailing newline.
 ///
 /// stdin stays attached to the terminal so tools like `pass` can ask for a passphrase; stdout
-/// and stderr are captured and never shown (a chatty or traced command would otherwise print
-/// the secret). A command still running after [`SECRET_COMMAND_TIMEOUT`] is killed.
+/// is read up to [`SECRET_OUTPUT_LIMIT`] and never shown, stderr is discarded (a chatty or
+/// traced command would otherwise print the secret). A command that prints more is stopped at
+/// once; one still running after [`SECRET_COMMAND_TIMEOUT`] is killed.
 pub fn run_secret_command(profile: &str, command: &str) -> Result<Secret, ConfigError> {
     run_secret_command_within(profile, command, SECRET_COMMAND_TIMEOUT)
 }
@@ -46,9 +56,10 @@ pub fn run_secret_command_within(
     command: &str,
     limit: Duration,
 ) -> Result<Secret, ConfigError> {
-    let child = shell(command)
+    // stderr is never shown, so it is not read at all.
+    let mut child = shell(command)
         .stdin(Stdio::inherit())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|source| ConfigError::SecretCommandSpawn {
@@ -56,16 +67,39 @@ pub fn run_secret_command_within(
             source,
         })?;
     let pid = child.id();
+    let stdout = child.stdout.take();
     let (tx, rx) = mpsc::channel();
-    // The wait (and the pipe reads) happen on a thread so the limit can be kept here.
+    // The wait (and the bounded pipe read) happen on a thread so the time limit is kept here.
     std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
+        let read = match stdout {
+            Some(out) => crate::bounded::read_all(out, SECRET_OUTPUT_LIMIT, "the output"),
+            None => Ok(Vec::new()),
+        };
+        let result = match read {
+            Ok(stdout) => child.wait().map(|status| Ok(Output { stdout, status })),
+            // More than any secret: stopped at once, and its output dropped.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Ok(Err(()))
+            }
+            Err(e) => Err(e),
+        };
+        let _ = tx.send(result);
     });
     let output = match rx.recv_timeout(limit) {
-        Ok(result) => result.map_err(|source| ConfigError::SecretCommandSpawn {
-            profile: profile.to_owned(),
-            source,
-        })?,
+        Ok(Ok(Err(()))) => {
+            return Err(ConfigError::SecretCommandOutput {
+                profile: profile.to_owned(),
+                problem: "printed more than 64 KiB (it was stopped)",
+            });
+        }
+        Ok(result) => result
+            .and_then(|r| r.map_err(|()| std::io::Error::other("too long")))
+            .map_err(|source| ConfigError::SecretCommandSpawn {
+                profile: profile.to_owned(),
+                source,
+            })?,
         Err(_) => {
             kill(pid);
             return Err(ConfigError::SecretCommandTimeout {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::api::User;
+use crate::api::{OtpDevice, User};
 use crate::audit::{AuditAction, AuditEntry, CallerCheckRef};
 use crate::policy::{self, GuardedAction, RequiredChecks};
 
@@ -20,6 +20,7 @@ pub fn guarded(change: Change) -> Option<GuardedAction> {
         Change::Remove => Some(GuardedAction::Remove),
         Change::MfaToken => Some(GuardedAction::Token),
         Change::EnrollVerified => Some(GuardedAction::EnrollVerified),
+        Change::Enroll => Some(GuardedAction::Enroll),
         _ => None,
     }
 }
@@ -32,23 +33,51 @@ pub struct CallerPolicy<'a> {
     pub minutes: u32,
     /// The tenant, so a check on another tenant does not count.
     pub base_url: &'a str,
+    /// The operator asking: only their own checks count.
+    pub operator: &'a str,
 }
 
 /// Refuses a guarded change without a fresh check; else the check the change line names.
 ///
-/// `entries` is the audit trail, or why it could not be read: a required check that cannot be
-/// looked up is treated as missing (fail closed).
+/// `entries` is the recent end of the audit trail, newest first (see
+/// [`crate::audit::read_recent`]), or why it could not be read: a required check that cannot be
+/// looked up is treated as missing (fail closed). `devices` are the user's devices now; only a
+/// check with one that is active counts (unknown devices: no required check counts).
 pub fn require(
     policy: &CallerPolicy<'_>,
     change: Change,
     user: &User,
+    devices: Option<&[OtpDevice]>,
     entries: Result<&[AuditEntry], &str>,
     now: DateTime<Utc>,
 ) -> Result<CallerCheckRef, OpsError> {
-    let last = entries.ok().and_then(|e| {
-        policy::last_caller_check_on(e, policy.base_url, user.id, now, policy.minutes)
+    let active: Option<Vec<String>> = devices.map(|d| {
+        d.iter()
+            .filter(|d| d.active)
+            .map(|d| d.id.0.clone())
+            .collect()
     });
-    let Some(action) = guarded(change) else {
+    let action = guarded(change);
+    let required = action.is_some_and(|a| policy.required.contains(a));
+    // A required check must name a device known to be active now: unknown devices prove nothing.
+    let empty: [String; 0] = [];
+    let active_devices = match (&active, required) {
+        (Some(a), _) => Some(a.as_slice()),
+        (None, true) => Some(&empty[..]),
+        (None, false) => None,
+    };
+    let query = policy::TrailQuery {
+        base_url: policy.base_url,
+        operator: policy.operator,
+        user_id: user.id,
+        active_devices,
+        now,
+        minutes: policy.minutes,
+    };
+    let last = entries
+        .ok()
+        .and_then(|e| policy::whole_check(e.iter(), &query));
+    let Some(action) = action else {
         return Ok(policy::reference_for(last.as_ref(), now, policy.minutes));
     };
     let gate = policy::gate(action, policy.required, last.as_ref(), now, policy.minutes);
@@ -84,27 +113,48 @@ mod tests {
             required: &required,
             minutes: 15,
             base_url: "https://acme.onelogin.com",
+            operator: "jdoe",
         };
         let user = User {
             id: 7,
             ..User::default()
         };
-        let check = AuditContext::new("jdoe", None, "https://acme.onelogin.com")
-            .entry_at(now, 7, AuditAction::CallerCheck, AuditOutcome::Success)
+        let device = OtpDevice {
+            id: crate::api::DeviceId("9".into()),
+            active: true,
+            default: true,
+            needs_trigger: false,
+            auth_factor_name: "Google Authenticator".into(),
+            type_display_name: None,
+            user_display_name: None,
+            phone_number: None,
+            state_token: None,
+        };
+        let devices = [device];
+        let mut attempt = AuditContext::new("jdoe", None, "https://acme.onelogin.com")
+            .entry_at(now, 7, AuditAction::CallerCheck, AuditOutcome::Attempt)
             .device_id("9");
+        attempt.id = Some("c1".into());
+        let check = attempt.clone().outcome(AuditOutcome::Success);
         let none: &[AuditEntry] = &[];
-        let refused = require(&policy, Change::Remove, &user, Ok(none), now).err();
+        let d = Some(&devices[..]);
+        let refused = require(&policy, Change::Remove, &user, d, Ok(none), now).err();
         assert_eq!(refused.map(|e| e.exit_status()), Some(4));
-        let entries = [check];
+        let entries = [check.clone(), attempt];
         assert!(matches!(
-            require(&policy, Change::Remove, &user, Ok(&entries), now),
+            require(&policy, Change::Remove, &user, d, Ok(&entries), now),
             Ok(CallerCheckRef::Success { .. })
         ));
+        // A lone success line counts for nothing.
+        let lone = [check];
+        assert!(require(&policy, Change::Remove, &user, d, Ok(&lone), now).is_err());
+        // Devices not known: a required check cannot be proven.
+        assert!(require(&policy, Change::Remove, &user, None, Ok(&entries), now).is_err());
         // An unreadable trail cannot prove a check: refused.
-        assert!(require(&policy, Change::Remove, &user, Err("corrupt"), now).is_err());
+        assert!(require(&policy, Change::Remove, &user, d, Err("corrupt"), now).is_err());
         // Not required: allowed, naming no check.
         assert_eq!(
-            require(&policy, Change::MfaToken, &user, Err("corrupt"), now).ok(),
+            require(&policy, Change::MfaToken, &user, None, Err("corrupt"), now).ok(),
             Some(CallerCheckRef::None)
         );
     }

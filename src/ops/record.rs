@@ -47,6 +47,8 @@ impl Recorder {
         outcome: AuditOutcome,
     ) -> AuditEntry {
         let mut entry = self.context.entry(user.id, action, outcome);
+        // The outcome is written from a clone of this entry: both lines carry the id.
+        entry.id = Some(crate::audit::new_attempt_id());
         entry.user_email = user.email.clone();
         if let Some(d) = device {
             entry.device_id = Some(d.id.0.clone());
@@ -64,7 +66,9 @@ impl Recorder {
     }
 
     /// Records the attempt; if it cannot be written the change must not be sent (fail closed).
-    pub fn attempt(&mut self, entry: AuditEntry) -> Result<(), OpsError> {
+    /// The line carries the time it is written: just before sending.
+    pub fn attempt(&mut self, mut entry: AuditEntry) -> Result<(), OpsError> {
+        entry.time = chrono::Utc::now();
         self.record(entry).map_err(|e| {
             OpsError::refused(
                 Refusal::AuditUnavailable,
@@ -73,8 +77,10 @@ impl Recorder {
         })
     }
 
-    /// Records an outcome; a write failure is reported but cannot undo what was done.
-    pub fn outcome(&mut self, entry: AuditEntry) -> Option<String> {
+    /// Records an outcome at its own time (not its attempt's); a write failure is reported
+    /// but cannot undo what was done.
+    pub fn outcome(&mut self, mut entry: AuditEntry) -> Option<String> {
+        entry.time = chrono::Utc::now();
         self.record(entry).err()
     }
 
@@ -98,5 +104,26 @@ impl Recorder {
                 .outcome(AuditOutcome::Refused)
                 .message(why.to_string()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn every_line_carries_its_own_time_not_its_attempts() {
+        let context = AuditContext::new("jdoe", None, "https://acme.onelogin.com");
+        let mut recorder = Recorder::new(Ok(AuditLog::in_memory()), context.clone());
+        let long_ago = chrono::Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).unwrap();
+        let entry = context.entry_at(long_ago, 7, AuditAction::Remove, AuditOutcome::Attempt);
+        let before = chrono::Utc::now();
+        recorder.attempt(entry.clone()).unwrap();
+        recorder.success(entry, &ResponseMeta::default());
+        let lines = recorder.entries();
+        assert_eq!(lines.len(), 2);
+        assert!(lines.iter().all(|l| l.time >= before), "{lines:?}");
+        assert!(lines[1].time >= lines[0].time);
     }
 }

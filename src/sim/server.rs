@@ -161,11 +161,16 @@ impl DemoTenant {
                 seed::BUILTIN.to_string(),
             ),
             Some(path) => {
-                let text = tokio::fs::read_to_string(path).await.map_err(|source| {
-                    SimError::TenantRead {
-                        path: path.clone(),
-                        source,
-                    }
+                let file = path.clone();
+                let text = tokio::task::spawn_blocking(move || {
+                    crate::bounded::read_file(&file, crate::bounded::FILE_LIMIT)
+                })
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|r| r)
+                .map_err(|source| SimError::TenantRead {
+                    path: path.clone(),
+                    source,
                 })?;
                 (path.display().to_string(), text)
             }

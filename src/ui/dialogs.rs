@@ -736,8 +736,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 rows.len(),
                 if rows.len() == 1 { "y" } else { "ies" }
             );
-            if view.skipped > 0 {
-                summary.push_str(&format!(" · {} unreadable lines skipped", view.skipped));
+            if let Some(note) = crate::audit::skipped_note(view.skipped) {
+                summary.push_str(&format!(" · {note}"));
             }
             f.styled(fit(&summary, inner_w), theme.dim());
             if let Some(e) = &view.error {
@@ -761,9 +761,12 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     AuditResult::Failure => "FAILED",
                     AuditResult::Refused => "refused",
                     AuditResult::Overridden => "overridden",
+                    AuditResult::Unknown => "UNKNOWN",
                 };
                 let style = match r.outcome {
-                    AuditResult::Failure | AuditResult::Refused => theme.danger(),
+                    AuditResult::Failure | AuditResult::Refused | AuditResult::Unknown => {
+                        theme.danger()
+                    }
                     AuditResult::Success => theme.ok(),
                     _ => theme.text(),
                 };

@@ -13,12 +13,48 @@ pub fn clean(text: &str) -> String {
         .collect()
 }
 
+/// [`clean`] line by line: the newlines of a table or a list are kept, every other hidden
+/// character becomes U+FFFD. What the shell commands print in table form goes through this.
+pub fn clean_lines(text: &str) -> String {
+    text.split('\n').map(clean).collect::<Vec<_>>().join("\n")
+}
+
+/// Hidden characters written as escapes (`\u{1b}`, `\u{2061}`), newlines kept: for names a
+/// person typed in a config file (profiles, client ids, variable names), so what to fix shows.
+pub fn escape_hidden(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c != '\n' && is_hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// True for characters that would drive the terminal, reorder text or draw as nothing.
 pub fn is_hidden(c: char) -> bool {
     let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
+    // Zero-width and joiners, invisible operators (U+2061–2064), the Mongolian vowel
+    // separator, the combining grapheme joiner, Hangul fillers, variation selectors and the
+    // tag characters: all draw as nothing, so `kel\u{2061}ly` could pass for `kelly`.
     let invisible = matches!(
         c,
-        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}' | '\u{00AD}'
+        '\u{200B}'..='\u{200D}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{FEFF}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{00AD}'
+            | '\u{180E}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{3164}'
+            | '\u{FFA0}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{E0000}'..='\u{E007F}'
     );
     c.is_control() || bidi || invisible
 }

@@ -68,6 +68,8 @@ pub struct Options {
     pub audit: Option<Box<dyn AuditSink>>,
     /// Which MFA API the client speaks (v1 unless a test says: most flows here are v1's).
     pub mfa_api: mfadesk::api::MfaApiChoice,
+    /// Point the client at this server instead of the demo tenant (a scripted loopback server).
+    pub base_url: Option<String>,
 }
 
 impl Default for Options {
@@ -81,6 +83,7 @@ impl Default for Options {
             retry: None,
             audit: None,
             mfa_api: mfadesk::api::MfaApiChoice::V1,
+            base_url: None,
         }
     }
 }
@@ -133,7 +136,8 @@ impl Console {
             client_id: opts.client_id.into(),
             client_secret: opts.client_secret.into(),
         };
-        let mut config = ClientConfig::new(sim.base_url(), creds);
+        let base_url = opts.base_url.clone().unwrap_or_else(|| sim.base_url());
+        let mut config = ClientConfig::new(base_url, creds);
         config.mfa_api = opts.mfa_api;
         if let Some(t) = opts.request_timeout {
             config.request_timeout = t;

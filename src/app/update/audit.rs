@@ -31,6 +31,7 @@ pub(super) fn audit_note(
         caller_check: None,
         verified: None,
         signals: None,
+        id: Some(crate::audit::new_attempt_id()),
     }
 }
 
@@ -68,7 +69,7 @@ pub(super) fn record(
                 ErrorKind::Cancelled,
                 "superseded by a new attempt before its answer: the outcome is unknown",
             );
-            settle(app, note.action, AuditResult::Failure, Some(&unknown), cmds);
+            settle(app, note.action, AuditResult::Unknown, Some(&unknown), cmds);
         }
         app.open_attempts.insert(note.action, note.clone());
     }
@@ -96,7 +97,7 @@ pub(super) fn settle_unknown(app: &mut App, why: &str, cmds: &mut Vec<Cmd>) -> b
     let open: Vec<AuditKind> = app.open_attempts.keys().copied().collect();
     let unknown = ApiError::new(ErrorKind::Cancelled, why);
     for kind in &open {
-        settle(app, *kind, AuditResult::Failure, Some(&unknown), cmds);
+        settle(app, *kind, AuditResult::Unknown, Some(&unknown), cmds);
     }
     !open.is_empty()
 }

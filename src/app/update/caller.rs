@@ -190,7 +190,7 @@ pub(super) fn reference(app: &mut App, user_id: UserId, action: AuditKind) -> Ca
         && app
             .caller_override
             .as_ref()
-            .is_some_and(|o| o.user_id == user_id && o.action == g)
+            .is_some_and(|o| o.user_id == user_id && o.action.same_change(g))
         && let Some(o) = app.caller_override.take()
     {
         return CallerCheckRef::Overridden { reason: o.reason };
@@ -463,7 +463,8 @@ pub(super) fn on_triggered(
             let lifetime = i64::from(validate::STATE_TOKEN_RANGE.0);
             d.expires_at = Some(
                 t.state_token_expires_at
-                    .unwrap_or(now + Duration::seconds(lifetime)),
+                    .unwrap_or(crate::clock::add_secs(now, lifetime))
+                    .min(crate::clock::add_secs(now, lifetime)),
             );
             d.state_token = Some(t.state_token);
             d.stage = if d.kind() == Some(DeviceKind::Push) {

@@ -136,7 +136,7 @@ pub(super) fn on_event_meta(app: &mut App, event: &ApiEvent) {
         if app.rate_limit != Some(rl) {
             app.rate_reset_at = rl
                 .reset_secs
-                .map(|s| app.now + chrono::Duration::seconds(s as i64));
+                .map(|s| crate::clock::add_secs_u64(app.now, s));
         }
         app.rate_limit = Some(rl);
     }
@@ -146,7 +146,7 @@ pub(super) fn on_event_meta(app: &mut App, event: &ApiEvent) {
         rl.remaining = Some(0);
         app.rate_limit = Some(rl);
         if let Some(s) = reset_secs {
-            app.rate_reset_at = Some(app.now + chrono::Duration::seconds(*s as i64));
+            app.rate_reset_at = Some(crate::clock::add_secs_u64(app.now, *s));
         }
     }
     if let Some(offset) = event.meta.clock_offset {

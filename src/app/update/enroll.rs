@@ -116,7 +116,11 @@ pub(super) fn enroll_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
 }
 
 fn submit_enroll(app: &mut App, cmds: &mut Vec<Cmd>) {
-    if super::caller::blocks(app, crate::policy::GuardedAction::EnrollVerified) {
+    let action = match app.dialogs.last() {
+        Some(Dialog::Enroll(d)) if d.verified => crate::policy::GuardedAction::EnrollVerified,
+        _ => crate::policy::GuardedAction::Enroll,
+    };
+    if super::caller::blocks(app, action) {
         return;
     }
     let Some(Dialog::Enroll(d)) = app.dialogs.last_mut() else {

@@ -33,7 +33,7 @@ pub(super) fn error_dialog(app: &mut App, context: &str, error: ApiError) {
             reset_secs: Some(s),
         } => Some(format!(
             "The hourly API budget is spent; it resets in {}.",
-            validate::countdown(s as i64)
+            validate::countdown(i64::try_from(s).unwrap_or(i64::MAX))
         )),
         ErrorKind::Unauthorized => Some("Check the client id and secret for this tenant.".into()),
         ErrorKind::Timeout | ErrorKind::Network => {

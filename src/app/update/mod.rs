@@ -36,6 +36,19 @@ use user::{
 };
 use verify::{on_triggered, on_verified, open_trigger, open_verify, trigger_key, verify_key};
 
+/// Settles every change in flight as unknown, for a console stopping abnormally (a panic): the
+/// audit commands to write before the process exits. Nothing is sent.
+pub fn settle_on_crash(app: &mut App) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    settle_unknown(
+        app,
+        "mfadesk stopped on an internal error before the answer: the outcome is unknown",
+        &mut cmds,
+    );
+    cmds.retain(|c| matches!(c, Cmd::Audit(_)));
+    cmds
+}
+
 /// Applies one message to the state and returns what to do next.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     let mut cmds = Vec::new();

@@ -138,9 +138,8 @@ pub(super) fn on_issued(
         return;
     };
     match r {
-        Ok(mut token) => {
-            // The expiry is on the tenant's clock: shown on ours.
-            token.expires_at = token.expires_at.map(|t| app.tenant_time(t));
+        Ok(token) => {
+            // The client already moved the expiry onto our clock (crate::clock::local_expiry).
             settle(app, AuditKind::MfaToken, AuditResult::Success, None, cmds);
             if let Dialog::Token(d) = &mut app.dialogs[pos] {
                 d.busy = None;

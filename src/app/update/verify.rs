@@ -345,11 +345,6 @@ pub(super) fn on_triggered(
     cmds: &mut Vec<Cmd>,
 ) {
     let now = app.now;
-    // The tenant's expiry is on its clock; the countdown runs on ours.
-    let r = r.map(|mut t| {
-        t.state_token_expires_at = t.state_token_expires_at.map(|x| app.tenant_time(x));
-        t
-    });
     let Some(pos) = app.dialog_waiting_for(id) else {
         return;
     };
@@ -365,7 +360,7 @@ pub(super) fn on_triggered(
                     .unwrap_or(validate::STATE_TOKEN_RANGE.0),
             );
             // Never later than asked, whatever the server says.
-            let asked = now + Duration::seconds(lifetime);
+            let asked = crate::clock::add_secs(now, lifetime);
             let expires_at = t.state_token_expires_at.map_or(asked, |t| t.min(asked));
             d.state_token = Some(t.state_token.clone());
             d.expires_at = Some(expires_at);
