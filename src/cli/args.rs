@@ -193,9 +193,8 @@ pub enum CoverageCommand {
 
 /// Parses a coverage category.
 fn category(s: &str) -> Result<crate::store::coverage::Category, String> {
-    crate::store::coverage::Category::parse(s.trim()).ok_or_else(|| {
-        format!("{s:?} is not a category; use none, weak, pending_only or strong")
-    })
+    crate::store::coverage::Category::parse(s.trim())
+        .ok_or_else(|| format!("{s:?} is not a category; use none, weak, pending_only or strong"))
 }
 
 /// Parses a share of the hour.

@@ -107,7 +107,13 @@ fn render_text(report: &Report, list_users: bool) -> String {
         ("strong", s.strong),
     ]
     .iter()
-    .map(|(name, n)| vec![(*name).to_owned(), n.to_string(), format!("{:.1} %", pct(*n))])
+    .map(|(name, n)| {
+        vec![
+            (*name).to_owned(),
+            n.to_string(),
+            format!("{:.1} %", pct(*n)),
+        ]
+    })
     .collect();
     text.push_str(&table(&["category", "users", "share"], &rows));
     text.push_str(&format!("total users read: {}\n\n", s.users));
@@ -139,11 +145,21 @@ fn render_text(report: &Report, list_users: bool) -> String {
             .collect();
         text.push('\n');
         text.push_str(&table(
-            &["id", "email", "name", "category", "factors", "pending", "last login"],
+            &[
+                "id",
+                "email",
+                "name",
+                "category",
+                "factors",
+                "pending",
+                "last login",
+            ],
             &rows,
         ));
     } else {
-        text.push_str("\n(--category none,weak,... lists the users; --json or --csv FILE for all)\n");
+        text.push_str(
+            "\n(--category none,weak,... lists the users; --json or --csv FILE for all)\n",
+        );
     }
     text
 }

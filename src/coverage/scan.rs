@@ -235,11 +235,7 @@ pub async fn scan(
     let remaining = store.call(|c| tables::count_to_read(c)).await?;
     let (listed, read_any) = store.call(|c| tables::counts(c)).await?;
     state.listed = listed;
-    state.total = if refresh {
-        remaining
-    } else {
-        listed
-    };
+    state.total = if refresh { remaining } else { listed };
     state.read = if refresh {
         0
     } else {

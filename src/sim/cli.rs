@@ -55,10 +55,7 @@ fn user_count(s: &str) -> Result<usize, String> {
     if (1..=super::synth::MAX_USERS).contains(&n) {
         Ok(n)
     } else {
-        Err(format!(
-            "must be between 1 and {}",
-            super::synth::MAX_USERS
-        ))
+        Err(format!("must be between 1 and {}", super::synth::MAX_USERS))
     }
 }
 

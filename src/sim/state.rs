@@ -443,7 +443,10 @@ impl DeviceBook {
         let old = self.by_id.insert(id, device);
         if let Some(old) = &old {
             self.unindex(old.user_id, id);
-            self.by_user.entry(self.by_id[&id].user_id).or_default().insert(id);
+            self.by_user
+                .entry(self.by_id[&id].user_id)
+                .or_default()
+                .insert(id);
         }
         old
     }
