@@ -133,6 +133,9 @@ pub struct AuditEntry {
     /// Enroll lines: the number was marked verified, so no code checked it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// Change lines: the signals on screen when the change was confirmed (`push_bombing`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<Vec<String>>,
 }
 
 /// The caller check a change line refers to, as written in its `caller_check` field.
@@ -290,6 +293,12 @@ impl AuditEntry {
         self
     }
 
+    /// Sets the signals on screen when the change was confirmed.
+    pub fn signals(mut self, names: Vec<String>) -> Self {
+        self.signals = Some(names);
+        self
+    }
+
     /// Sets which caller check preceded this change.
     pub fn caller_check(mut self, check: CallerCheckRef) -> Self {
         self.caller_check = Some(check);
@@ -379,6 +388,7 @@ impl AuditContext {
             method: None,
             caller_check: None,
             verified: None,
+            signals: None,
         }
     }
 }

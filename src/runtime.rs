@@ -185,6 +185,7 @@ fn refused(req: &ApiRequest, error: ApiError) -> ApiResponse {
         ApiRequest::Remove { .. } => ApiResponse::Removed(Err(error)),
         ApiRequest::MfaToken { .. } => ApiResponse::MfaToken(Err(error)),
         ApiRequest::RateLimit => ApiResponse::RateLimit(Err(error)),
+        ApiRequest::GetEvents { .. } => ApiResponse::Events(Err(error)),
     }
 }
 

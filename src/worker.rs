@@ -11,7 +11,9 @@ use crate::api::{
     Registration, ResponseMeta, Secret, TriggerResult, User, UserId, UserQuery, VerifyOutcome,
     with_meta,
 };
+use crate::api::{EventBatch, EventQuery};
 use crate::mfa_api;
+use chrono::{DateTime, Utc};
 
 /// Tags a request so its result can be matched (and dropped when stale).
 pub type RequestId = u64;
@@ -98,6 +100,15 @@ pub enum ApiRequest {
     },
     /// Read the API budget.
     RateLimit,
+    /// Read a user's events in a time range, with the event type names.
+    GetEvents {
+        /// The user.
+        user_id: UserId,
+        /// From this time.
+        since: DateTime<Utc>,
+        /// Up to this time (None: now).
+        until: Option<DateTime<Utc>>,
+    },
 }
 
 /// Merged results of a multi-query search, with the queries that have more pages.
@@ -136,6 +147,8 @@ pub enum ApiResponse {
     MfaToken(Result<MfaToken, ApiError>),
     /// The API budget.
     RateLimit(Result<RateLimit, ApiError>),
+    /// A user's events.
+    Events(Result<EventBatch, ApiError>),
 }
 
 impl ApiResponse {
@@ -152,7 +165,8 @@ impl ApiResponse {
             | ApiResponse::Verified(Err(e))
             | ApiResponse::Removed(Err(e))
             | ApiResponse::MfaToken(Err(e))
-            | ApiResponse::RateLimit(Err(e)) => Some(e),
+            | ApiResponse::RateLimit(Err(e))
+            | ApiResponse::Events(Err(e)) => Some(e),
             _ => None,
         }
     }
@@ -174,6 +188,7 @@ impl ApiRequest {
             ApiRequest::Remove { .. } => "remove",
             ApiRequest::MfaToken { .. } => "temporary token",
             ApiRequest::RateLimit => "rate limit",
+            ApiRequest::GetEvents { .. } => "events",
         }
     }
 }
@@ -279,9 +294,10 @@ async fn run(
 /// calls go through [`mfa_api::execute`], which picks v1 or v2.
 pub async fn execute(client: &Client, request: ApiRequest) -> ApiResponse {
     match request {
-        ApiRequest::Search(_) | ApiRequest::GetUser(_) | ApiRequest::RateLimit => {
-            execute_plain(client, request).await
-        }
+        ApiRequest::Search(_)
+        | ApiRequest::GetUser(_)
+        | ApiRequest::RateLimit
+        | ApiRequest::GetEvents { .. } => execute_plain(client, request).await,
         mfa => mfa_api::execute(client, mfa).await,
     }
 }
@@ -292,12 +308,45 @@ pub(crate) async fn execute_plain(client: &Client, request: ApiRequest) -> ApiRe
         ApiRequest::Search(queries) => ApiResponse::Search(search(client, &queries).await),
         ApiRequest::GetUser(id) => ApiResponse::User(client.get_user(id).await),
         ApiRequest::RateLimit => ApiResponse::RateLimit(client.get_rate_limit().await),
+        ApiRequest::GetEvents {
+            user_id,
+            since,
+            until,
+        } => ApiResponse::Events(user_events(client, user_id, since, until).await),
         // MFA calls are dispatched by `mfa_api`, never here.
         mfa => mfa_api::failed(
             &mfa,
             ApiError::new(crate::api::ErrorKind::Config, "not a user or budget call"),
         ),
     }
+}
+
+/// A user's events and the type names, read concurrently (the names only once a session).
+async fn user_events(
+    client: &Client,
+    user_id: UserId,
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Result<EventBatch, ApiError> {
+    let query = EventQuery {
+        user_id: Some(user_id),
+        since: Some(since),
+        until,
+        ..EventQuery::default()
+    };
+    let (events, types) = tokio::join!(
+        client.get_events(&query, crate::api::events::EVENTS_MAX_PAGES),
+        client.event_types()
+    );
+    // Without the names the events still read, as `event <id>`.
+    let types = types.unwrap_or_else(|e| {
+        tracing::info!("event type names unavailable: {}", e.message);
+        Default::default()
+    });
+    Ok(EventBatch {
+        events: events?,
+        types,
+    })
 }
 
 /// Runs every query at once and merges the pages, de-duplicated by user id.

@@ -61,6 +61,10 @@ pub enum Endpoint {
     V2PollVerification,
     /// `POST /api/2/mfa/users/{id}/mfa_token`.
     V2MfaToken,
+    /// `GET /api/1/events`.
+    Events,
+    /// `GET /api/1/events/types`.
+    EventTypes,
 }
 
 impl Endpoint {

@@ -1,5 +1,6 @@
 //! Console state and its update function: keys and API results in, commands out.
 
+pub mod activity;
 pub mod audit_view;
 pub mod caller;
 pub mod codes;
@@ -102,6 +103,8 @@ pub struct AuditNote {
     pub caller_check: Option<CallerCheckRef>,
     /// Enroll lines: whether the number was marked verified (not checked with a code).
     pub verified: Option<bool>,
+    /// Change lines: the signals on screen when the change was confirmed.
+    pub signals: Option<Vec<String>>,
 }
 
 /// Which pane has the keyboard.
@@ -248,6 +251,10 @@ pub(crate) enum Purpose {
     User(UserId),
     Devices(UserId),
     Factors(UserId),
+    /// The open user's recent events.
+    Events(UserId),
+    /// Older events of the open user (the history view's `n`).
+    MoreEvents(UserId),
     Enroll,
     EnrollCheck {
         display_name: String,
@@ -298,6 +305,8 @@ pub struct App {
     pub search: SearchState,
     /// The open user.
     pub user: Option<UserView>,
+    /// The open user's events and signals.
+    pub activity: Option<activity::Activity>,
     /// Dialogs, top last.
     pub dialogs: Vec<Dialog>,
     /// The API budget.
@@ -373,6 +382,7 @@ impl App {
             focus: Focus::Users,
             search: SearchState::default(),
             user: None,
+            activity: None,
             dialogs: Vec::new(),
             rate_limit: None,
             status: None,
