@@ -486,3 +486,100 @@ fn bad_flags_get_clear_messages() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("share"));
 }
+
+/// A manage-scope bearer token for changes made through the API.
+async fn manage_bearer(http: &reqwest::Client, base: &str) -> String {
+    let token: Value = http
+        .post(format!("{base}/auth/oauth2/v2/token"))
+        .basic_auth("demo-manage", Some("demo-manage-secret"))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    format!("bearer {}", token["access_token"].as_str().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_reads_only_the_users_changed_through_the_api() {
+    let users = 500;
+    let t = tenant(users, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("t.sqlite")).unwrap();
+    let lane = Lane::new(LanePolicy::new(1.0, None).unwrap());
+    let full = scan(&client(&t), &store, &lane, &ScanOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    assert!(full.complete && !full.refresh);
+
+    // Two changes through the API: one user loses a device, one without MFA enrolls a phone.
+    let control = t.control();
+    let all = control.users();
+    let with_device = all
+        .iter()
+        .find(|u| !control.devices(u.id).is_empty())
+        .unwrap()
+        .id;
+    let without = all
+        .iter()
+        .find(|u| control.devices(u.id).is_empty())
+        .unwrap()
+        .id;
+    let http = reqwest::Client::new();
+    let base = t.base_url();
+    let bearer = manage_bearer(&http, &base).await;
+    let device = control.devices(with_device)[0].id;
+    let r = http
+        .delete(format!(
+            "{base}/api/1/users/{with_device}/otp_devices/{device}"
+        ))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = http
+        .post(format!("{base}/api/1/users/{without}/otp_devices"))
+        .header("authorization", &bearer)
+        .json(&json!({"factor_id": 16282, "display_name": "Work phone", "number": "+15550009999", "verified": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+
+    let before = spent(&t);
+    let devices_before = t.control().request_count(RouteKind::OtpDevices);
+    let refresh = ScanOptions {
+        refresh: true,
+        ..ScanOptions::default()
+    };
+    let outcome = scan(&client(&t), &store, &lane, &refresh, &|_| {})
+        .await
+        .unwrap();
+    assert!(outcome.complete && outcome.refresh);
+    let pages = users.div_ceil(100) as u64;
+    // One events page, the users list, and the two changed users: nobody else is read.
+    assert_eq!(spent(&t) - before, 1 + pages + 2);
+    assert_eq!(outcome.calls, 1 + pages + 2);
+    assert_eq!(
+        t.control().request_count(RouteKind::OtpDevices) - devices_before,
+        2
+    );
+
+    let report = store
+        .call(|c| build_report(c, &[], chrono::Utc::now()))
+        .await
+        .unwrap();
+    let report = serde_json::to_value(&report).unwrap();
+    assert_eq!(comparable(&report), truth(&t).await);
+    let enrolled = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == json!(without))
+        .unwrap();
+    assert_eq!(enrolled["category"], json!("weak"));
+    assert_eq!(enrolled["factors"], json!(["OneLogin SMS"]));
+}
