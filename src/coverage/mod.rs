@@ -4,7 +4,7 @@
 pub mod report;
 pub mod scan;
 
-pub use report::{Report, ReportUser, Summary, build_report, write_csv};
+pub use report::{Report, ReportUser, Summary, build_report, build_report_limited, write_csv};
 pub use scan::{ScanOptions, ScanOutcome, ScanProgress, scan};
 
 use crate::api::ApiError;
