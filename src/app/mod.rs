@@ -52,6 +52,8 @@ pub enum Msg {
 
 /// Everything the console asks the outside world to do.
 #[derive(Clone, Debug, PartialEq)]
+// An audit note is the big variant; commands are few and short-lived, moved once to the loop.
+#[allow(clippy::large_enum_variant)]
 pub enum Cmd {
     /// Start an API call.
     Request(RequestId, ApiRequest),
