@@ -203,3 +203,44 @@ async fn a_cursor_that_repeats_ends_the_paging() {
     // The same id on every page is kept once.
     assert_eq!(events.len(), 1);
 }
+
+#[tokio::test]
+async fn the_built_in_demo_tells_its_stories() {
+    use mfadesk::ops::signals::{SignalName, signals};
+    let sim = Sim::start().await;
+    let client = sim.read_only();
+    let now = sim.ctl.now();
+    let story = |id: i64| {
+        let client = client.clone();
+        async move {
+            let user = client.get_user(id).await.unwrap();
+            let q = EventQuery {
+                user_id: Some(id),
+                since: Some(now - chrono::TimeDelta::days(14)),
+                ..EventQuery::default()
+            };
+            let events = client.get_events(&q, 5).await.unwrap();
+            signals(&user, &events, now)
+                .into_iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    // Noah Garcia: being push-bombed right now, failed sign-ins from abroad.
+    assert_eq!(
+        story(36216802).await,
+        vec![SignalName::PushBombing, SignalName::FailedLogins]
+    );
+    // Olivia Okafor: the phone number changed yesterday, a new device today.
+    assert_eq!(
+        story(36216804).await,
+        vec![SignalName::DeviceChanged, SignalName::PhoneChanged]
+    );
+    // Liam Patel: a temporary token issued two hours ago.
+    assert_eq!(story(36216801).await, vec![SignalName::TempTokenLive]);
+    // Gabriel Medina: locked by the failed sign-ins that locked him.
+    assert_eq!(
+        story(36216770).await,
+        vec![SignalName::Locked, SignalName::FailedLogins]
+    );
+}

@@ -314,6 +314,10 @@ pub struct App {
     pub user: Option<UserView>,
     /// The open user's events and signals.
     pub activity: Option<activity::Activity>,
+    /// The API client this session uses (to recognise its colleagues' checks in the events).
+    pub client_id: Option<String>,
+    /// Another session's caller check satisfies a required check (profile `caller_check_shared`).
+    pub caller_check_shared: bool,
     /// Dialogs, top last.
     pub dialogs: Vec<Dialog>,
     /// The API budget.
@@ -392,6 +396,8 @@ impl App {
             search: SearchState::default(),
             user: None,
             activity: None,
+            client_id: None,
+            caller_check_shared: false,
             dialogs: Vec::new(),
             rate_limit: None,
             status: None,
