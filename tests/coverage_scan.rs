@@ -583,3 +583,34 @@ async fn a_refresh_reads_only_the_users_changed_through_the_api() {
     assert_eq!(enrolled["category"], json!("weak"));
     assert_eq!(enrolled["factors"], json!(["OneLogin SMS"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_scans_never_share_a_store() {
+    let t = tenant(300, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite");
+    let store = Store::open(&path).unwrap();
+    let lane = Lane::new(LanePolicy::new(1.0, None).unwrap());
+    let c = client(&t);
+    let options = ScanOptions::default();
+    let first = scan(&c, &store, &lane, &options, &|_| {});
+    let other = Store::open(&path).unwrap();
+    let second = async {
+        // Once the first holds the lock (it has stored a page), the second is refused.
+        let start = Instant::now();
+        while other
+            .call(|c| Ok(mfadesk::store::coverage::counts(c)?.0))
+            .await
+            .unwrap()
+            == 0
+        {
+            assert!(start.elapsed() < DEADLINE);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        scan(&c, &other, &lane, &options, &|_| {}).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert!(first.unwrap().complete);
+    let err = second.unwrap_err();
+    assert!(err.to_string().contains("another coverage scan"), "{err}");
+}

@@ -231,6 +231,33 @@ async fn read_events(
     Ok(pass)
 }
 
+/// Takes the store's scan lock (`<store>.lock`), so two scans (a console's and a command's)
+/// never read the same pass twice; the system drops it when the process dies, SIGKILL included.
+fn lock_store(store: &Store) -> Result<std::fs::File, CoverageError> {
+    let mut path = store.path().as_os_str().to_owned();
+    path.push(".lock");
+    let path = std::path::PathBuf::from(path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| CoverageError::Write {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(CoverageError::Busy(store.path().display().to_string()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(CoverageError::Write {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// Scans the tenant into the store; `progress` hears after every stored answer.
 pub async fn scan(
     client: &Client,
@@ -239,6 +266,8 @@ pub async fn scan(
     options: &ScanOptions,
     progress: &(dyn Fn(&ScanProgress) + Sync),
 ) -> Result<ScanOutcome, CoverageError> {
+    // Held until the scan returns.
+    let _lock = lock_store(store)?;
     let mut pass = pass_to_run(store, client.base_url(), options.refresh).await?;
     let refresh = pass.kind == PassKind::Refresh;
     let calls = Arc::new(AtomicU64::new(pass.calls));

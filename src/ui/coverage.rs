@@ -195,8 +195,14 @@ fn draw_users(app: &App, report: &Report, frame: &mut Frame, area: Rect, theme: 
             "no devices".to_owned()
         } else if u.factors.is_empty() {
             format!("pending: {}", u.pending.join(", "))
-        } else {
+        } else if u.pending.is_empty() {
             u.factors.join(", ")
+        } else {
+            format!(
+                "{} (pending: {})",
+                u.factors.join(", "),
+                u.pending.join(", ")
+            )
         };
         let login = u
             .last_login
