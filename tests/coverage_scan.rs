@@ -614,3 +614,72 @@ async fn two_scans_never_share_a_store() {
     let err = second.unwrap_err();
     assert!(err.to_string().contains("another coverage scan"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_demos_hour_a_600_budget_scan_spends_at_most_300_and_keeps_the_reserve() {
+    use mfadesk::lane::AppClock;
+    let t = DemoTenant::start(SimConfig {
+        synthetic_users: Some((1000, 7)),
+        rate_limit: 600,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("t.sqlite")).unwrap();
+    // The lane and the demo tenant move through the same hour, one second a step.
+    let clock = AppClock::manual();
+    let lane = Lane::with_clock(LanePolicy::new(0.5, None).unwrap(), clock.clone());
+    let c = client(&t);
+    let agent = client(&t);
+    let control = t.control();
+    let options = ScanOptions::default();
+    let scan = scan(&c, &store, &lane, &options, &|_| {});
+    let hour = async {
+        let mut lowest = u32::MAX;
+        let mut agent_answers = 0;
+        for second in 0..3590 {
+            clock.advance(Duration::from_secs(1));
+            assert!(control.advance_clock(1));
+            let (_, remaining, _) = control.rate_budget(DEMO_READ_CLIENT_ID);
+            lowest = lowest.min(remaining);
+            if second % 600 == 300 {
+                // An agent's search mid-scan is answered at once, never queued behind it.
+                let q = mfadesk::api::UserQuery {
+                    email: Some("*".into()),
+                    limit: Some(1),
+                    ..Default::default()
+                };
+                let found = tokio::time::timeout(Duration::from_secs(5), agent.search_users(&q))
+                    .await
+                    .expect("the agent's search waited")
+                    .unwrap();
+                assert_eq!(found.users.len(), 1);
+                agent_answers += 1;
+            }
+            tokio::time::sleep(Duration::from_micros(300)).await;
+        }
+        (lowest, agent_answers)
+    };
+    let (lowest, agent_answers) = tokio::select! {
+        r = hour => r,
+        _ = scan => panic!("1,010 calls cannot fit in 300"),
+    };
+    assert_eq!(agent_answers, 6);
+    let status = lane.status();
+    eprintln!(
+        "pacing figure: lane spent {} calls, lowest Remaining {lowest}",
+        status.spent
+    );
+    assert!(status.spent <= 300, "the lane spent {}", status.spent);
+    assert!(
+        status.spent >= 250,
+        "the lane should use its share: {}",
+        status.spent
+    );
+    // The tenant's own count: the lane's calls, the agents' six and the two tokens.
+    let (limit, remaining, _) = control.rate_budget(DEMO_READ_CLIENT_ID);
+    assert!(u64::from(limit - remaining) <= 300 + 6 + 2);
+    // 20 % of 600 is never touched by the scan (the agents' few calls come out of it).
+    assert!(lowest >= 120 - 6, "Remaining fell to {lowest}");
+}
