@@ -11,8 +11,9 @@ use crate::worker::{self, ApiRequest, ApiResponse};
 use super::context::Context;
 use super::output::Output;
 use super::prompt;
-use super::show::{device_json, devices};
+use super::show::{device_json, devices, signals_before_change};
 use super::users::user_json;
+use crate::ops::Recorder;
 
 /// Removes the device after the gate, the caller check and a confirmation.
 pub async fn run(
@@ -24,7 +25,11 @@ pub async fn run(
     yes: bool,
 ) -> Result<(), OpsError> {
     let user = resolve_user(&ctx.client, user_text).await?;
-    let list = devices(&ctx.client, &user).await?;
+    let (list, signals) = tokio::join!(
+        devices(&ctx.client, &user),
+        signals_before_change(&ctx.client, out, &user)
+    );
+    let list = list?;
     let device = resolve_device(&list, device_text, &user)?.clone();
     let mut entry = ctx.recorder.entry(
         &user,
@@ -55,7 +60,7 @@ pub async fn run(
     if let Err(e) = prompt::confirm(&question, yes).await {
         return refused(ctx, e);
     }
-    let entry = ctx.with_caller_check(entry, check);
+    let entry = Recorder::with_signals(ctx.with_caller_check(entry, check), &signals);
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::Remove {
         user_id: user.id,

@@ -36,6 +36,7 @@ pub async fn run(
     }
     let secs = u32::try_from(secs).unwrap_or(MFA_TOKEN_MAX_SECS);
     let user = resolve_user(&ctx.client, user_text).await?;
+    let signals = super::show::signals_before_change(&ctx.client, out, &user).await;
     let mut entry = ctx
         .recorder
         .entry(&user, None, AuditAction::MfaToken, AuditOutcome::Attempt);
@@ -66,7 +67,7 @@ pub async fn run(
     if let Err(e) = prompt::confirm(&question, yes).await {
         return refused(ctx, e);
     }
-    let entry = ctx.with_caller_check(entry, check);
+    let entry = crate::ops::Recorder::with_signals(ctx.with_caller_check(entry, check), &signals);
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::MfaToken {
         user_id: user.id,
