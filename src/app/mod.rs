@@ -4,6 +4,7 @@ pub mod activity;
 pub mod audit_view;
 pub mod caller;
 pub mod codes;
+pub mod coverage;
 pub mod dialogs;
 pub mod keymap;
 pub mod phone;
@@ -45,6 +46,8 @@ pub enum Msg {
     Terminate,
     /// The audit trail as read from its file (entries, lines skipped), or why it could not be.
     AuditRead(Result<(Vec<crate::audit::AuditEntry>, usize), String>),
+    /// The coverage report or a background scan reported.
+    Coverage(coverage::CoverageMsg),
 }
 
 /// Everything the console asks the outside world to do.
@@ -67,6 +70,8 @@ pub enum Cmd {
     Audit(AuditNote),
     /// Read the whole audit trail for the audit view (answered by [`Msg::AuditRead`]).
     ReadAudit,
+    /// Read the coverage report or start a scan (answered by [`Msg::Coverage`]).
+    Coverage(coverage::CoverageCmd),
     /// Leave.
     Quit,
 }
@@ -367,6 +372,8 @@ pub struct App {
     pub clock_offset: chrono::Duration,
     /// The audit view: the whole trail as read from the file, and its filter.
     pub audit_view: AuditView,
+    /// The Coverage view (`R`) and a background scan.
+    pub coverage: coverage::CoverageState,
     next_id: RequestId,
 }
 
@@ -422,6 +429,7 @@ impl App {
             rate_reset_at: None,
             clock_offset: chrono::Duration::zero(),
             audit_view: AuditView::default(),
+            coverage: coverage::CoverageState::default(),
             next_id: 1,
         }
     }

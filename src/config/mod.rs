@@ -187,6 +187,10 @@ pub struct Settings {
     pub caller_check_shared: bool,
     /// Which MFA API to use (`--mfa-api`, else the profile's `mfa_api`, else auto).
     pub mfa_api: MfaApiChoice,
+    /// Share of the hour a coverage scan may spend (profile `coverage_share`, default 0.5).
+    pub coverage_share: f64,
+    /// Calls a coverage scan leaves (profile `coverage_reserve`; None: 20 % of the limit).
+    pub coverage_reserve: Option<u64>,
 }
 
 impl Settings {
@@ -329,6 +333,8 @@ pub fn resolve(
             read_only_caller_check: true,
             caller_check_shared: false,
             mfa_api: cli.mfa_api.unwrap_or_default(),
+            coverage_share: crate::lane::DEFAULT_SHARE,
+            coverage_reserve: None,
         });
     }
 
@@ -410,6 +416,8 @@ pub fn resolve(
                 read_only_caller_check: true,
                 caller_check_shared: false,
                 mfa_api: cli.mfa_api.unwrap_or_default(),
+                coverage_share: crate::lane::DEFAULT_SHARE,
+                coverage_reserve: None,
             }),
         };
     };
@@ -470,6 +478,10 @@ pub fn resolve(
             .mfa_api
             .or_else(|| profile.and_then(|p| p.mfa_api))
             .unwrap_or_default(),
+        coverage_share: profile
+            .and_then(|p| p.coverage_share)
+            .unwrap_or(crate::lane::DEFAULT_SHARE),
+        coverage_reserve: profile.and_then(|p| p.coverage_reserve),
     })
 }
 

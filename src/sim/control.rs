@@ -250,6 +250,13 @@ impl SimControl {
         self.app.open.subscribe()
     }
 
+    /// A credential's budget as the headers report it: (limit, remaining, seconds to reset).
+    pub fn rate_budget(&self, client_id: &str) -> (u32, u32, i64) {
+        let mut t = self.app.lock();
+        let now = t.now();
+        t.rate.snapshot(client_id, now)
+    }
+
     /// Records an event (as the tenant's own routes do) and returns its id.
     pub fn record_event(&self, event: super::events::NewEvent) -> i64 {
         self.app.lock().record_event(event)

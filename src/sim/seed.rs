@@ -32,6 +32,8 @@ const TIME_FIELDS: [&str; 7] = [
 pub(crate) struct Seed {
     pub account_id: i64,
     users: Vec<Value>,
+    /// `--users N --seed S`: N synthetic users instead of `users`.
+    synthetic: Option<(usize, u64)>,
     /// Events the tenant starts with (`created_at` usually relative, so stories stay recent).
     events: Vec<Value>,
 }
@@ -127,6 +129,7 @@ impl Seed {
         let seed = Seed {
             account_id: file.account_id,
             users: file.users,
+            synthetic: None,
             events: file.events,
         };
         // Materialize once now so every problem shows at start, not at reset.
@@ -134,8 +137,25 @@ impl Seed {
         Ok(seed)
     }
 
+    /// This seed's account with `users` synthetic users built from `seed` instead.
+    pub(crate) fn with_synthetic(mut self, users: usize, seed: u64) -> Seed {
+        self.users = Vec::new();
+        // The seed's events name the seed's users: a synthetic tenant starts without any.
+        self.events = Vec::new();
+        self.synthetic = Some((users, seed));
+        self
+    }
+
     /// Builds users and devices with relative times taken from `now`.
     pub(crate) fn materialize(&self, now: DateTime<Utc>) -> Result<Materialized, String> {
+        if let Some((n, seed)) = self.synthetic {
+            let (users, devices) = super::synth::build(n, seed, now);
+            return Ok(Materialized {
+                users,
+                devices,
+                events: Vec::new(),
+            });
+        }
         let mut users = BTreeMap::new();
         let mut devices = BTreeMap::new();
         let mut device_ids = HashSet::new();
@@ -224,7 +244,7 @@ impl Seed {
 }
 
 /// A stable secret for a TOTP device the seed gave none.
-fn derived_secret(device_id: i64) -> String {
+pub(crate) fn derived_secret(device_id: i64) -> String {
     let bytes: Vec<u8> = format!("mfadesk-demo-{device_id:08}")
         .bytes()
         .take(20)
