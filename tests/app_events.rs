@@ -209,7 +209,7 @@ fn history_view_filters_shows_one_event_and_loads_more() {
     let text = screen(&app, 120, 40);
     assert!(text.contains("History · Kelly Slater"), "{text}");
     assert!(text.contains("6 events"), "{text}");
-    assert!(text.contains("Ol otp push reject"), "{text}");
+    assert!(text.contains("Push denied"), "{text}");
     // Filter on the address: only the failed sign-ins.
     ch(&mut app, '/');
     type_text(&mut app, "185.220");

@@ -1397,8 +1397,8 @@ fn events_lists_a_users_events_as_a_table_and_as_json() {
     assert_eq!(status(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("TIME") && text.contains("EVENT") && text.contains("RISK"));
-    assert!(text.contains("User failed onelogin login"), "{text}");
-    assert!(!text.contains("push reject"), "{text}");
+    assert!(text.contains("Sign-in failed"), "{text}");
+    assert!(!text.contains("Push denied"), "{text}");
     // --until before the events: none.
     let o = env.run(&["events", &STEPH.to_string(), "--until", "1h", "--json"]);
     assert_eq!(status(&o), 0, "{}", stderr(&o));
