@@ -25,13 +25,15 @@ use dialogs::Dialog;
 use keymap::Action;
 use phone::{PhoneCmd, PhoneSnapshot};
 
-pub use update::update;
+pub use update::{PASTE_IGNORED, paste_text, update};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug)]
 pub enum Msg {
     /// A key press.
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): text for the focused field, never keys.
+    Paste(String),
     /// The terminal was resized.
     Resize(u16, u16),
     /// Time passed (only while a spinner, countdown or push wait is on screen).

@@ -11,6 +11,7 @@ mod errors;
 mod form;
 mod moment;
 mod navigate;
+mod paste;
 mod register;
 mod remove;
 mod search;
@@ -27,6 +28,7 @@ use crate::worker::ApiResponse;
 use audit::{refused, settle_unknown};
 use enroll::{enroll_key, on_enroll_check, on_enrolled, open_enroll};
 use navigate::{move_selection, next_pane, page};
+pub use paste::{PASTE_IGNORED, paste_text};
 use remove::{on_removed, open_remove, remove_key};
 use search::{on_search, on_search_more, search_key};
 use token::{on_issued, open_token, token_key};
@@ -40,6 +42,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     let mut cmds = Vec::new();
     match msg {
         Msg::Key(key) => on_key(app, key, &mut cmds),
+        Msg::Paste(text) => paste::on_paste(app, &text),
         Msg::Resize(w, h) => app.size = (w, h),
         Msg::Tick => on_tick(app, &mut cmds),
         Msg::Api(event) => {
