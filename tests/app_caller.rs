@@ -484,7 +484,7 @@ fn a_credential_that_may_trigger_keeps_the_dialog_and_is_asked_once() {
 fn a_refusal_of_any_change_tells_c_the_credential_cannot_check() {
     let mut app = kelly_with(tenant(), all_devices());
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -512,9 +512,8 @@ fn a_required_remove_waits_for_the_check_and_c_returns_to_it() {
     assert_eq!(footer[0], ("c".into(), "check caller".into()));
     assert_eq!(footer[1], ("o".into(), "override".into()));
     // Confirm does nothing until the caller is checked.
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(requests(&cmds).is_empty() && audits(&cmds).is_empty());
-    tab(&mut app);
     assert!(requests(&enter(&mut app)).is_empty());
     assert!(matches!(app.dialogs.last(), Some(Dialog::Remove(_))));
 
@@ -524,7 +523,7 @@ fn a_required_remove_waits_for_the_check_and_c_returns_to_it() {
         "back to the removal"
     );
     assert!(pane(&app).contains("✓ Caller checked 12:00 by jdoe"));
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     let id = remove_request(&cmds).expect("the removal goes out");
     let attempt = audits(&cmds);
     assert_eq!(attempt[0].action, AuditKind::Remove);
@@ -555,7 +554,7 @@ fn an_expired_check_no_longer_allows_a_required_change() {
     assert_eq!(app.caller_check_expiry(), None);
     ch(&mut app, 'd');
     assert!(pane(&app).contains(NOT_CHECKED));
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
 }
 
 #[test]
@@ -574,7 +573,7 @@ fn the_profile_sets_how_long_a_check_lasts() {
     assert_eq!(app.caller_check_expiry(), Some(now() + secs(120)));
     app.now = now() + secs(121);
     ch(&mut app, 'd');
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
 }
 
 #[test]
@@ -609,7 +608,7 @@ fn o_overrides_with_a_reason_of_ten_characters_for_one_change() {
     assert!(matches!(app.dialogs.last(), Some(Dialog::Remove(_))));
     assert!(pane(&app).contains("Caller check overridden: manager approval in INC-1234"));
 
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     let id = remove_request(&cmds).expect("the override allows the removal");
     let overridden = CallerCheckRef::Overridden {
         reason: "manager approval in INC-1234".into(),
@@ -621,7 +620,7 @@ fn o_overrides_with_a_reason_of_ten_characters_for_one_change() {
     // The override was for that one change.
     ch(&mut app, 'd');
     assert!(pane(&app).contains(NOT_CHECKED));
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
 }
 
 #[test]
@@ -633,7 +632,7 @@ fn an_override_dies_with_its_dialog() {
     enter(&mut app);
     esc(&mut app);
     ch(&mut app, 'd');
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
 }
 
 #[test]
@@ -724,7 +723,7 @@ fn nothing_required_means_changes_go_and_carry_what_preceded_them() {
     let mut app = kelly_with(tenant(), all_devices());
     ch(&mut app, 'd');
     assert!(!pane(&app).contains(NOT_CHECKED));
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(remove_request(&cmds).is_some());
     assert_eq!(audits(&cmds)[0].caller_check, Some(CallerCheckRef::None));
     app.dialogs.clear();
@@ -755,7 +754,7 @@ fn opening_another_user_never_carries_a_check_over() {
     let Some(Dialog::Remove(_)) = app.dialogs.last() else {
         panic!("remove dialog");
     };
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
     esc(&mut app);
     // Back to Kelly: the check was not kept for her either.
     open_user(&mut app, kelly(), all_devices(), vec![]);

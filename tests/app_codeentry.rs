@@ -55,3 +55,57 @@ fn a_paste_into_a_code_field_is_typed_text() {
     };
     assert_eq!(v.code.value(), "288 694");
 }
+
+#[test]
+fn no_printable_key_removes_a_device() {
+    use mfadesk::app::dialogs::RemoveButton;
+    let mut app = app_with_kelly();
+    ch(&mut app, 'd');
+    let Some(Dialog::Remove(d)) = app.dialogs.last() else {
+        panic!("remove dialog open");
+    };
+    assert_eq!(d.button, RemoveButton::Cancel, "opens on Cancel");
+    for c in ['y', 'Y', 'r', ' ', 'd'] {
+        assert!(requests(&ch(&mut app, c)).is_empty(), "{c:?} removed");
+    }
+    assert!(
+        requests(&enter(&mut app)).is_empty(),
+        "Enter on Cancel keeps the device"
+    );
+    assert!(app.dialogs.is_empty(), "Enter on Cancel closes the dialog");
+    ch(&mut app, 'd');
+    key(&mut app, KeyCode::Right);
+    key(&mut app, KeyCode::Left);
+    assert!(
+        requests(&enter(&mut app)).is_empty(),
+        "← went back to Cancel"
+    );
+    ch(&mut app, 'd');
+    tab(&mut app);
+    let (_, req) = one_request(&enter(&mut app));
+    assert!(matches!(req, mfadesk::worker::ApiRequest::Remove { .. }));
+}
+
+#[test]
+fn a_push_is_sent_only_after_the_dialog_says_where_and_enter_confirms() {
+    let mut app = app_with_kelly();
+    let row = app
+        .user
+        .as_ref()
+        .unwrap()
+        .devices
+        .as_ref()
+        .unwrap()
+        .iter()
+        .position(|d| d.id.0 == "1003")
+        .unwrap();
+    app.user.as_mut().unwrap().device_sel = row;
+    assert!(requests(&enter(&mut app)).is_empty(), "Enter sends no push");
+    let text = screen(&app, 100, 30);
+    assert!(
+        text.contains("Send a push to OneLogin Protect"),
+        "the dialog names the device:\n{text}"
+    );
+    let (_, req) = one_request(&enter(&mut app));
+    assert!(matches!(req, mfadesk::worker::ApiRequest::Trigger { .. }));
+}

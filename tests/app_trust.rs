@@ -257,7 +257,7 @@ fn a_success_does_not_stay_under_an_error_dialog() {
     let mut app = app_with_kelly();
     select_device(&mut app, 1);
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     app.set_status(
         StatusKind::Success,
         "✓ Verified OneLogin SMS for Kelly Slater",
@@ -273,7 +273,7 @@ fn the_ctrl_c_warning_goes_once_the_change_has_settled() {
     let mut app = app_with_kelly();
     select_device(&mut app, 1);
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     assert!(!ctrl_c(&mut app).contains(&Cmd::Quit));
     assert!(status_text(&app).contains("Ctrl-C again"));
     let error = api_error(ErrorKind::Server, Some(500), "Internal error");
@@ -540,7 +540,8 @@ fn a_six_character_yubikey_entry_gets_the_hint_instead_of_being_sent() {
 fn esc_on_a_push_wait_says_nothing_was_changed() {
     let mut app = app_with_kelly();
     select_device(&mut app, 2);
-    let (id, _) = one_request(&ch(&mut app, 'v'));
+    ch(&mut app, 'v');
+    let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "st-push"));
     assert!(matches!(
         top_as!(app, Verify).stage,
@@ -548,9 +549,13 @@ fn esc_on_a_push_wait_says_nothing_was_changed() {
     ));
     let cmds = esc(&mut app);
     assert!(app.dialogs.is_empty());
+    // The trigger answer gave no expiry: the default lifetime counts from the answer.
+    let expires = mfadesk::app::codes::clock_time(now() + secs(120));
     assert_eq!(
         status_text(&app),
-        "Stopped waiting for the push; nothing was changed."
+        format!(
+            "Stopped waiting. The push stays on the phone until it expires at {expires}; nothing was changed."
+        )
     );
     // The verification's attempt is closed; no re-read is needed.
     assert!(requests(&cmds).is_empty(), "{cmds:?}");
@@ -627,7 +632,9 @@ fn the_footer_offers_no_approve_or_deny_once_the_push_has_settled() {
     );
     open_user(&mut app, kelly(), all_devices(), vec![]);
     select_device(&mut app, 2);
-    let (id, _) = one_request(&ch(&mut app, 'v'));
+    ch(&mut app, 'v');
+    assert!(footer_says(&app, "⏎", "send push"));
+    let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "st-push"));
     assert!(footer_has(&app, "a/x"));
     app.now += secs(2);
@@ -662,7 +669,8 @@ fn no_y_or_n_in_the_footer_while_the_ticket_field_has_focus() {
     open_user(&mut app, kelly(), all_devices(), vec![]);
     select_device(&mut app, 1);
     ch(&mut app, 'd');
-    assert!(footer_has(&app, "y") && footer_has(&app, "n"));
+    // No letter confirms a removal: Enter on the focused button does.
+    assert!(!footer_has(&app, "y") && footer_says(&app, "⏎", "keep"));
     tab(&mut app);
     assert_eq!(top_as!(app, Remove).button, RemoveButton::Reason);
     assert!(

@@ -124,7 +124,9 @@ fn sms_verify_waiting_for_code(app: &mut App, token: &str) {
 /// Kelly open, the Protect push triggered and answered: the dialog waits for approval.
 fn push_waiting(app: &mut App) {
     select_device(app, 2);
-    let cmds = ch(app, 'v');
+    assert!(requests(&ch(app, 'v')).is_empty(), "a push waits for Enter");
+    assert_eq!(top_as!(app, Verify).stage, VerifyStage::Confirm);
+    let cmds = enter(app);
     let (id, req) = one_request(&cmds);
     assert!(matches!(&req, ApiRequest::Trigger { device_id, .. } if device_id.0 == "1003"));
     assert_eq!(top_as!(app, Verify).kind, DeviceKind::Push);
@@ -1030,7 +1032,7 @@ fn remove_starts_on_cancel_and_only_y_or_the_remove_button_sends() {
     esc(&mut app);
 
     ch(&mut app, 'd');
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     let (id, req) = one_request(&cmds);
     assert_eq!(
         req,
@@ -1166,7 +1168,7 @@ fn a_required_reason_is_asked_for_before_a_token_or_a_removal() {
         RemoveButton::Cancel,
         "focus starts on Cancel"
     );
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(cmds.is_empty(), "no removal without a reason: {cmds:?}");
     assert_eq!(
         top_as!(app, Remove).button,
@@ -1197,7 +1199,7 @@ fn a_required_reason_is_asked_for_before_a_token_or_a_removal() {
 fn an_error_dialog_keeps_status_message_and_request_id_until_dismissed() {
     let mut app = app_with_kelly();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -1258,7 +1260,7 @@ fn insufficient_permission_offers_read_only_mode() {
 fn declining_read_only_mode_leaves_the_error_to_read() {
     let mut app = app_with_kelly();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -1500,7 +1502,7 @@ fn ctrl_c_exits_from_anywhere_and_asks_again_while_a_change_is_in_flight() {
 
     let mut app = app_with_kelly();
     ch(&mut app, 'd');
-    ch(&mut app, 'y');
+    confirm_remove(&mut app);
     assert!(app.change_in_flight());
     let cmds = ctrl_c(&mut app);
     assert!(!has_quit(&cmds) && !app.quit);
@@ -1512,7 +1514,7 @@ fn ctrl_c_exits_from_anywhere_and_asks_again_while_a_change_is_in_flight() {
     // Another key in between disarms it.
     let mut app = app_with_kelly();
     ch(&mut app, 'd');
-    ch(&mut app, 'y');
+    confirm_remove(&mut app);
     ctrl_c(&mut app);
     ch(&mut app, 'j');
     assert!(!has_quit(&ctrl_c(&mut app)));
@@ -1556,7 +1558,7 @@ fn every_change_records_an_attempt_then_an_outcome_without_secrets() {
     // A failed remove.
     select_device(&mut app, 0);
     ch(&mut app, 'd');
-    let (remove, _) = one_request(&ch(&mut app, 'y'));
+    let (remove, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         remove,

@@ -41,7 +41,8 @@ async fn a_push_check_approved_on_the_demo_phone_then_a_required_removal() {
     c.key(KeyCode::Char('d'));
     c.wait_text("Caller not checked: c checks the caller, o overrides with a reason")
         .await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("! Caller not checked").await;
     assert_eq!(c.ctl().request_count(RouteKind::Remove), 0);
 
@@ -72,7 +73,8 @@ async fn a_push_check_approved_on_the_demo_phone_then_a_required_removal() {
         s.contains("by jdoe (OneLogin Protect \"Steph's iPhone\")"),
         "{s}"
     );
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("Removed OneLogin Protect").await;
     c.wait_idle().await;
     assert!(

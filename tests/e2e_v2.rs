@@ -341,6 +341,8 @@ async fn push_token_and_remove_work_on_v2() {
     // v2 lists Protect once, as a push device; it is the default and selected first.
     c.key(KeyCode::Tab);
     c.key(KeyCode::Char('v'));
+    c.wait_text("Send a push to").await;
+    c.key(KeyCode::Enter);
     c.wait_text("Waiting for the user to approve the push")
         .await;
     let pushes = c.ctl().pushes();
@@ -359,7 +361,8 @@ async fn push_token_and_remove_work_on_v2() {
     let before = c.ctl().devices(36216767).len();
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove device").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("Removed").await;
     assert_eq!(c.ctl().devices(36216767).len(), before - 1);
     c.quit().await;

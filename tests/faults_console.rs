@@ -337,7 +337,8 @@ async fn every_stuck_action_ends_in_a_visible_timeout() {
     stuck(&c, RouteKind::Remove);
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove Google Authenticator").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     let s = c.wait_for("remove timeout", timed_out).await;
     assert!(s.contains("Removing the device"), "{s}");
     c.key(KeyCode::Enter);
@@ -553,7 +554,10 @@ fn abandoned_calls_are_cancelled_and_their_late_results_ignored() {
 
     // Remove.
     let mut app = state_with_user();
-    let cmds = press_all(&mut app, &[KeyCode::Char('d'), KeyCode::Char('y')]);
+    let cmds = press_all(
+        &mut app,
+        &[KeyCode::Char('d'), KeyCode::Right, KeyCode::Enter],
+    );
     let id = request_id(&cmds);
     abandon(&mut app, id, ApiResponse::Removed(Ok(())));
     assert_eq!(

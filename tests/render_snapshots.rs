@@ -178,7 +178,7 @@ fn status_line_after_a_change() {
     let mut app = kelly_app();
     let (id, _) = one_request(&{
         ch(&mut app, 'd');
-        ch(&mut app, 'y')
+        confirm_remove(&mut app)
     });
     answer(&mut app, id, ApiResponse::Removed(Ok(())));
     snap!("status_removed", app);
@@ -268,7 +268,8 @@ fn verify_waiting_for_a_push() {
     let mut app = kelly_app();
     ch(&mut app, 'j');
     ch(&mut app, 'j');
-    let (id, _) = one_request(&ch(&mut app, 'v'));
+    ch(&mut app, 'v');
+    let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "st"));
     app.now = now() + secs(1);
     tick(&mut app);
@@ -355,7 +356,7 @@ fn token_issued() {
 fn error_dialog() {
     let mut app = kelly_app();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -441,7 +442,7 @@ fn help_overlay() {
 fn audit_pane() {
     let mut app = kelly_app();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -761,7 +762,7 @@ fn the_factor_count_matches_the_rows_shown() {
 fn every_dialog_title_is_set_off_from_the_border() {
     let mut app = kelly_app();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,

@@ -82,10 +82,12 @@ async fn read_only_credential_is_explained_and_offers_read_only_mode() {
     open_user(&mut c, "kelly", "Kelly Slater").await;
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove device").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     let s = c.wait_text("Switch this session to read-only mode?").await;
     assert!(s.contains("Insufficient Permission"));
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("READ-ONLY").await;
     c.wait_for("dialogs closed", |s| !s.contains("read-only mode? (y / n)"))
         .await;
@@ -115,7 +117,8 @@ async fn a_reason_is_asked_for_and_recorded_before_remove_and_token() {
     c.key(KeyCode::Char('d'));
     c.wait_text("Ticket/reason").await;
     // Focus starts on Cancel; y without a reason is refused and moves to the reason field.
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("asks for a ticket or reason").await;
     assert_eq!(writes(&c), 0, "nothing removed without a reason");
     c.type_text("INC-4711 lost phone");

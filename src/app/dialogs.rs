@@ -230,6 +230,8 @@ impl TriggerDialog {
 /// Where a verification stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VerifyStage {
+    /// A push is about to be sent: Enter sends it (nothing reaches the phone before).
+    Confirm,
     /// Sending the SMS, call or push.
     Sending,
     /// Waiting for the code to be typed.

@@ -50,16 +50,22 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
         ],
         Dialog::Verify(d) => verify_keys(app, d),
         Dialog::Remove(d) if d.button == RemoveButton::Reason => vec![
-            // The ticket field takes y and n as text: they are no keys here.
+            // The ticket field takes n as text: it is no key here.
             ("⏎", "remove"),
             ("^U", "clear"),
             ("Tab", "switch button"),
             ("Esc", "cancel"),
         ],
-        Dialog::Remove(_) => vec![
-            ("y", "remove"),
-            ("n", "keep"),
-            ("Tab", "switch button"),
+        Dialog::Remove(d) => vec![
+            (
+                "⏎",
+                if d.button == RemoveButton::Remove {
+                    "remove"
+                } else {
+                    "keep"
+                },
+            ),
+            ("Tab/←→", "switch button"),
             ("Esc", "cancel"),
         ],
         Dialog::Register(d) if d.ended => vec![("⏎", "close"), ("Esc", "close")],
@@ -113,6 +119,7 @@ fn verify_keys(app: &App, d: &VerifyDialog) -> Vec<(&'static str, &'static str)>
     let waiting = d.busy.is_some();
     match (&d.stage, d.kind) {
         (VerifyStage::Sending, _) => {}
+        (VerifyStage::Confirm, _) => keys.push(("⏎", "send push")),
         (VerifyStage::Expired | VerifyStage::Stopped, _) => keys.push(("⏎", "send again")),
         (VerifyStage::AwaitPush { .. }, _) => {
             keys.push(("⏎", "check now"));
@@ -437,6 +444,16 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             f.blank();
             let left = d.expires_at.map(|t| (t - app.now).num_seconds());
             match &d.stage {
+                VerifyStage::Confirm => {
+                    f.text(fit(
+                        &format!("Send a push to {}?", device_text(&d.device)),
+                        inner_w,
+                    ));
+                    f.styled(
+                        "The user's phone buzzes; Enter sends, Esc cancels.",
+                        theme.dim(),
+                    );
+                }
                 VerifyStage::Sending => f.styled(
                     format!(
                         "{} Sending {}…",
@@ -557,7 +574,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 Span::raw("   "),
                 Span::styled(format!("{cm}[ Cancel (n) ]"), c),
                 Span::raw("   "),
-                Span::styled(format!("{rm}[ Remove (y) ]"), r),
+                Span::styled(format!("{rm}[ Remove ]"), r),
             ]));
             f.error(&d.error);
             f.busy(d.busy.is_some(), app.spinner, "Removing…");

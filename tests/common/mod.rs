@@ -65,6 +65,14 @@ pub fn enter(app: &mut App) -> Vec<Cmd> {
     key(app, KeyCode::Enter)
 }
 
+/// Confirms the open remove dialog the only way there is: → to Remove, then Enter.
+#[allow(dead_code)]
+pub fn confirm_remove(app: &mut App) -> Vec<Cmd> {
+    let mut cmds = key(app, KeyCode::Right);
+    cmds.extend(enter(app));
+    cmds
+}
+
 pub fn esc(app: &mut App) -> Vec<Cmd> {
     key(app, KeyCode::Esc)
 }

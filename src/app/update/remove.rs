@@ -60,17 +60,14 @@ pub(super) fn remove_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
         return;
     }
+    // No printable key removes: only Enter on the Remove button does.
     match key.code {
-        KeyCode::Char('y') => submit_remove(app, cmds),
         KeyCode::Char('n') => {
             app.dialogs.pop();
         }
-        KeyCode::Left | KeyCode::Right => {
-            d.button = match d.button {
-                RemoveButton::Cancel => RemoveButton::Remove,
-                _ => RemoveButton::Cancel,
-            }
-        }
+        // The buttons sit side by side: Cancel on the left, Remove on the right.
+        KeyCode::Left => d.button = RemoveButton::Cancel,
+        KeyCode::Right => d.button = RemoveButton::Remove,
         KeyCode::Enter => match d.button {
             RemoveButton::Remove => submit_remove(app, cmds),
             _ => {

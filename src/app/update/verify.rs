@@ -175,10 +175,11 @@ pub(super) fn verify_dialog(target: Target, device: OtpDevice, guided: bool) -> 
         state_token: None,
         expires_at: None,
         code: Input::default(),
-        stage: if kind == DeviceKind::Code {
-            VerifyStage::EnterCode
-        } else {
-            VerifyStage::Sending
+        stage: match kind {
+            DeviceKind::Code => VerifyStage::EnterCode,
+            // A push buzzes a phone: the agent confirms it first.
+            DeviceKind::Push => VerifyStage::Confirm,
+            _ => VerifyStage::Sending,
         },
         error: None,
         busy: None,
@@ -286,6 +287,7 @@ fn submit_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
     }
     match d.stage {
         VerifyStage::Sending => {}
+        VerifyStage::Confirm => send_trigger(app, cmds),
         VerifyStage::Expired | VerifyStage::Stopped => {
             d.code = Input::default();
             send_trigger(app, cmds);
