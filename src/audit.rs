@@ -70,6 +70,8 @@ pub enum AuditOutcome {
     Refused,
     /// A required caller check was skipped with the operator's reason.
     Overridden,
+    /// Nobody knows how it ended (the agent closed it while it waited, or mfadesk stopped).
+    Unknown,
 }
 
 impl AuditOutcome {
@@ -82,6 +84,7 @@ impl AuditOutcome {
             AuditOutcome::Failure => "failure",
             AuditOutcome::Refused => "refused",
             AuditOutcome::Overridden => "overridden",
+            AuditOutcome::Unknown => "unknown",
         }
     }
 }
@@ -133,6 +136,12 @@ pub struct AuditEntry {
     /// Enroll lines: the number was marked verified, so no code checked it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// The agent closed a check while it waited: not a failure, the outcome is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<bool>,
+    /// Enroll lines under MFA v2: the registration (never a device id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_id: Option<String>,
 }
 
 /// The caller check a change line refers to, as written in its `caller_check` field.
@@ -379,6 +388,8 @@ impl AuditContext {
             method: None,
             caller_check: None,
             verified: None,
+            cancelled: None,
+            registration_id: None,
         }
     }
 }

@@ -173,6 +173,7 @@ impl AuditSink for FileAudit {
             .entry_at(note.time, note.user_id, note.action, note.outcome);
         entry.user_email = note.user_email.clone();
         entry.verified = note.verified;
+        entry.cancelled = note.cancelled;
         entry.user_name = note.user_name.clone();
         entry.device_id = note.device_id.clone();
         entry.device_name = note.device_name.clone();

@@ -89,6 +89,7 @@ fn no_printable_key_removes_a_device() {
 #[test]
 fn a_push_is_sent_only_after_the_dialog_says_where_and_enter_confirms() {
     let mut app = app_with_kelly();
+    app.credential_probed = true;
     let row = app
         .user
         .as_ref()

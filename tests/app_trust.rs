@@ -396,7 +396,7 @@ fn an_ordinary_enrollment_is_audited_as_not_verified() {
 
 #[test]
 fn a_new_code_is_sent_at_most_every_30_seconds_on_the_app_clock() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_waiting_for_code(&mut app);
     let first = app.now;
     let text = screen(&app, 120, 40);
@@ -430,7 +430,7 @@ fn a_new_code_is_sent_at_most_every_30_seconds_on_the_app_clock() {
 
 #[test]
 fn a_wrong_code_after_a_resend_says_a_newer_code_was_sent() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_waiting_for_code(&mut app);
     app.now += secs(31);
     let (id, _) = one_request(&enter(&mut app));
@@ -445,7 +445,7 @@ fn a_wrong_code_after_a_resend_says_a_newer_code_was_sent() {
         top_as!(app, Verify).error.as_deref(),
         Some(
             format!(
-                "Wrong code. A newer code was sent at {}: ask for the latest one.",
+                "Wrong code. A newer code was sent at {}: use the newest.",
                 codes::clock_time(sent)
             )
             .as_str()
@@ -538,7 +538,7 @@ fn a_six_character_yubikey_entry_gets_the_hint_instead_of_being_sent() {
 
 #[test]
 fn esc_on_a_push_wait_says_nothing_was_changed() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     select_device(&mut app, 2);
     ch(&mut app, 'v');
     let (id, _) = one_request(&enter(&mut app));
@@ -584,7 +584,7 @@ fn a_user_with_no_device_opens_on_available_where_enter_enrolls() {
 
 #[test]
 fn enter_on_an_enrolled_device_opens_verify() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     // A code device: verify at once, nothing sent.
     select_device(&mut app, 4);
     assert!(footer_says(&app, "v", "verify"), "{:?}", footer(&app));
@@ -603,7 +603,7 @@ fn enter_on_an_enrolled_device_opens_verify() {
 #[test]
 fn the_footer_offers_no_send_again_for_code_devices() {
     for index in [4, 5] {
-        let mut app = app_with_kelly();
+        let mut app = app_with_kelly_pending();
         select_device(&mut app, index);
         ch(&mut app, 'v');
         let keys = footer(&app);
@@ -614,7 +614,7 @@ fn the_footer_offers_no_send_again_for_code_devices() {
         assert!(footer_says(&app, "⏎", "check code"), "{keys:?}");
     }
     // An SMS code offers it once the limit allows.
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_waiting_for_code(&mut app);
     assert!(footer_says(&app, "⏎", "check code"));
     app.now += secs(30);
@@ -767,7 +767,7 @@ fn once_a_device_is_enrolled_from_available_focus_moves_to_it() {
 
 #[test]
 fn another_key_disarms_the_second_ctrl_c_and_its_warning() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     select_device(&mut app, 4);
     ch(&mut app, 'v');
     type_text(&mut app, "123456");

@@ -774,7 +774,7 @@ fn voice_trigger_offers_only_the_lifetime() {
 
 #[test]
 fn code_devices_have_nothing_to_trigger() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     select_device(&mut app, 4);
     let cmds = ch(&mut app, 't');
     assert!(cmds.is_empty());
@@ -795,7 +795,7 @@ fn code_devices_have_nothing_to_trigger() {
 
 #[test]
 fn an_expired_state_token_asks_for_a_new_code_and_enter_sends_one() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_verify_waiting_for_code(&mut app, "st-old");
     type_text(&mut app, "123456");
     let (id, _) = one_request(&enter(&mut app));
@@ -824,7 +824,7 @@ fn an_expired_state_token_asks_for_a_new_code_and_enter_sends_one() {
 
 #[test]
 fn the_countdown_running_out_moves_to_expired() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_verify_waiting_for_code(&mut app, "st");
     app.now = now() + secs(119);
     tick(&mut app);
@@ -838,7 +838,7 @@ fn the_countdown_running_out_moves_to_expired() {
 
 #[test]
 fn a_fresh_code_is_verified_again_without_a_new_sms() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_verify_waiting_for_code(&mut app, "st-live");
     esc(&mut app);
     app.now = now() + secs(60);
@@ -851,7 +851,7 @@ fn a_fresh_code_is_verified_again_without_a_new_sms() {
 
 #[test]
 fn push_is_polled_every_one_and_a_half_seconds_until_approved() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     assert!(app.needs_tick());
 
@@ -914,7 +914,7 @@ fn push_is_polled_every_one_and_a_half_seconds_until_approved() {
 
 #[test]
 fn esc_during_a_push_wait_cancels_the_poll_and_stops_polling() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     app.now = now() + secs(2);
     let (poll, _) = one_request(&tick(&mut app));
@@ -943,7 +943,7 @@ fn esc_during_a_push_wait_cancels_the_poll_and_stops_polling() {
 
 #[test]
 fn esc_between_polls_stops_polling_too() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     let cmds = esc(&mut app);
     assert!(cancels(&cmds).is_empty());
@@ -953,7 +953,7 @@ fn esc_between_polls_stops_polling_too() {
 
 #[test]
 fn a_denied_push_stops_and_enter_sends_another() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     app.now = now() + secs(2);
     let (poll, _) = one_request(&tick(&mut app));
@@ -985,7 +985,7 @@ fn a_denied_push_stops_and_enter_sends_another() {
 
 #[test]
 fn a_push_that_outlives_its_token_expires() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     app.now = now() + secs(121);
     assert!(requests(&tick(&mut app)).is_empty());
@@ -1715,7 +1715,7 @@ fn typing_a_lifetime_replaces_the_prefilled_one() {
 
 #[test]
 fn an_expired_push_closes_its_verification_before_a_new_one() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     app.now = now() + secs(121);
     tick(&mut app);

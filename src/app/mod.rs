@@ -2,6 +2,7 @@
 
 pub mod audit_view;
 pub mod caller;
+pub mod code_entry;
 pub mod codes;
 pub mod dialogs;
 pub mod keymap;
@@ -104,6 +105,8 @@ pub struct AuditNote {
     pub caller_check: Option<CallerCheckRef>,
     /// Enroll lines: whether the number was marked verified (not checked with a code).
     pub verified: Option<bool>,
+    /// A check closed while it waited: the outcome is unknown, not a failure.
+    pub cancelled: Option<bool>,
 }
 
 /// Which pane has the keyboard.
@@ -332,6 +335,9 @@ pub struct App {
     pub credential_read_only: bool,
     /// The credential's scope was asked once this session (the first `c`).
     pub credential_probed: bool,
+    /// Devices' enrollment times known to this session (its own enrollments, the trail's, the
+    /// tenant's events): a device enrolled within 24 h never proves the caller.
+    pub enrolled: Vec<crate::ops::device_age::EnrolledAt>,
     /// The MFA API the session speaks, once the first MFA answer says (header badge).
     pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
@@ -391,6 +397,7 @@ impl App {
             caller_override: None,
             credential_read_only: false,
             credential_probed: false,
+            enrolled: Vec::new(),
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
@@ -432,10 +439,8 @@ impl App {
             || self.rate_reset_shown()
             || self.dialogs.iter().any(|d| {
                 matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
-                    || codes::resend_wait(&v.sends, self.now).is_some()
+                    || v.code.counting_down(self.now)
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
-                    || matches!(d, Dialog::CallerCheck(c) if c.expires_at.is_some()
-                    || matches!(c.stage, caller::CheckStage::AwaitPush { .. }))
                     || matches!(d, Dialog::Register(r) if !r.ended && r.expires_at.is_some())
             })
     }

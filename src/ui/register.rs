@@ -179,7 +179,7 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
                 Span::styled(format!("[{:<8}]", fit(value, 8)), theme.selected()),
             ]));
             cursor = Some((
-                (label.len() + 1 + d.code.visual_cursor().min(8)) as u16,
+                (label.len() + 1 + d.code.input.visual_cursor().min(8)) as u16,
                 (lines.len() - 1) as u16,
             ));
             if d.busy.is_some() {

@@ -327,6 +327,27 @@ pub fn open_user(app: &mut App, user: User, devices: Vec<OtpDevice>, factors: Ve
     }
 }
 
+/// Kelly open with the same devices, none verified yet: `v` activates them (on an active
+/// device it is a caller check).
+#[allow(dead_code)]
+pub fn app_with_kelly_pending() -> App {
+    let mut app = new_app();
+    let devices = all_devices()
+        .into_iter()
+        .map(|mut d| {
+            d.active = false;
+            d
+        })
+        .collect();
+    open_user(
+        &mut app,
+        kelly(),
+        devices,
+        vec![sms_factor(), voice_factor()],
+    );
+    app
+}
+
 /// Kelly open with every kind of device and both phone factors available.
 pub fn app_with_kelly() -> App {
     let mut app = new_app();

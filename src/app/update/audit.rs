@@ -30,6 +30,7 @@ pub(super) fn audit_note(
         method: None,
         caller_check: None,
         verified: None,
+        cancelled: None,
     }
 }
 
@@ -91,7 +92,12 @@ pub(super) fn settle_unknown(app: &mut App, why: &str, cmds: &mut Vec<Cmd>) -> b
     let open: Vec<AuditKind> = app.open_attempts.keys().copied().collect();
     let unknown = ApiError::new(ErrorKind::Cancelled, why);
     for kind in &open {
-        settle(app, *kind, AuditResult::Failure, Some(&unknown), cmds);
+        if *kind == AuditKind::CallerCheck {
+            // A check stopped while it waited proved nothing either way: never a failure.
+            super::caller::cancel_check(app, why, cmds);
+        } else {
+            settle(app, *kind, AuditResult::Failure, Some(&unknown), cmds);
+        }
     }
     !open.is_empty()
 }

@@ -78,7 +78,6 @@ fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
         cmds.push(Cmd::Phone(PhoneCmd::Refresh));
     }
     verify::tick(app, cmds);
-    caller::tick(app, cmds);
     register::tick(app, cmds);
 }
 
@@ -259,7 +258,7 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
     app.cancel(dialog.busy(), cmds);
     caller::closed(app, &dialog, cmds);
     if let Dialog::Verify(v) = &dialog
-        && moment::closed_verify(app, v, cmds)
+        && (moment::closed_verify(app, v, cmds) || v.is_check())
     {
         return;
     }
@@ -420,10 +419,8 @@ fn on_result(
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
         (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
-        (Purpose::CallerTrigger, ApiResponse::Triggered(r)) => {
-            caller::on_triggered(app, id, r, cmds)
-        }
-        (Purpose::CallerVerify, ApiResponse::Verified(r)) => caller::on_verified(app, id, r, cmds),
+        (Purpose::CallerTrigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
+        (Purpose::CallerVerify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::CallerProbe, ApiResponse::Triggered(r)) => caller::on_probed(app, r),
         _ => {}
     }

@@ -91,20 +91,13 @@ fn focused_input(app: &mut App) -> Option<(&mut Input, Option<&mut bool>)> {
 
 /// The code field of a dialog that is waiting for a typed code.
 fn code_field(dialog: &mut Dialog) -> Option<(&mut Input, Option<&mut bool>)> {
-    use crate::app::caller::CheckStage;
     use crate::app::dialogs::{DeviceKind, RegisterMode, VerifyStage};
-    match dialog {
+    let entry = match dialog {
         Dialog::Verify(d) if d.kind != DeviceKind::Push && d.stage == VerifyStage::EnterCode => {
-            Some((&mut d.code, Some(&mut d.code_fresh)))
+            &mut d.code
         }
-        Dialog::CallerCheck(d)
-            if d.stage == CheckStage::EnterCode && d.kind() != Some(DeviceKind::Push) =>
-        {
-            Some((&mut d.code, None))
-        }
-        Dialog::Register(d) if !d.ended && d.mode != RegisterMode::Protect => {
-            Some((&mut d.code, None))
-        }
-        _ => None,
-    }
+        Dialog::Register(d) if !d.ended && d.mode != RegisterMode::Protect => &mut d.code,
+        _ => return None,
+    };
+    Some((&mut entry.input, Some(&mut entry.fresh)))
 }
