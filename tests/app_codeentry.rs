@@ -12,6 +12,18 @@ fn paste(app: &mut mfadesk::app::App, text: &str) -> Vec<mfadesk::app::Cmd> {
     update(app, Msg::Paste(text.to_owned()))
 }
 
+/// Highlights the open user's first device that matches.
+fn select(app: &mut mfadesk::app::App, pred: impl Fn(&mfadesk::api::OtpDevice) -> bool) {
+    let view = app.user.as_mut().unwrap();
+    view.device_sel = view
+        .devices
+        .as_ref()
+        .unwrap()
+        .iter()
+        .position(pred)
+        .unwrap();
+}
+
 #[test]
 fn a_paste_with_no_text_field_focused_is_ignored_and_says_so() {
     let mut app = app_with_kelly();
@@ -36,17 +48,7 @@ fn a_paste_goes_into_the_search_box_as_text_only() {
 fn a_paste_into_a_code_field_is_typed_text() {
     let mut app = app_with_kelly();
     // Google Authenticator takes codes directly.
-    let row = app
-        .user
-        .as_ref()
-        .unwrap()
-        .devices
-        .as_ref()
-        .unwrap()
-        .iter()
-        .position(|d| !d.needs_trigger)
-        .unwrap();
-    app.user.as_mut().unwrap().device_sel = row;
+    select(&mut app, |d| !d.needs_trigger);
     app.focus = Focus::Devices;
     key(&mut app, KeyCode::Char('v'));
     paste(&mut app, "288 694\n");
@@ -90,17 +92,7 @@ fn no_printable_key_removes_a_device() {
 fn a_push_is_sent_only_after_the_dialog_says_where_and_enter_confirms() {
     let mut app = app_with_kelly();
     app.credential_probed = true;
-    let row = app
-        .user
-        .as_ref()
-        .unwrap()
-        .devices
-        .as_ref()
-        .unwrap()
-        .iter()
-        .position(|d| d.id.0 == "1003")
-        .unwrap();
-    app.user.as_mut().unwrap().device_sel = row;
+    select(&mut app, |d| d.id.0 == "1003");
     assert!(requests(&enter(&mut app)).is_empty(), "Enter sends no push");
     let text = screen(&app, 100, 30);
     assert!(
@@ -109,4 +101,90 @@ fn a_push_is_sent_only_after_the_dialog_says_where_and_enter_confirms() {
     );
     let (_, req) = one_request(&enter(&mut app));
     assert!(matches!(req, mfadesk::worker::ApiRequest::Trigger { .. }));
+}
+
+// ---- 15.1: a device enrolled within 24 h never proves the caller -------------------------
+
+fn kelly_with_new(ids: &[&str], ago: chrono::Duration) -> mfadesk::app::App {
+    let mut app = app_with_kelly();
+    app.credential_probed = true;
+    for id in ids {
+        app.enrolled
+            .push((mfadesk::api::DeviceId((*id).into()), now() - ago));
+    }
+    app
+}
+
+#[test]
+fn a_device_enrolled_within_a_day_is_greyed_and_cannot_be_chosen() {
+    let mut app = kelly_with_new(&["1001"], secs(5 * 60));
+    ch(&mut app, 'c');
+    let Some(Dialog::CallerCheck(d)) = app.dialogs.last() else {
+        panic!("the check dialog: {:?}", app.dialogs);
+    };
+    let sms = d
+        .devices
+        .iter()
+        .position(|c| c.device.id.0 == "1001")
+        .unwrap();
+    assert_eq!(
+        d.devices[sms].blocked.as_deref(),
+        Some("enrolled 5 min ago: too new to prove the caller")
+    );
+    assert_ne!(
+        d.selected, sms,
+        "the first device old enough is highlighted"
+    );
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("enrolled 5 min ago: too new to prove the caller"),
+        "{text}"
+    );
+    // Up to the greyed SMS device: Enter sends nothing.
+    while matches!(app.dialogs.last(), Some(Dialog::CallerCheck(d)) if d.selected > sms) {
+        ch(&mut app, 'k');
+    }
+    assert!(requests(&enter(&mut app)).is_empty());
+    assert!(matches!(app.dialogs.last(), Some(Dialog::CallerCheck(_))));
+    // `v` on it is refused the same way.
+    esc(&mut app);
+    app.user.as_mut().unwrap().device_sel = 0;
+    assert!(requests(&ch(&mut app, 'v')).is_empty());
+    assert!(app.dialogs.is_empty());
+    assert!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("too new to prove the caller"),
+        "{:?}",
+        app.status
+    );
+    // A day later it may prove the caller.
+    app.now = now() + secs(24 * 3600);
+    let (_, req) = one_request(&ch(&mut app, 'v'));
+    assert!(matches!(req, mfadesk::worker::ApiRequest::Trigger { .. }));
+}
+
+#[test]
+fn a_user_whose_devices_are_all_new_gets_the_message_and_the_override() {
+    use mfadesk::app::caller::NO_OLD_DEVICE;
+    use mfadesk::policy::GuardedAction;
+    let mut app = kelly_with_new(&["1001", "1003", "1004", "1005"], secs(3600));
+    app.tenant.caller_check.required = [GuardedAction::Remove].into_iter().collect();
+    ch(&mut app, 'd');
+    ch(&mut app, 'c');
+    let text = screen(&app, 120, 40);
+    assert!(text.contains(NO_OLD_DEVICE), "{text}");
+    assert!(text.contains("enrolled 1 h ago: too new to prove the caller"));
+    assert!(
+        requests(&enter(&mut app)).is_empty(),
+        "nothing to check with"
+    );
+    ch(&mut app, 'o');
+    assert!(
+        matches!(app.dialogs.last(), Some(Dialog::CallerOverride(_))),
+        "{:?}",
+        app.dialogs.last()
+    );
 }

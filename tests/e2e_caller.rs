@@ -46,7 +46,8 @@ async fn a_push_check_approved_on_the_demo_phone_then_a_required_removal() {
     c.wait_text("! Caller not checked").await;
     assert_eq!(c.ctl().request_count(RouteKind::Remove), 0);
 
-    // c from the removal: the default device (Protect's push) first; Enter sends the push.
+    // c from the removal: codes first (Protect's code), the push after, labelled the weakest;
+    // Enter on it sends the push.
     c.key(KeyCode::Char('c'));
     let s = c.wait_text("Check caller").await;
     let first = s
@@ -55,9 +56,13 @@ async fn a_push_check_approved_on_the_demo_phone_then_a_required_removal() {
         .unwrap_or_default()
         .to_owned();
     assert!(
-        first.contains("OneLogin Protect") && first.contains("push"),
+        first.contains("OneLogin Protect") && first.contains("· code"),
         "{s}"
     );
+    assert!(s.contains("push (weakest"), "{s}");
+    // Past the code and the voice call, to the push.
+    c.key(KeyCode::Char('j'));
+    c.key(KeyCode::Char('j'));
     c.key(KeyCode::Enter);
     let s = c
         .wait_text("Waiting for the caller to approve the push")

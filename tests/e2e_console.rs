@@ -166,7 +166,7 @@ async fn push_is_approved_from_the_demo_phone() {
     c.wait_text("Send a push to").await;
     c.key(KeyCode::Enter);
     let s = c
-        .wait_text("Waiting for the user to approve the push")
+        .wait_text("Waiting for the caller to approve the push")
         .await;
     assert!(
         s.contains("a/x demo: approve/deny"),
@@ -174,7 +174,7 @@ async fn push_is_approved_from_the_demo_phone() {
     );
     assert_eq!(c.ctl().pushes().len(), 1);
     c.key(KeyCode::Char('a'));
-    c.wait_text("✓ Verified OneLogin Protect").await;
+    c.wait_text("✓ Caller checked").await;
     assert!(c.ctl().pushes().is_empty());
     let _ = STEPHANIE;
     c.quit().await;

@@ -211,7 +211,8 @@ async fn a_wrong_first_code_is_refused_and_the_registration_stays_open() {
     let wrong = if good == "000000" { "111111" } else { "000000" };
     c.type_text(wrong);
     c.key(KeyCode::Enter);
-    c.wait_text("That code is not right").await;
+    c.wait_text("Wrong code. The app shows a new code every 30 s")
+        .await;
     assert!(c.ctl().devices(CARISSA).is_empty(), "nothing enrolled");
     c.type_text(&pending(&c, CARISSA).code.expect("code"));
     c.key(KeyCode::Enter);
@@ -343,12 +344,12 @@ async fn push_token_and_remove_work_on_v2() {
     c.key(KeyCode::Char('v'));
     c.wait_text("Send a push to").await;
     c.key(KeyCode::Enter);
-    c.wait_text("Waiting for the user to approve the push")
+    c.wait_text("Waiting for the caller to approve the push")
         .await;
     let pushes = c.ctl().pushes();
     assert_eq!(pushes.len(), 1, "the v2 push shows on the demo phone");
     c.key(KeyCode::Char('a'));
-    c.wait_text("✓ Verified OneLogin Protect").await;
+    c.wait_text("✓ Caller checked").await;
 
     c.key(KeyCode::Char('m'));
     c.wait_text("Issue a temporary MFA token").await;

@@ -177,11 +177,25 @@ impl super::App {
     /// The open user's devices as a caller check offers them: the one place the list is made
     /// (codes first, devices too new to prove the caller greyed). None until they are loaded.
     pub fn check_devices(&self) -> Option<Vec<CheckDevice>> {
-        let devices = self.user.as_ref()?.devices.as_ref()?;
+        let view = self.user.as_ref()?;
+        let devices = view.devices.as_ref()?;
+        // This session's enrollments (its audit notes), and whatever else is known.
+        let mut enrolled = self.enrolled.clone();
+        enrolled.extend(
+            self.audit
+                .iter()
+                .filter(|n| {
+                    n.action == super::AuditKind::Enroll
+                        && n.user_id == view.user.id
+                        && matches!(
+                            n.outcome,
+                            super::AuditResult::Success | super::AuditResult::Pending
+                        )
+                })
+                .filter_map(|n| Some((crate::api::DeviceId(n.device_id.clone()?), n.time))),
+        );
         Some(crate::ops::device_age::check_devices(
-            devices,
-            &self.enrolled,
-            self.now,
+            devices, &enrolled, self.now,
         ))
     }
 

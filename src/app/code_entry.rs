@@ -21,6 +21,8 @@ pub struct CodeEntry {
     pub fresh: bool,
     /// When codes were sent, oldest first (for the re-send limit and the count).
     pub sends: Vec<DateTime<Utc>>,
+    /// Who reads the code out: "user", or "caller" in a caller check.
+    pub who: &'static str,
 }
 
 /// What Enter on the field asks for.
@@ -44,6 +46,7 @@ impl CodeEntry {
             input: Input::default(),
             fresh: false,
             sends: Vec::new(),
+            who: "user",
         }
     }
 
@@ -97,17 +100,14 @@ impl CodeEntry {
     /// The tenant said the code was wrong: it stays, selected, and this is what to say.
     pub fn wrong(&mut self) -> String {
         self.fresh = true;
-        self.factor.wrong_code(&self.sends)
+        self.factor.wrong_code(&self.sends, self.who)
     }
 
-    /// The lines under the field: when the code was sent, and what the empty field offers.
-    pub fn lines(&self, now: DateTime<Utc>) -> Vec<String> {
-        let mut lines: Vec<String> = self.factor.sent_line(&self.sends).into_iter().collect();
-        let sent_and_typed = self.factor.is_sent() && !self.input.value().trim().is_empty();
-        if !sent_and_typed {
-            lines.push(self.factor.hint(&self.sends, now));
-        }
-        lines
+    /// What goes under the field: when the code was sent, and what the empty field offers.
+    pub fn lines(&self, now: DateTime<Utc>) -> (Option<String>, Option<String>) {
+        let sent = self.factor.sent_line(&self.sends);
+        let typed = self.factor.is_sent() && !self.input.value().trim().is_empty();
+        (sent, (!typed).then(|| self.factor.hint(&self.sends, now)))
     }
 
     /// True while the re-send countdown is shown (the console ticks for it).

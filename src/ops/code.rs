@@ -117,6 +117,24 @@ impl CodeFactor {
         }
     }
 
+    /// What the agent asks the `who` ("user", "caller") for, on `device` (its label).
+    pub fn ask(&self, who: &str, device: &str) -> String {
+        match self {
+            CodeFactor::Sms => format!("Ask the {who} for the code sent to {device}."),
+            CodeFactor::Voice => {
+                format!("Ask the {who} for the code the call read out on {device}.")
+            }
+            CodeFactor::Email { address } => match address {
+                Some(a) => format!("Ask the {who} for the code emailed to {}.", mask_email(a)),
+                None => format!("Ask the {who} for the code emailed to them."),
+            },
+            CodeFactor::Authenticator => format!("Ask the {who} for the code shown on {device}."),
+            CodeFactor::YubiKey => {
+                format!("Ask the {who} to touch {device}: the code is typed by the YubiKey.")
+            }
+        }
+    }
+
     /// True when mfadesk sends the code (and may send another); false when the device shows it.
     pub fn is_sent(&self) -> bool {
         matches!(
@@ -163,7 +181,7 @@ impl CodeFactor {
             CodeFactor::Authenticator => {
                 "The app shows a new code every 30 s: read the one on screen now.".into()
             }
-            CodeFactor::YubiKey => format!("Code typed by the YubiKey. {YUBIKEY_HINT}"),
+            CodeFactor::YubiKey => YUBIKEY_HINT.into(),
             _ => match resend_wait(sends, now) {
                 Some(left) => format!("New code possible in {left}s"),
                 None => "No code arrived? Enter on the empty field sends a new one.".into(),
@@ -171,8 +189,9 @@ impl CodeFactor {
         }
     }
 
-    /// What a wrong code gets: the newest code to use, or where a new one shows.
-    pub fn wrong_code(&self, sends: &[DateTime<Utc>]) -> String {
+    /// What a wrong code gets: the newest code to use, or where a new one shows (`who` reads
+    /// it out: "user" or "caller").
+    pub fn wrong_code(&self, sends: &[DateTime<Utc>], who: &str) -> String {
         match self {
             CodeFactor::Authenticator => {
                 "Wrong code. The app shows a new code every 30 s: use the one on screen now.".into()
@@ -184,7 +203,7 @@ impl CodeFactor {
                     "Wrong code. A newer code was sent at {}: use the newest.",
                     clock_time(*last)
                 ),
-                _ => "Wrong code. Check it with the user and try again.".into(),
+                _ => format!("Wrong code. Check it with the {who} and try again."),
             },
         }
     }

@@ -431,10 +431,12 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     ),
                     inner_w,
                 ));
-                f.text(fit(
-                    &format!("Checking with {}.", device_text(&d.device)),
-                    inner_w,
-                ));
+                if d.stage != VerifyStage::EnterCode {
+                    f.text(fit(
+                        &format!("Checking with {}.", device_text(&d.device)),
+                        inner_w,
+                    ));
+                }
             } else {
                 f.text(fit(
                     &format!(
@@ -471,6 +473,9 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     theme.dim(),
                 ),
                 VerifyStage::EnterCode => {
+                    if check {
+                        f.text(d.code.factor.ask(who, &device_text(&d.device)));
+                    }
                     f.input("Code", &d.code.input, d.busy.is_none(), None);
                     if let Some(left) = left {
                         f.styled(
@@ -478,11 +483,11 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                             if left < 30 { theme.warn() } else { theme.dim() },
                         );
                     }
-                    let mut lines = d.code.lines(app.now).into_iter();
-                    if let Some(first) = lines.next() {
-                        f.styled(fit(&format!("{:16}{first}", ""), inner_w), theme.dim());
+                    let (sent, hint) = d.code.lines(app.now);
+                    if let Some(sent) = sent {
+                        f.styled(fit(&format!("{:16}{sent}", ""), inner_w), theme.dim());
                     }
-                    let mut hints: Vec<String> = lines.collect();
+                    let mut hints: Vec<String> = hint.into_iter().collect();
                     if app.tenant.demo && !app.phone_visible {
                         hints.push("Demo: Ctrl-P shows the demo phone with the code.".into());
                     }

@@ -321,16 +321,7 @@ pub(super) fn checked(app: &mut App, target: &Target, device: &OtpDevice, cmds: 
         None,
         cmds,
     );
-    app.caller = Some(CallerCheck {
-        user_id: target.user_id,
-        at: app.now,
-        operator: app.operator.clone(),
-        device_id: device.id.to_string(),
-        factor: device.auth_factor_name.clone(),
-        device_name: device.user_display_name.clone(),
-        method: method(device),
-        outcome: CheckOutcome::Success,
-    });
+    remember(app, target, device, CheckOutcome::Success);
     // The pane (and a guarded dialog) show the check; a status would outlive it.
     app.status = None;
 }
@@ -370,6 +361,12 @@ pub(super) fn check_failed(
 
 /// Remembers a failed check: the caller is not checked, whatever an earlier check said.
 fn fail(app: &mut App, target: &Target, device: &OtpDevice, why: &str) {
+    let outcome = CheckOutcome::Failure { why: why.into() };
+    remember(app, target, device, outcome);
+}
+
+/// The latest check of the open user, as the pane and the gate read it.
+fn remember(app: &mut App, target: &Target, device: &OtpDevice, outcome: CheckOutcome) {
     app.caller = Some(CallerCheck {
         user_id: target.user_id,
         at: app.now,
@@ -378,7 +375,7 @@ fn fail(app: &mut App, target: &Target, device: &OtpDevice, why: &str) {
         factor: device.auth_factor_name.clone(),
         device_name: device.user_display_name.clone(),
         method: method(device),
-        outcome: CheckOutcome::Failure { why: why.into() },
+        outcome,
     });
 }
 

@@ -36,8 +36,11 @@ pub(super) fn closed_verify(app: &mut App, v: &VerifyDialog, cmds: &mut Vec<Cmd>
         for kind in [AuditKind::Trigger, AuditKind::Verify] {
             settle(app, kind, AuditResult::Failure, Some(&stopped), cmds);
         }
-        if v.stage == VerifyStage::Confirm {
-            // Nothing was sent.
+        if !matches!(
+            v.stage,
+            VerifyStage::Sending | VerifyStage::AwaitPush { .. }
+        ) {
+            // Nothing sent, or the push already settled (denied, expired): nothing waits.
             return true;
         }
         // OneLogin has no call to withdraw a push: it stays on the phone until it expires.

@@ -226,6 +226,7 @@ pub(super) fn open_check_with(
 ) {
     let mut dialog = verify_dialog(target, device, false);
     dialog.check = Some(CheckMode { resume });
+    dialog.code.who = "caller";
     if dialog.stage == VerifyStage::Confirm && !confirm_push {
         dialog.stage = VerifyStage::Sending;
     }

@@ -38,18 +38,26 @@ pub(super) fn draw_check(
             let mark = if sel { ">" } else { " " };
             let star = if x.device.default { "★" } else { " " };
             let how = method_word(DeviceKind::of(&x.device));
-            let text = fit(
-                &format!("{mark} {star} {} · {how}", device_text(&x.device)),
-                w,
-            );
-            match &x.blocked {
-                None if sel => f.styled(text, theme.selected()),
-                None => f.text(text),
-                Some(why) => {
-                    // Listed, greyed, with why it may not prove the caller.
-                    f.styled(text, if sel { theme.selected() } else { theme.dim() });
-                    f.styled(fit(&format!("      {why}"), w), theme.dim());
-                }
+            let one = format!("{mark} {star} {} · {how}", device_text(&x.device));
+            // A row too long for one line (the push's warning) puts its method on the next.
+            let (text, more) = if one.chars().count() <= w {
+                (one, None)
+            } else {
+                let name = fit(&format!("{mark} {star} {}", device_text(&x.device)), w);
+                (name, Some(fit(&format!("      {how}"), w)))
+            };
+            let style = match (&x.blocked, sel) {
+                (_, true) => theme.selected(),
+                (None, false) => theme.text(),
+                // Listed, greyed, with why it may not prove the caller.
+                (Some(_), false) => theme.dim(),
+            };
+            f.styled(text, style);
+            if let Some(more) = more {
+                f.styled(more, style);
+            }
+            if let Some(why) = &x.blocked {
+                f.styled(fit(&format!("      {why}"), w), theme.dim());
             }
         }
         f.blank();
