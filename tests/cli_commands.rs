@@ -1294,3 +1294,76 @@ fn an_unwritable_audit_trail_refuses_changes_but_not_reads() {
     let o = run(&["show", "kellyslater", "--json"]);
     assert_eq!(status(&o), 0, "{}", stderr(&o));
 }
+
+#[test]
+fn verify_refuses_a_device_enrolled_within_a_day_and_a_long_code_line() {
+    let env = Env::new();
+    // The caller has the agent enroll "their" phone, then offers it to prove who they are.
+    let mut child = env.spawn(&[
+        "enroll",
+        "kellyslater",
+        "--factor",
+        "voice",
+        "--name",
+        "Caller's phone",
+        "--number",
+        "+1 415 555 0166",
+        "--code-stdin",
+        "--json",
+    ]);
+    let code = wait_for("the call", || {
+        env.control
+            .outbox()
+            .into_iter()
+            .find(|m| m.to == "+14155550166")
+            .map(|m| m.code)
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{code}\n").as_bytes())
+        .unwrap();
+    let o = finish(child);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let calls = env.control.outbox().len();
+    let o = env.run_with(
+        &[
+            "verify",
+            "kellyslater",
+            "Caller's phone",
+            "--code-stdin",
+            "--json",
+        ],
+        "123456\n",
+    );
+    assert_eq!(status(&o), 6, "{}{}", stdout(&o), stderr(&o));
+    let message = json(&o)["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("too new to prove the caller"), "{message}");
+    assert_eq!(env.control.outbox().len(), calls, "no call placed");
+    let last = env.audit_lines().last().unwrap().clone();
+    assert_eq!(last["action"], "caller_check");
+    assert_eq!(last["outcome"], "refused");
+    assert!(
+        !env.audit_lines()
+            .iter()
+            .any(|l| l["action"] == "caller_check" && l["outcome"] == "success"),
+        "no line says the caller was checked"
+    );
+
+    // An older device still proves the caller; a code line over 256 bytes is refused whole.
+    let long = format!("{}\n", "1".repeat(300));
+    let o = env.run_with(
+        &["verify", "kellyslater", "Pixel 8", "--code-stdin", "--json"],
+        &long,
+    );
+    assert_eq!(status(&o), 2, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        json(&o)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 256 bytes"),
+        "{}",
+        stdout(&o)
+    );
+}
