@@ -1267,6 +1267,57 @@ fn the_commands_work_on_the_v2_mfa_api_too() {
     );
     assert_eq!(status(&o), 0, "{}", stderr(&o));
     assert!(!env.has_device(KELLY, KELLY_TOTP));
+
+    // An email registration left pending: its id is printed (never as a device id), and
+    // `verify --registration` finishes it with the emailed code.
+    let carissa = "36216769";
+    let o = run(
+        v2(&[
+            "enroll",
+            carissa,
+            "--factor",
+            "OneLogin Email",
+            "--name",
+            "Work mail",
+            "--code-stdin",
+            "--json",
+        ]),
+        "\n",
+    );
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "pending");
+    assert!(doc["device"]["id"].is_null(), "{doc}");
+    let reg = doc["registration_id"].as_str().unwrap().to_owned();
+    let lines = env.audit_lines();
+    let enroll = lines
+        .iter()
+        .rev()
+        .find(|l| l["action"] == "enroll" && l["outcome"] == "success")
+        .unwrap();
+    assert_eq!(enroll["registration_id"], reg.as_str());
+    assert!(enroll["device_id"].is_null(), "{enroll}");
+    let mail = env.control.outbox().last().unwrap().code.clone();
+    let o = run(
+        v2(&[
+            "verify",
+            carissa,
+            "--registration",
+            &reg,
+            "--code-stdin",
+            "--json",
+        ]),
+        &format!("{mail}\n"),
+    );
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "active");
+    let device = doc["device_id"].as_str().unwrap().to_owned();
+    assert_ne!(device, reg, "the device id, not the registration id");
+    let done = env.audit_lines().last().unwrap().clone();
+    assert_eq!(done["outcome"], "success");
+    assert_eq!(done["device_id"], device.as_str());
+    assert_eq!(done["registration_id"], reg.as_str());
 }
 
 #[test]

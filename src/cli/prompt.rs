@@ -3,7 +3,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use crate::api::Secret;
 use crate::ops::{OpsError, Refusal};
 
 /// True when stdin is a terminal the agent can answer on.
@@ -62,18 +61,6 @@ pub async fn reason(given: Option<&str>, required: bool) -> Result<Option<String
 
 /// The most a code line on stdin may hold (a YubiKey's string is 44 bytes).
 pub const CODE_LINE_MAX: usize = 256;
-
-/// Reads a code: one line from stdin with `--code-stdin`, else from the terminal without echo.
-/// `None` when nothing was typed (or stdin ended). Spaces and dashes are not part of it.
-pub async fn read_code(
-    code_stdin: bool,
-    prompt: &str,
-    timeout: Duration,
-) -> Result<Option<Secret>, OpsError> {
-    let line = read_code_line(code_stdin, prompt, timeout).await?;
-    let code = crate::ops::code::normalize_code(&line);
-    Ok((!code.is_empty()).then(|| Secret::new(code)))
-}
 
 /// Reads one code line as typed: from stdin (one line of at most 256 bytes, never more is
 /// read) with `--code-stdin`, else from the terminal without echo.
