@@ -187,9 +187,7 @@ pub async fn finish(
     code_stdin: bool,
 ) -> Result<(), OpsError> {
     let user = resolve_user(&ctx.client, user_text).await?;
-    if let Err(e) = ctx.gate.check(Change::Activate, None) {
-        return Err(e);
-    }
+    ctx.gate.check(Change::Activate, None)?;
     let reg = Registration {
         id: registration_id.to_owned(),
         status: V2Status::Pending,
