@@ -188,3 +188,81 @@ fn a_user_whose_devices_are_all_new_gets_the_message_and_the_override() {
         app.dialogs.last()
     );
 }
+
+#[test]
+fn the_token_dialog_moves_with_j_k_and_changes_the_lifetime_with_arrows_or_space() {
+    use mfadesk::app::dialogs::TokenField;
+    let mut app = app_with_kelly();
+    ch(&mut app, 'm');
+    let token = |app: &mfadesk::app::App| match app.dialogs.last() {
+        Some(Dialog::Token(d)) => (d.field, d.preset, d.reusable),
+        other => panic!("token dialog: {other:?}"),
+    };
+    let (field, preset, reusable) = token(&app);
+    assert_eq!(field, TokenField::ExpiresIn);
+    ch(&mut app, 'j');
+    assert_eq!(
+        token(&app),
+        (TokenField::Reusable, preset, reusable),
+        "j moves only"
+    );
+    ch(&mut app, 'k');
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(
+        token(&app),
+        (TokenField::ExpiresIn, preset, reusable),
+        "nor do ↑/↓"
+    );
+    key(&mut app, KeyCode::Right);
+    assert_eq!(token(&app).1, preset + 1, "→ changes the lifetime");
+    key(&mut app, KeyCode::Left);
+    ch(&mut app, ' ');
+    assert_eq!(token(&app).1, preset + 1, "Space changes it too");
+    let footer = mfadesk::ui::footer_keys(&app);
+    assert!(
+        footer
+            .iter()
+            .any(|(k, v)| k == "←/→/Space" && v == "lifetime"),
+        "{footer:?}"
+    );
+}
+
+#[test]
+fn the_audit_filter_is_replaced_by_typing_and_up_recalls_the_last() {
+    let mut app = app_with_kelly();
+    ch(&mut app, 'A');
+    ch(&mut app, '/');
+    type_text(&mut app, "kelly");
+    enter(&mut app);
+    assert_eq!(app.audit_view.filter.value(), "kelly");
+    ch(&mut app, '/');
+    type_text(&mut app, "jdoe");
+    assert_eq!(app.audit_view.filter.value(), "jdoe", "typing replaced it");
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Backspace);
+    assert_eq!(app.audit_view.filter.value(), "");
+    key(&mut app, KeyCode::Up);
+    assert_eq!(
+        app.audit_view.filter.value(),
+        "kelly",
+        "Up recalls the last"
+    );
+}
+
+#[test]
+fn a_search_over_256_characters_is_refused_and_nothing_is_sent() {
+    let mut app = app_with_kelly();
+    ch(&mut app, '/');
+    let long = "k".repeat(257);
+    paste(&mut app, &long);
+    let cmds = enter(&mut app);
+    assert!(requests(&cmds).is_empty(), "{cmds:?}");
+    assert_eq!(
+        app.search.message.as_deref(),
+        Some("Search is at most 256 characters")
+    );
+    assert_eq!(app.search.input.value(), long, "the text is kept");
+}

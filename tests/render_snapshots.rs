@@ -977,3 +977,18 @@ fn v2_registration_too_small_for_the_qr_code() {
     let app = registered_app(1, "Google Authenticator", Some(URI));
     insta::assert_snapshot!("v2_register_authenticator_60x16", screen(&app, 60, 16));
 }
+
+#[test]
+fn v2_registration_that_expired_takes_the_qr_code_off_the_screen() {
+    let mut app = registered_app(1, "Google Authenticator", Some(URI));
+    assert!(screen(&app, 120, 40).contains('▀'), "the QR code is drawn");
+    app.now = now() + secs(301);
+    tick(&mut app);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("The registration expired"), "{text}");
+    assert!(
+        !text.contains('▀') && !text.contains('▄') && !text.contains('█'),
+        "{text}"
+    );
+    snap!("v2_register_expired", app);
+}

@@ -368,6 +368,10 @@ pub struct AuditView {
     pub filter: Input,
     /// The filter box has the keyboard.
     pub editing: bool,
+    /// The filter was just focused: typing replaces it, as in the search box.
+    pub fresh: bool,
+    /// The last filter left non-empty (Up in an empty box recalls it).
+    pub last_filter: String,
     /// Lines of the file that could not be read.
     pub skipped: usize,
 }

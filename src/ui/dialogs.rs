@@ -34,16 +34,22 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
         Dialog::Token(d) if d.issued.is_some() => {
             vec![("c", "copy"), ("⏎", "close"), ("Esc", "close")]
         }
+        // Only the keys that work in the focused field (in the reason, letters are text).
         Dialog::Token(d) if d.field == TokenField::Reason => vec![
-            ("Tab", "next field"),
+            ("↑/↓/Tab", "field"),
             ("^U", "clear"),
             ("⏎", "issue"),
             ("Esc", "cancel"),
         ],
-        Dialog::Token(_) => vec![
-            ("Tab", "next field"),
-            ("←/→", "lifetime"),
+        Dialog::Token(d) if d.field == TokenField::Reusable => vec![
+            ("j/k/Tab", "field"),
             ("Space", "toggle"),
+            ("⏎", "issue"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Token(_) => vec![
+            ("j/k/Tab", "field"),
+            ("←/→/Space", "lifetime"),
             ("⏎", "issue"),
             ("Esc", "cancel"),
         ],

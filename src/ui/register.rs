@@ -89,6 +89,8 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
     let (account, issuer, key) = uri.map(otpauth_parts).unwrap_or((None, None, None));
     let who = fit(&clean(&d.target.user_label), inner_w);
     match d.mode {
+        // Over: nothing is left to scan or type.
+        _ if d.ended => lines.push(Line::styled(who, theme.title())),
         RegisterMode::Authenticator => {
             lines.push(Line::styled(who, theme.title()));
             lines.extend(

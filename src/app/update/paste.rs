@@ -56,7 +56,7 @@ fn focused_input(app: &mut App) -> Option<(&mut Input, Option<&mut bool>)> {
     let editing_filter =
         app.audit_view.editing && matches!(app.dialogs.last(), Some(Dialog::Audit { .. }));
     if editing_filter {
-        return Some((&mut app.audit_view.filter, None));
+        return Some((&mut app.audit_view.filter, Some(&mut app.audit_view.fresh)));
     }
     let dialog = app.dialogs.last_mut()?;
     if dialog.busy().is_some() {

@@ -174,7 +174,7 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     }
     if d.expires_at.is_some_and(|t| t <= now) {
-        d.ended = true;
+        end(d);
         d.error = Some(
             "The registration expired: nothing was enrolled. Esc closes; e starts again.".into(),
         );
@@ -236,7 +236,7 @@ pub(super) fn on_registration(
                 reload_user(app, target.user_id, cmds);
             }
             V2Status::Rejected => {
-                d.ended = true;
+                end(d);
                 d.error =
                     Some("The user's app denied the enrollment: nothing was enrolled.".into());
                 let e = ApiError::new(ErrorKind::PushDenied, "the user denied the enrollment");
@@ -248,7 +248,7 @@ pub(super) fn on_registration(
             d.error = Some(d.code.wrong());
         }
         Err(e) if e.kind == ErrorKind::ExpiredStateToken => {
-            d.ended = true;
+            end(d);
             d.error = Some(format!(
                 "The registration is over ({}): nothing was enrolled. Esc closes; e starts again.",
                 e.message
@@ -304,4 +304,12 @@ pub(super) fn stop(app: &mut App, cmds: &mut Vec<Cmd>) {
         ),
     );
     reload_user(app, d.target.user_id, cmds);
+}
+
+/// The registration is over (denied, expired, cancelled): the QR code and the setup key leave
+/// the screen, and the secret they carry leaves memory.
+fn end(d: &mut RegisterDialog) {
+    d.ended = true;
+    d.registration.totp_url = None;
+    d.show_key = false;
 }
