@@ -10,8 +10,9 @@ use chrono::Duration;
 use common::*;
 use crossterm::event::{KeyCode, KeyModifiers};
 use mfadesk::api::{ErrorKind, MfaToken, RateLimit, Secret, User};
+use mfadesk::app::dialogs::Dialog;
 use mfadesk::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneSnapshot};
-use mfadesk::app::{App, TenantInfo};
+use mfadesk::app::{App, AuditKind, AuditResult, Cmd, Focus, TenantInfo};
 use mfadesk::worker::{ApiRequest, ApiResponse};
 
 /// Snapshots the screen as text at both sizes.
@@ -991,4 +992,41 @@ fn v2_registration_that_expired_takes_the_qr_code_off_the_screen() {
         "{text}"
     );
     snap!("v2_register_expired", app);
+}
+
+#[test]
+fn a_v2_registration_left_pending_is_listed_resumed_and_cancelled() {
+    let mut app = registered_app(1, "Google Authenticator", Some(URI));
+    esc(&mut app);
+    assert!(app.dialogs.is_empty());
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("pending registration · expires in 4:40"),
+        "{text}"
+    );
+    app.focus = Focus::Devices;
+    ch(&mut app, 'G');
+    snap!("v2_registration_pending_listed", app);
+    // Enter resumes it: the same QR code, from memory; a new attempt in the trail.
+    let cmds = enter(&mut app);
+    assert!(requests(&cmds).is_empty(), "{cmds:?}");
+    assert!(
+        cmds.iter().any(
+            |c| matches!(c, Cmd::Audit(n) if n.action == AuditKind::Enroll
+            && n.outcome == AuditResult::Attempt)
+        ),
+        "{cmds:?}"
+    );
+    let Some(Dialog::Register(d)) = app.dialogs.last() else {
+        panic!("the registration again: {:?}", app.dialogs);
+    };
+    assert!(d.registration.totp_url.is_some());
+    assert!(screen(&app, 120, 40).contains('▀'), "the QR code again");
+    esc(&mut app);
+    app.focus = Focus::Devices;
+    ch(&mut app, 'G');
+    // d cancels it: gone from the list and from memory.
+    ch(&mut app, 'd');
+    assert!(app.registrations.is_empty());
+    assert!(!screen(&app, 120, 40).contains("pending registration"));
 }

@@ -335,6 +335,9 @@ pub struct App {
     pub credential_read_only: bool,
     /// The credential's scope was asked once this session (the first `c`).
     pub credential_probed: bool,
+    /// v2 registrations begun in this session and left pending (Esc): listed under Enrolled
+    /// until they expire; their QR code stays in memory only, never on disk.
+    pub registrations: Vec<dialogs::RegisterDialog>,
     /// Devices' enrollment times known to this session (its own enrollments, the trail's, the
     /// tenant's events): a device enrolled within 24 h never proves the caller.
     pub enrolled: Vec<crate::ops::device_age::EnrolledAt>,
@@ -402,6 +405,7 @@ impl App {
             credential_read_only: false,
             credential_probed: false,
             enrolled: Vec::new(),
+            registrations: Vec::new(),
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
@@ -436,9 +440,32 @@ impl App {
         self.user.as_mut().filter(|v| v.user.id == user_id)
     }
 
+    /// The open user's pending registrations, as listed under Enrolled after the devices
+    /// (index into [`App::registrations`], registration).
+    pub fn open_registrations(&self) -> Vec<(usize, &dialogs::RegisterDialog)> {
+        let Some(open) = self.user.as_ref().map(|v| v.user.id) else {
+            return Vec::new();
+        };
+        self.registrations
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.target.user_id == open)
+            .filter(|(_, r)| r.expires_at.is_none_or(|t| t > self.now))
+            .collect()
+    }
+
+    /// The pending registration highlighted in the Enrolled list (index into `registrations`).
+    pub fn selected_registration(&self) -> Option<usize> {
+        let view = self.user.as_ref()?;
+        let devices = view.devices.as_ref().map_or(0, Vec::len);
+        let row = view.device_sel.checked_sub(devices)?;
+        self.open_registrations().get(row).map(|(i, _)| *i)
+    }
+
     /// True when the runtime should send ticks: spinner, countdown, push wait or phone panel.
     pub fn needs_tick(&self) -> bool {
         self.busy()
+            || !self.open_registrations().is_empty()
             || self.phone_visible
             || self.rate_reset_shown()
             || self.dialogs.iter().any(|d| {

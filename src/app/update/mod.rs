@@ -79,6 +79,8 @@ fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
     }
     verify::tick(app, cmds);
     register::tick(app, cmds);
+    register::prune(app);
+    register::prune(app);
 }
 
 fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
@@ -152,6 +154,18 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         // The highlighted row is not the user whose details are shown: act on neither.
         let name = row.display_name();
         app.set_status(StatusKind::Info, format!("Open {name} first: Enter"));
+        return;
+    }
+    if app.focus == Focus::Devices
+        && let Some(index) = app.selected_registration()
+        && matches!(action, Action::Verify | Action::Remove)
+    {
+        // A pending registration: Enter resumes it, d cancels it.
+        if action == Action::Verify {
+            register::resume(app, index, cmds);
+        } else if let Some(device) = register::cancel(app, index) {
+            remove::offer(app, device);
+        }
         return;
     }
     let dialogs_before = app.dialogs.len();

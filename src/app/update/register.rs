@@ -6,7 +6,7 @@ use crate::app::code_entry::{CodeEntry, CodeFactor, Submitted};
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::audit::settle;
+use super::audit::{audit_note, record, settle};
 use super::errors::error_dialog;
 use super::form::is_submit;
 use super::user::reload_user;
@@ -304,6 +304,47 @@ pub(super) fn stop(app: &mut App, cmds: &mut Vec<Cmd>) {
         ),
     );
     reload_user(app, d.target.user_id, cmds);
+    // Listed under Enrolled until it expires: Enter resumes it, d cancels it.
+    let mut kept = d;
+    kept.busy = None;
+    kept.error = None;
+    kept.code.clear();
+    app.registrations.push(kept);
+}
+
+/// Enter on a pending registration: its dialog again (the QR code kept in memory), a new
+/// attempt in the trail.
+pub(super) fn resume(app: &mut App, index: usize, cmds: &mut Vec<Cmd>) {
+    if index >= app.registrations.len() {
+        return;
+    }
+    let d = app.registrations.remove(index);
+    let mut note = audit_note(app, AuditKind::Enroll, &d.target, None);
+    note.factor = Some(d.factor.clone());
+    note.message = Some("registration resumed".into());
+    record(app, note, AuditResult::Attempt, None, cmds);
+    app.dialogs.push(Dialog::Register(d));
+}
+
+/// `d` on a pending registration: it is dropped (with its QR code); a device it created is
+/// offered for removal.
+pub(super) fn cancel(app: &mut App, index: usize) -> Option<crate::api::DeviceId> {
+    if index >= app.registrations.len() {
+        return None;
+    }
+    let d = app.registrations.remove(index);
+    app.set_status(
+        StatusKind::Info,
+        format!("{} registration cancelled: nothing was enrolled.", d.factor),
+    );
+    d.registration.device_id
+}
+
+/// Drops pending registrations that expired (their QR code leaves memory with them).
+pub(super) fn prune(app: &mut App) {
+    let now = app.now;
+    app.registrations
+        .retain(|r| r.expires_at.is_none_or(|t| t > now));
 }
 
 /// The registration is over (denied, expired, cancelled): the QR code and the setup key leave
