@@ -1071,6 +1071,38 @@ fn config_flags_work_after_a_subcommand_and_profiles_lists_unusable_ones() {
         text.contains("typo  UNUSABLE:") && text.contains("subdomian"),
         "{text}"
     );
+    // A profile is unusable when its secret cannot be had: the variable unset or empty, or
+    // no secret source at all.
+    assert!(
+        text.contains("good  UNUSABLE: client_secret_env S is not set"),
+        "{text}"
+    );
+    std::fs::write(
+        &config,
+        "[profiles.good]\nsubdomain = \"acme\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n\
+         [profiles.nosecret]\nsubdomain = \"acme\"\nclient_id = \"id\"\n",
+    )
+    .unwrap();
+    let o = bare(home.path(), &["profiles", "--config"])
+        .arg(&config)
+        .env("S", "")
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("good  UNUSABLE: client_secret_env S is empty"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nosecret  UNUSABLE: no secret source"),
+        "{text}"
+    );
+    let o = bare(home.path(), &["profiles", "--config"])
+        .arg(&config)
+        .env("S", "secret")
+        .output()
+        .unwrap();
+    assert!(!stdout(&o).contains("good  UNUSABLE"), "{}", stdout(&o));
 
     let o = bare(
         home.path(),
