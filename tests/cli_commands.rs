@@ -1125,15 +1125,30 @@ fn sim_listens_on_a_host_name() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::Read;
-        let mut buf = [0u8; 256];
-        let n = stdout.read(&mut buf).unwrap_or(0);
-        let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+        // Everything up to the last line of the banner.
+        let mut text = String::new();
+        let mut buf = [0u8; 1024];
+        while !text.contains("Press Ctrl-C") {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+        let _ = tx.send(text);
     });
     let first = rx.recv_timeout(DEADLINE);
     let _ = child.kill();
     let _ = child.wait();
     let first = first.unwrap();
     assert!(first.contains("listening on http://127.0.0.1:"), "{first}");
+    // All three demo credentials, each with what it may do.
+    for line in [
+        "Manage All (MFA v2):    client_id demo-admin",
+        "Manage users (MFA v1):  client_id demo-manage",
+        "Read Users (lookups):   client_id demo-read",
+    ] {
+        assert!(first.contains(line), "{first}");
+    }
 }
 
 #[test]
@@ -1449,4 +1464,37 @@ fn verify_refuses_a_device_enrolled_within_a_day_and_a_long_code_line() {
         "{}",
         stdout(&o)
     );
+}
+
+#[test]
+fn json_usage_errors_are_json_and_a_closed_pipe_is_no_error() {
+    let home = tempfile::tempdir().unwrap();
+    let o = bare(home.path(), &["users", "kelly", "--json", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 2, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "usage", "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--no-such-flag")
+    );
+
+    // The reader leaves at once: no `Broken pipe` message, exit 0 or 141 (SIGPIPE).
+    for args in ["--help", "completions bash", "man"] {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "\"$0\" {args} | true; \"$0\" {args} | head -c 1 >/dev/null"
+            ))
+            .arg(BIN)
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("Broken pipe"), "{args}: {err}");
+        assert!(!err.contains("panicked"), "{args}: {err}");
+    }
 }

@@ -29,6 +29,15 @@ pub fn method_word(kind: DeviceKind) -> &'static str {
     }
 }
 
+/// How a device checks the caller, as the list says it (a YubiKey types its code).
+pub fn method_label(device: &OtpDevice) -> &'static str {
+    if crate::ops::code::is_yubikey(device) {
+        "code typed by the YubiKey"
+    } else {
+        method_word(DeviceKind::of(device))
+    }
+}
+
 /// The caller-check dialog: which device proves the caller. Choosing one hands over to the
 /// verify dialog in check mode, which takes the code or waits for the push.
 #[derive(Clone, Debug)]

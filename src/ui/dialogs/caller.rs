@@ -3,7 +3,7 @@
 use super::{Form, device_text};
 use crate::app::App;
 use crate::app::caller::*;
-use crate::app::dialogs::{DeviceKind, Dialog};
+use crate::app::dialogs::Dialog;
 use crate::ui::text::{clean, fit};
 use crate::ui::theme::Theme;
 
@@ -37,7 +37,7 @@ pub(super) fn draw_check(
             let sel = i == d.selected;
             let mark = if sel { ">" } else { " " };
             let star = if x.device.default { "★" } else { " " };
-            let how = method_word(DeviceKind::of(&x.device));
+            let how = method_label(&x.device);
             let one = format!("{mark} {star} {} · {how}", device_text(&x.device));
             // A row too long for one line (the push's warning) puts its method on the next.
             let (text, more) = if one.chars().count() <= w {
