@@ -266,3 +266,49 @@ fn a_search_over_256_characters_is_refused_and_nothing_is_sent() {
     );
     assert_eq!(app.search.input.value(), long, "the text is kept");
 }
+
+#[test]
+fn closing_a_waiting_check_is_unknown_and_cancelled_and_an_earlier_success_stands() {
+    use mfadesk::api::VerifyOutcome;
+    use mfadesk::app::{AuditKind, AuditResult, Cmd};
+    use mfadesk::policy::CheckOutcome;
+    use mfadesk::worker::ApiResponse;
+    let mut app = app_with_kelly();
+    app.credential_probed = true;
+    // A check by authenticator code succeeds.
+    select(&mut app, |d| d.id.0 == "1004");
+    ch(&mut app, 'v');
+    type_text(&mut app, "123 456");
+    let (id, req) = one_request(&enter(&mut app));
+    assert!(
+        matches!(req, mfadesk::worker::ApiRequest::Verify { otp: Some(ref c), .. } if c.expose() == "123456"),
+        "spaces are not part of the code"
+    );
+    answer(
+        &mut app,
+        id,
+        ApiResponse::Verified(Ok(VerifyOutcome::Verified)),
+    );
+    assert_eq!(app.caller_check().unwrap().outcome, CheckOutcome::Success);
+    // Another check, by push, closed with Ctrl-C while it waits.
+    select(&mut app, |d| d.id.0 == "1003");
+    ch(&mut app, 'v');
+    let (id, _) = one_request(&enter(&mut app));
+    answer(&mut app, id, trigger_ok("1003", "st"));
+    let cmds = ctrl_c(&mut app);
+    let lines: Vec<_> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::Audit(n) if n.action == AuditKind::CallerCheck => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines.len(), 1, "{cmds:?}");
+    assert_eq!(lines[0].outcome, AuditResult::Unknown);
+    assert_eq!(lines[0].cancelled, Some(true));
+    assert_eq!(
+        app.caller_check().unwrap().outcome,
+        CheckOutcome::Success,
+        "the earlier success stands"
+    );
+}

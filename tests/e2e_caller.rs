@@ -199,3 +199,68 @@ async fn a_read_users_credential_is_told_it_cannot_check_and_then_sends_nothing(
     );
     c.quit().await;
 }
+
+/// The attack: the caller has the agent enroll "their" phone for the user, then offers it to
+/// prove who they are. The new device is listed greyed and never checks the caller; `v` on it
+/// sends nothing; no audit line says the caller was checked.
+#[tokio::test]
+async fn a_device_enrolled_this_session_never_proves_the_caller() {
+    const KELLY: i64 = 36216766;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut c = Console::start_opts(file_audit(&path), |app| {
+        app.operator = "jdoe".into();
+    })
+    .await;
+    open_user(&mut c, "kelly", "Kelly Slater").await;
+    c.key(KeyCode::Char('e'));
+    c.wait_text("Enroll a phone for Kelly Slater").await;
+    assert!(c.screen().contains("OneLogin Voice"), "{}", c.screen());
+    c.type_text("Caller phone");
+    c.key(KeyCode::Tab);
+    c.type_text("+14155550166");
+    c.key(KeyCode::Enter);
+    c.wait_text("expires in").await;
+    let code = c
+        .ctl()
+        .outbox()
+        .into_iter()
+        .rfind(|m| m.user_id == KELLY)
+        .expect("the call was placed")
+        .code;
+    c.type_text(&code);
+    c.key(KeyCode::Enter);
+    c.wait_text("Enrolled and verified").await;
+    c.wait_idle().await;
+    // Read the devices again, so the list is the tenant's now.
+    c.key(KeyCode::Char('r'));
+    c.wait_idle().await;
+    c.wait_for("the new device active", |s| {
+        s.lines()
+            .any(|l| l.contains("\"Caller phone\"") && l.contains("active"))
+    })
+    .await;
+
+    // `v` on the new device (selected after the enrollment): refused, nothing sent.
+    let triggers = c.ctl().request_count(RouteKind::Trigger);
+    c.key(KeyCode::Char('v'));
+    c.wait_text("too new to prove the caller").await;
+    assert_eq!(c.ctl().request_count(RouteKind::Trigger), triggers);
+
+    // `c`: listed greyed, with why.
+    c.key(KeyCode::Char('c'));
+    let s = c.wait_text("Check caller").await;
+    assert!(
+        s.contains("enrolled just now: too new to prove the caller"),
+        "{s}"
+    );
+    c.key(KeyCode::Esc);
+    c.quit().await;
+    let entries = read_entries(&path).unwrap();
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.action == AuditAction::CallerCheck && e.outcome == AuditOutcome::Success),
+        "no line says the caller was checked"
+    );
+}
