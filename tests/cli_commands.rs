@@ -707,18 +707,17 @@ fn api_failures_exit_1_and_rate_limits_exit_5() {
     );
 }
 
-#[test]
-fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
-    let env = Env::new();
+/// `enroll kellyslater --factor voice` with the code the demo call reads out, on stdin.
+fn enroll_voice(env: &Env, name: &str, typed: &str, e164: &str) -> Output {
     let mut child = env.spawn(&[
         "enroll",
         "kellyslater",
         "--factor",
         "voice",
         "--name",
-        "Desk",
+        name,
         "--number",
-        "+1 (415) 555-0199",
+        typed,
         "--code-stdin",
         "--json",
     ]);
@@ -726,7 +725,7 @@ fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
         env.control
             .outbox()
             .into_iter()
-            .find(|m| m.to == "+14155550199")
+            .find(|m| m.to == e164)
             .map(|m| m.code)
     });
     child
@@ -735,7 +734,13 @@ fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
         .unwrap()
         .write_all(format!("{code}\n").as_bytes())
         .unwrap();
-    let o = finish(child);
+    finish(child)
+}
+
+#[test]
+fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
+    let env = Env::new();
+    let o = enroll_voice(&env, "Desk", "+1 (415) 555-0199", "+14155550199");
     assert_eq!(status(&o), 0, "{}", stderr(&o));
     let doc = json(&o);
     assert_eq!(doc["status"], "active");
@@ -1397,32 +1402,7 @@ fn an_unwritable_audit_trail_refuses_changes_but_not_reads() {
 fn verify_refuses_a_device_enrolled_within_a_day_and_a_long_code_line() {
     let env = Env::new();
     // The caller has the agent enroll "their" phone, then offers it to prove who they are.
-    let mut child = env.spawn(&[
-        "enroll",
-        "kellyslater",
-        "--factor",
-        "voice",
-        "--name",
-        "Caller's phone",
-        "--number",
-        "+1 415 555 0166",
-        "--code-stdin",
-        "--json",
-    ]);
-    let code = wait_for("the call", || {
-        env.control
-            .outbox()
-            .into_iter()
-            .find(|m| m.to == "+14155550166")
-            .map(|m| m.code)
-    });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{code}\n").as_bytes())
-        .unwrap();
-    let o = finish(child);
+    let o = enroll_voice(&env, "Caller's phone", "+1 415 555 0166", "+14155550166");
     assert_eq!(status(&o), 0, "{}", stderr(&o));
     let calls = env.control.outbox().len();
     let o = env.run_with(
