@@ -368,3 +368,19 @@ async fn push_token_and_remove_work_on_v2() {
     assert_eq!(c.ctl().devices(36216767).len(), before - 1);
     c.quit().await;
 }
+
+/// Under v2 the device list has no phone numbers: v1's, read in the same round, shows them.
+#[tokio::test]
+async fn v2_devices_show_their_phone_numbers_from_v1() {
+    let mut c = v2_console((120, 40)).await;
+    open_user(&mut c, "stephanie", "Stephanie Gilmore").await;
+    c.wait_text("MFA v2").await;
+    let s = c
+        .wait_for("the desk phone's number", |s| {
+            s.lines()
+                .any(|l| l.contains("\"Desk phone\"") && l.contains("0199"))
+        })
+        .await;
+    assert!(s.contains("+1 •••••• 0199"), "{s}");
+    c.quit().await;
+}
