@@ -312,3 +312,28 @@ fn closing_a_waiting_check_is_unknown_and_cancelled_and_an_earlier_success_stand
         "the earlier success stands"
     );
 }
+
+#[test]
+fn v_on_an_active_device_checks_the_caller_in_read_only_mode_too() {
+    let mut app = mfadesk::app::App::new(
+        mfadesk::app::TenantInfo {
+            read_only: true,
+            ..tenant()
+        },
+        now(),
+    );
+    open_user(&mut app, kelly(), all_devices(), vec![]);
+    app.credential_probed = true;
+    select(&mut app, |d| d.id.0 == "1004");
+    ch(&mut app, 'v');
+    match app.dialogs.last() {
+        Some(Dialog::Verify(v)) => assert!(v.is_check(), "a caller check"),
+        other => panic!("the check opened: {other:?} {:?}", app.status),
+    }
+    // A pending device is an activation: refused in read-only mode.
+    esc(&mut app);
+    select(&mut app, |d| !d.active);
+    ch(&mut app, 'v');
+    assert!(app.dialogs.is_empty());
+    assert!(app.status.as_ref().unwrap().text.contains("Read-only mode"));
+}

@@ -1302,6 +1302,9 @@ fn read_only_refuses_every_change_with_a_reason() {
         ('d', "remove"),
         ('m', "token"),
     ] {
+        // `v` activates a pending device (on an active one it is a caller check, which
+        // read-only mode allows).
+        select_device(&mut app, if c == 'v' { 1 } else { 0 });
         app.status = None;
         let cmds = ch(&mut app, c);
         assert!(requests(&cmds).is_empty(), "{c}: {cmds:?}");

@@ -156,6 +156,20 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         app.set_status(StatusKind::Info, format!("Open {name} first: Enter"));
         return;
     }
+    let active = app
+        .user
+        .as_ref()
+        .and_then(|u| u.selected_device())
+        .is_some_and(|d| d.active);
+    if action == Action::Verify && active {
+        // A caller check changes nothing: read-only mode allows it (unless the profile says no).
+        let before = app.dialogs.len();
+        open_verify(app, cmds);
+        if app.dialogs.len() > before {
+            app.status = None;
+        }
+        return;
+    }
     if app.focus == Focus::Devices
         && let Some(index) = app.selected_registration()
         && matches!(action, Action::Verify | Action::Remove)
