@@ -276,9 +276,6 @@ pub(super) fn open_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
 
 /// Triggers the device of the top verify dialog with its options.
 pub(super) fn send_trigger(app: &mut App, cmds: &mut Vec<Cmd>) {
-    if refused_scope(app) {
-        return;
-    }
     let Some(Dialog::Verify(v)) = app.dialogs.last() else {
         return;
     };
@@ -289,22 +286,44 @@ pub(super) fn send_trigger(app: &mut App, cmds: &mut Vec<Cmd>) {
         numeric: v.options.numeric,
         sms_message: v.options.sms_message.clone(),
     };
-    let (check, target, device) = (v.is_check(), v.target.clone(), v.device.clone());
-    let purpose = if check {
+    let purpose = if v.is_check() {
         Purpose::CallerTrigger
     } else {
         Purpose::Trigger
     };
+    send(app, purpose, request, AuditKind::Trigger, cmds);
+    if let Some(Dialog::Verify(v)) = app.dialogs.last_mut()
+        && v.busy.is_some()
+    {
+        v.stage = VerifyStage::Sending;
+    }
+}
+
+/// Sends a trigger or verify for the top verify dialog, which waits for it, with its attempt
+/// line: the check's one `caller_check` line, or the activation's `kind` line.
+fn send(
+    app: &mut App,
+    purpose: Purpose,
+    request: ApiRequest,
+    kind: AuditKind,
+    cmds: &mut Vec<Cmd>,
+) {
+    if refused_scope(app) {
+        return;
+    }
+    let Some(Dialog::Verify(v)) = app.dialogs.last() else {
+        return;
+    };
+    let (check, target, device) = (v.is_check(), v.target.clone(), v.device.clone());
     let (id, cmd) = app.request(purpose, request);
     if let Some(Dialog::Verify(v)) = app.dialogs.last_mut() {
         v.busy = Some(id);
-        v.stage = VerifyStage::Sending;
         v.error = None;
     }
     if check {
         super::caller::attempt(app, &target, &device, cmds);
     } else {
-        let note = audit_note(app, AuditKind::Trigger, &target, Some(&device));
+        let note = audit_note(app, kind, &target, Some(&device));
         record(app, note, AuditResult::Attempt, None, cmds);
     }
     cmds.push(cmd);
@@ -379,9 +398,6 @@ fn refused_scope(app: &mut App) -> bool {
 
 /// Sends the typed code of the top verify dialog.
 fn check_code(app: &mut App, code: Secret, cmds: &mut Vec<Cmd>) {
-    if refused_scope(app) {
-        return;
-    }
     let Some(Dialog::Verify(d)) = app.dialogs.last() else {
         return;
     };
@@ -391,19 +407,8 @@ fn check_code(app: &mut App, code: Secret, cmds: &mut Vec<Cmd>) {
         state_token: d.state_token.clone(),
         otp: Some(code),
     };
-    let (check, target, device) = (d.is_check(), d.target.clone(), d.device.clone());
-    let (id, cmd) = app.request(verify_purpose(check), request);
-    if let Some(Dialog::Verify(d)) = app.dialogs.last_mut() {
-        d.busy = Some(id);
-        d.error = None;
-    }
-    if check {
-        super::caller::attempt(app, &target, &device, cmds);
-    } else {
-        let note = audit_note(app, AuditKind::Verify, &target, Some(&device));
-        record(app, note, AuditResult::Attempt, None, cmds);
-    }
-    cmds.push(cmd);
+    let purpose = verify_purpose(d.is_check());
+    send(app, purpose, request, AuditKind::Verify, cmds);
 }
 
 /// Takes the trigger answer: wait for the code, or for the push.
