@@ -71,8 +71,8 @@ pub enum AuditOutcome {
     Refused,
     /// A required caller check was skipped with the operator's reason.
     Overridden,
-    /// Sent, but no answer came (abandoned, superseded, or mfadesk stopped): whether the change
-    /// happened is not known; the tenant says.
+    /// Sent, but no answer came (abandoned, superseded, or mfadesk stopped), or a check closed
+    /// while it waited: whether it happened is not known; the tenant says.
     Unknown,
 }
 
@@ -144,6 +144,12 @@ pub struct AuditEntry {
     /// Ties an attempt line to its outcome line: both carry the same id (older lines have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The agent closed a check while it waited: not a failure, the outcome is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<bool>,
+    /// Enroll lines under MFA v2: the registration (never a device id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_id: Option<String>,
 }
 
 /// A fresh id for an attempt and its outcome.
@@ -420,6 +426,8 @@ impl AuditContext {
             verified: None,
             signals: None,
             id: None,
+            cancelled: None,
+            registration_id: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crossterm::event::EventStream;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, EventStream};
 
 use crate::api::{ApiError, Client, ClientConfig, Credentials, parse_base_url};
 use crate::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneRegistration, PhoneSnapshot};
@@ -173,6 +173,7 @@ impl AuditSink for FileAudit {
             .entry_at(note.time, note.user_id, note.action, note.outcome);
         entry.user_email = note.user_email.clone();
         entry.verified = note.verified;
+        entry.cancelled = note.cancelled;
         entry.user_name = note.user_name.clone();
         entry.device_id = note.device_id.clone();
         entry.device_name = note.device_name.clone();
@@ -353,6 +354,19 @@ fn termination(stopped_by: StoppedBy) -> runtime::StopSignal {
     }
 }
 
+/// Turns bracketed paste off before the terminal-restore panic hook runs, so the shell the
+/// panic returns to gets plain pastes again.
+fn paste_off_on_panic() {
+    let console = std::thread::current().id();
+    let inner = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == console {
+            let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+        }
+        inner(info);
+    }));
+}
+
 /// Makes the terminal-restore panic hook act only for panics on the calling (console) thread.
 ///
 /// The demo tenant and the API worker run on other threads of the same runtime: a panic there
@@ -396,6 +410,13 @@ pub async fn run(settings: &Settings) -> Result<Exit, ConsoleError> {
     let stop = termination(stopped_by.clone());
     // ratatui's init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::try_init().map_err(|e| ConsoleError::Terminal(e.to_string()))?;
+    // A paste arrives as one event of text, so nothing in it can act as a key.
+    let paste_on = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
+    if let Err(e) = paste_on {
+        let _ = ratatui::try_restore();
+        return Err(ConsoleError::Terminal(e.to_string()));
+    }
+    paste_off_on_panic();
     confine_panic_hook();
     let result = async {
         if cfg!(debug_assertions) {
@@ -418,6 +439,7 @@ pub async fn run(settings: &Settings) -> Result<Exit, ConsoleError> {
             .map(|_| ())
     }
     .await;
+    let paste_off = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     let restored = ratatui::try_restore();
     if let Some(demo) = session.demo {
         // Bounded: the terminal is already back, the process should leave promptly.
@@ -425,6 +447,7 @@ pub async fn run(settings: &Settings) -> Result<Exit, ConsoleError> {
     }
     result.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
     restored.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
+    paste_off.map_err(|e| ConsoleError::Terminal(e.to_string()))?;
     Ok(match stopped_by.load(std::sync::atomic::Ordering::SeqCst) {
         0 => Exit::Quit,
         n => Exit::Signal(n),

@@ -1,7 +1,7 @@
 //! The mfadesk command line: the console (default), a one-shot command, the demo tenant, or
 //! the profile list.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -24,8 +24,45 @@ fn no_terminal() -> Option<&'static str> {
     }
 }
 
+/// Output cut short by a reader that left (`| head`) ends the process quietly, as in any
+/// Unix tool, instead of an error message: the default SIGPIPE action, for the one-shot
+/// commands only (the console and the demo tenant keep running over a closed pipe).
+#[cfg(unix)]
+fn quiet_broken_pipe() {
+    // SAFETY: called at start, before any thread exists; it only restores the default action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn quiet_broken_pipe() {}
+
+/// A usage error: as JSON on stdout when `--json` was asked for, like every other error.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        quiet_broken_pipe();
+        e.exit();
+    }
+    if std::env::args_os().any(|a| a == "--json") {
+        let message = e.render().to_string();
+        let message = message.trim().trim_start_matches("error: ").to_owned();
+        let doc = serde_json::json!({"error": {"kind": "usage", "message": message}});
+        let _ = writeln!(std::io::stdout(), "{doc}");
+        return ExitCode::from(USAGE);
+    }
+    e.exit();
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    if !matches!(cli.command, None | Some(Command::Sim(_))) {
+        quiet_broken_pipe();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

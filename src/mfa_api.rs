@@ -185,11 +185,32 @@ async fn v1(client: &Client, request: ApiRequest) -> ApiResponse {
     }
 }
 
+/// Copies v1's phone numbers onto the v2 devices with the same id that have none.
+fn with_phone_numbers(devices: &mut [crate::api::OtpDevice], v1: &[crate::api::OtpDevice]) {
+    for d in devices.iter_mut().filter(|d| d.phone_number.is_none()) {
+        d.phone_number = v1
+            .iter()
+            .find(|x| x.id == d.id)
+            .and_then(|x| x.phone_number.clone());
+    }
+}
+
 /// The v2 calls.
 async fn v2(client: &Client, request: ApiRequest) -> ApiResponse {
     match request {
         ApiRequest::GetDevices(id) => {
-            ApiResponse::Devices(client.get_authentication_devices(id).await)
+            // The v2 list has no phone numbers: v1's, asked in the same round, fills them in
+            // when the credential may read it (otherwise the numbers stay unknown).
+            let (v2, v1) = tokio::join!(
+                client.get_authentication_devices(id),
+                client.get_enrolled_factors(id)
+            );
+            ApiResponse::Devices(v2.map(|mut devices| {
+                if let Ok(v1) = v1 {
+                    with_phone_numbers(&mut devices, &v1);
+                }
+                devices
+            }))
         }
         ApiRequest::GetFactors(id) => ApiResponse::Factors(client.get_auth_factors(id).await),
         ApiRequest::Enroll {

@@ -283,6 +283,15 @@ pub fn validate_override_reason(reason: &str) -> Result<String, String> {
             "The reason needs at least {MIN_OVERRIDE_REASON_CHARS} characters ({count} typed), e.g. manager approval in INC-1234"
         ));
     }
+    // `xxxxxxxxxx` is ten characters but no reason.
+    let mut chars = trimmed.chars().filter(|c| !c.is_whitespace());
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Err(
+            "The reason must say why (one character repeated is no reason), e.g. manager approval in INC-1234"
+                .to_owned(),
+        );
+    }
     Ok(trimmed.to_owned())
 }
 
@@ -550,6 +559,11 @@ mod tests {
         assert!(validate_override_reason("too short").is_err());
         assert!(validate_override_reason("   short    ").is_err());
         assert!(validate_override_reason("bad\u{1b}[2Jreason!").is_err());
+        assert!(
+            validate_override_reason("xxxxxxxxxx").is_err(),
+            "one repeated character"
+        );
+        assert!(validate_override_reason("x x x x x x x x").is_err());
         assert_eq!(
             validate_override_reason(" manager approval in INC-1234 ").as_deref(),
             Ok("manager approval in INC-1234")

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use crossterm::event::KeyCode;
 use mfadesk::api::{DeviceId, ErrorKind, OtpDevice, Secret, VerifyOutcome};
-use mfadesk::app::caller::{CheckStage, NO_ACTIVE_DEVICE, NO_SCOPE, NOT_CHECKED};
-use mfadesk::app::dialogs::{Dialog, EnrollField, RemoveButton};
+use mfadesk::app::caller::{NO_ACTIVE_DEVICE, NO_SCOPE, NOT_CHECKED};
+use mfadesk::app::dialogs::{Dialog, EnrollField, RemoveButton, VerifyDialog, VerifyStage};
 use mfadesk::app::{
     App, AuditKind, AuditNote, AuditResult, CallerCheckRef, CallerCheckSettings, Cmd, TenantInfo,
 };
@@ -75,6 +75,14 @@ fn check_dialog(app: &App) -> &mfadesk::app::caller::CallerCheckDialog {
     }
 }
 
+/// The verify dialog in check mode, which takes over once a device is chosen.
+fn check_verify(app: &App) -> &VerifyDialog {
+    match app.dialogs.last() {
+        Some(Dialog::Verify(v)) if v.is_check() => v,
+        other => panic!("expected the check's verify dialog, found {other:?}"),
+    }
+}
+
 fn verified() -> ApiResponse {
     ApiResponse::Verified(Ok(VerifyOutcome::Verified))
 }
@@ -87,10 +95,10 @@ fn pick(app: &mut App, index: usize) {
     assert_eq!(check_dialog(app).selected, index);
 }
 
-/// Runs a successful check with the Google Authenticator code (index 3 of the list).
+/// Runs a successful check with the Google Authenticator code (index 2 of the list).
 fn check_by_code(app: &mut App) {
     ch(app, 'c');
-    pick(app, 3);
+    pick(app, 2);
     assert!(
         requests(&enter(app)).is_empty(),
         "a code device sends nothing first"
@@ -138,26 +146,29 @@ fn c_lists_the_active_devices_default_first_with_how_each_checks() {
         "opening the dialog sends nothing"
     );
     let d = check_dialog(&app);
-    assert_eq!(d.stage, CheckStage::Choose);
     let listed: Vec<(&str, &str)> = d
         .devices
         .iter()
         .map(|x| {
             (
-                x.id.0.as_str(),
-                mfadesk::app::caller::method_word(mfadesk::app::dialogs::DeviceKind::of(x)),
+                x.device.id.0.as_str(),
+                mfadesk::app::caller::method_word(mfadesk::app::dialogs::DeviceKind::of(&x.device)),
             )
         })
         .collect();
     // The pending voice device (1002) is never offered: a check never activates a device.
+    // Codes come before the push, which says why it is the weakest.
     assert_eq!(
         listed,
         vec![
-            ("1001", "SMS"),
-            ("1003", "push"),
+            ("1001", "SMS code"),
             ("1003", "code"),
             ("1004", "code"),
             ("1005", "code"),
+            (
+                "1003",
+                "push (weakest: the real user may approve it out of habit)"
+            ),
         ]
     );
     let text = pane(&app);
@@ -168,7 +179,7 @@ fn c_lists_the_active_devices_default_first_with_how_each_checks() {
 fn a_push_check_waits_with_the_countdown_and_succeeds_on_approval() {
     let mut app = kelly_with(tenant(), all_devices());
     ch(&mut app, 'c');
-    pick(&mut app, 1);
+    pick(&mut app, 4);
     let cmds = enter(&mut app);
     let (id, req) = one_request(&cmds);
     assert!(matches!(req, ApiRequest::Trigger { ref device_id, .. } if device_id.0 == "1003"));
@@ -185,8 +196,8 @@ fn a_push_check_waits_with_the_countdown_and_succeeds_on_approval() {
 
     answer(&mut app, id, trigger_ok("1003", "push-state-token"));
     assert!(matches!(
-        check_dialog(&app).stage,
-        CheckStage::AwaitPush { .. }
+        check_verify(&app).stage,
+        VerifyStage::AwaitPush { .. }
     ));
     assert!(app.needs_tick());
     assert!(pane(&app).contains("expires in 2:00"), "{}", pane(&app));
@@ -231,7 +242,7 @@ fn an_sms_check_triggers_then_takes_the_code_and_a_wrong_code_fails() {
     let (id, req) = one_request(&enter(&mut app));
     assert!(matches!(req, ApiRequest::Trigger { ref device_id, .. } if device_id.0 == "1001"));
     answer(&mut app, id, trigger_ok("1001", "sms-state-token"));
-    assert_eq!(check_dialog(&app).stage, CheckStage::EnterCode);
+    assert_eq!(check_verify(&app).stage, VerifyStage::EnterCode);
     type_text(&mut app, "B41832");
     let (id, req) = one_request(&enter(&mut app));
     assert_eq!(
@@ -257,8 +268,8 @@ fn an_sms_check_triggers_then_takes_the_code_and_a_wrong_code_fails() {
     assert_eq!(failed[0].outcome, AuditResult::Failure);
     assert_eq!(failed[0].method.as_deref(), Some("code"));
     // The dialog stays on the code, which is kept for correcting.
-    let d = check_dialog(&app);
-    assert_eq!(d.stage, CheckStage::EnterCode);
+    let d = check_verify(&app);
+    assert_eq!(d.stage, VerifyStage::EnterCode);
     assert_eq!(d.code.value(), "B41832");
     assert!(
         pane(&app).contains("✗ Caller check failed 12:01: wrong code"),
@@ -293,7 +304,7 @@ fn no_code_reaches_the_audit_trail() {
 fn a_denied_push_and_an_expired_push_fail_the_check() {
     let mut app = kelly_with(tenant(), all_devices());
     ch(&mut app, 'c');
-    pick(&mut app, 1);
+    pick(&mut app, 4);
     let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "push-1"));
     app.now = now() + secs(2);
@@ -303,7 +314,7 @@ fn a_denied_push_and_an_expired_push_fail_the_check() {
         poll,
         ApiResponse::Verified(Err(api_error(ErrorKind::PushDenied, Some(401), "denied"))),
     );
-    assert_eq!(check_dialog(&app).stage, CheckStage::Choose);
+    assert_eq!(check_verify(&app).stage, VerifyStage::Stopped);
     assert!(pane(&app).contains("✗ Caller check failed 12:00: push denied"));
 
     // Again, and this time nobody answers before the state token runs out.
@@ -318,24 +329,28 @@ fn a_denied_push_and_an_expired_push_fail_the_check() {
 }
 
 #[test]
-fn closing_the_dialog_during_a_push_wait_stops_it_and_records_the_check_as_failed() {
+fn closing_the_dialog_during_a_push_wait_stops_it_and_records_the_check_as_cancelled() {
     let mut app = kelly_with(tenant(), all_devices());
     ch(&mut app, 'c');
-    pick(&mut app, 1);
+    pick(&mut app, 4);
     let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "push-1"));
     app.now = now() + secs(2);
     let (poll, _) = one_request(&tick(&mut app));
     let cmds = esc(&mut app);
     assert_eq!(cancels(&cmds), vec![poll]);
-    assert_eq!(audits(&cmds)[0].outcome, AuditResult::Failure);
+    // Closing proves nothing either way: unknown and cancelled, never a failure.
+    assert_eq!(audits(&cmds)[0].outcome, AuditResult::Unknown);
+    assert_eq!(audits(&cmds)[0].cancelled, Some(true));
     assert!(app.dialogs.is_empty());
+    assert!(
+        !pane(&app).contains("Caller check failed"),
+        "{}",
+        pane(&app)
+    );
     // A late answer is dropped: the caller is not checked.
     answer(&mut app, poll, verified());
-    assert!(
-        app.caller_check()
-            .is_some_and(|c| c.outcome != CheckOutcome::Success)
-    );
+    assert!(app.caller_check().is_none());
 }
 
 #[test]
@@ -364,7 +379,7 @@ fn read_only_mode_allows_the_check_unless_the_profile_forbids_it() {
     let (id, req) = one_request(&enter(&mut app));
     assert!(matches!(req, ApiRequest::Trigger { .. }));
     answer(&mut app, id, trigger_ok("1001", "t"));
-    assert_eq!(check_dialog(&app).stage, CheckStage::EnterCode);
+    assert_eq!(check_verify(&app).stage, VerifyStage::EnterCode);
 
     let mut app = kelly_with(
         TenantInfo {
@@ -484,7 +499,7 @@ fn a_credential_that_may_trigger_keeps_the_dialog_and_is_asked_once() {
 fn a_refusal_of_any_change_tells_c_the_credential_cannot_check() {
     let mut app = kelly_with(tenant(), all_devices());
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -512,9 +527,8 @@ fn a_required_remove_waits_for_the_check_and_c_returns_to_it() {
     assert_eq!(footer[0], ("c".into(), "check caller".into()));
     assert_eq!(footer[1], ("o".into(), "override".into()));
     // Confirm does nothing until the caller is checked.
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(requests(&cmds).is_empty() && audits(&cmds).is_empty());
-    tab(&mut app);
     assert!(requests(&enter(&mut app)).is_empty());
     assert!(matches!(app.dialogs.last(), Some(Dialog::Remove(_))));
 
@@ -524,7 +538,7 @@ fn a_required_remove_waits_for_the_check_and_c_returns_to_it() {
         "back to the removal"
     );
     assert!(pane(&app).contains("✓ Caller checked 12:00 by jdoe"));
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     let id = remove_request(&cmds).expect("the removal goes out");
     let attempt = audits(&cmds);
     assert_eq!(attempt[0].action, AuditKind::Remove);
@@ -555,7 +569,7 @@ fn an_expired_check_no_longer_allows_a_required_change() {
     assert_eq!(app.caller_check_expiry(), None);
     ch(&mut app, 'd');
     assert!(pane(&app).contains(NOT_CHECKED));
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
 }
 
 #[test]
@@ -574,7 +588,7 @@ fn the_profile_sets_how_long_a_check_lasts() {
     assert_eq!(app.caller_check_expiry(), Some(now() + secs(120)));
     app.now = now() + secs(121);
     ch(&mut app, 'd');
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
 }
 
 #[test]
@@ -609,7 +623,7 @@ fn o_overrides_with_a_reason_of_ten_characters_for_one_change() {
     assert!(matches!(app.dialogs.last(), Some(Dialog::Remove(_))));
     assert!(pane(&app).contains("Caller check overridden: manager approval in INC-1234"));
 
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     let id = remove_request(&cmds).expect("the override allows the removal");
     let overridden = CallerCheckRef::Overridden {
         reason: "manager approval in INC-1234".into(),
@@ -621,7 +635,7 @@ fn o_overrides_with_a_reason_of_ten_characters_for_one_change() {
     // The override was for that one change.
     ch(&mut app, 'd');
     assert!(pane(&app).contains(NOT_CHECKED));
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
 }
 
 #[test]
@@ -633,7 +647,7 @@ fn an_override_dies_with_its_dialog() {
     enter(&mut app);
     esc(&mut app);
     ch(&mut app, 'd');
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
 }
 
 #[test]
@@ -724,7 +738,7 @@ fn nothing_required_means_changes_go_and_carry_what_preceded_them() {
     let mut app = kelly_with(tenant(), all_devices());
     ch(&mut app, 'd');
     assert!(!pane(&app).contains(NOT_CHECKED));
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(remove_request(&cmds).is_some());
     assert_eq!(audits(&cmds)[0].caller_check, Some(CallerCheckRef::None));
     app.dialogs.clear();
@@ -755,7 +769,7 @@ fn opening_another_user_never_carries_a_check_over() {
     let Some(Dialog::Remove(_)) = app.dialogs.last() else {
         panic!("remove dialog");
     };
-    assert!(requests(&ch(&mut app, 'y')).is_empty());
+    assert!(requests(&confirm_remove(&mut app)).is_empty());
     esc(&mut app);
     // Back to Kelly: the check was not kept for her either.
     open_user(&mut app, kelly(), all_devices(), vec![]);
@@ -824,16 +838,24 @@ fn enter_on_an_empty_code_sends_a_new_one_and_an_expired_code_stops_the_countdow
     ch(&mut app, 'c');
     let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1001", "first"));
-    // No code arrived: Enter again triggers again, within the same attempt.
+    // No code arrived: Enter on the empty field sends another, at most every 30 s, as verify.
+    assert!(requests(&enter(&mut app)).is_empty(), "too soon to re-send");
+    assert!(
+        pane(&app).contains("New code possible in 30s"),
+        "{}",
+        pane(&app)
+    );
+    app.now = now() + secs(30);
     let cmds = enter(&mut app);
     let (id, req) = one_request(&cmds);
     assert!(matches!(req, ApiRequest::Trigger { .. }));
     assert!(audits(&cmds).is_empty(), "still one attempt");
     answer(&mut app, id, trigger_ok("1001", "second"));
-    app.now = now() + secs(121);
+    assert!(pane(&app).contains("(2nd)"), "{}", pane(&app));
+    app.now = now() + secs(30 + 121);
     tick(&mut app);
     assert!(!app.needs_tick(), "the countdown is over");
-    assert!(pane(&app).contains("The code has expired: Enter sends a new one."));
+    assert!(pane(&app).contains("The code has expired. Enter sends a new one."));
     // A code typed after expiry is not sent with a spent token: a new code is sent instead.
     type_text(&mut app, "B41832");
     let (_, req) = one_request(&enter(&mut app));

@@ -300,7 +300,7 @@ fn risky_dialogs_repeat_the_signals_and_the_audit_line_names_them() {
     ch(&mut app, 'd');
     let text = screen(&app, 80, 24);
     assert!(text.contains("Signals on this account:"), "{text}");
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(
         requests(&cmds)
             .iter()
@@ -334,7 +334,7 @@ fn a_change_without_signals_has_no_signals_field() {
     let mut app = app_with(kelly(), vec![]);
     ch(&mut app, 'd');
     assert!(!screen(&app, 120, 40).contains("Signals on this account"));
-    ch(&mut app, 'y');
+    confirm_remove(&mut app);
     let note = app
         .audit
         .iter()
@@ -350,12 +350,21 @@ fn the_caller_check_offers_no_push_while_push_bombing_holds() {
     let Some(mfadesk::app::dialogs::Dialog::CallerCheck(d)) = app.dialogs.last() else {
         panic!("no caller check: {:?}", app.dialogs);
     };
-    assert!(d.devices.iter().all(
-        |x| mfadesk::app::dialogs::DeviceKind::of(x) != mfadesk::app::dialogs::DeviceKind::Push
-    ));
-    assert_eq!(
-        d.error.as_deref(),
-        Some("Push not offered: 3 denied pushes in the last hour. Check with a code.")
+    // A push is listed greyed with the reason, never offered.
+    let push = |x: &&mfadesk::ops::device_age::CheckDevice| {
+        mfadesk::app::dialogs::DeviceKind::of(&x.device) == mfadesk::app::dialogs::DeviceKind::Push
+    };
+    assert!(d.devices.iter().any(|x| push(&x)));
+    assert!(d.devices.iter().filter(push).all(|x| {
+        x.blocked
+            .as_deref()
+            .is_some_and(|w| w.starts_with("Push not offered"))
+    }));
+    assert!(
+        d.devices.iter().any(|x| x.blocked.as_deref()
+            == Some("Push not offered: 3 denied pushes in the last hour. Check with a code.")),
+        "{:?}",
+        d.devices
     );
     // An hour later the push is offered again.
     esc(&mut app);
@@ -364,9 +373,7 @@ fn the_caller_check_offers_no_push_while_push_bombing_holds() {
     let Some(mfadesk::app::dialogs::Dialog::CallerCheck(d)) = app.dialogs.last() else {
         panic!("no caller check");
     };
-    assert!(d.devices.iter().any(
-        |x| mfadesk::app::dialogs::DeviceKind::of(x) == mfadesk::app::dialogs::DeviceKind::Push
-    ));
+    assert!(d.devices.iter().any(|x| push(&x) && x.blocked.is_none()));
     assert_eq!(d.error, None);
 }
 
@@ -415,14 +422,14 @@ fn a_colleagues_caller_check_is_shown_and_counts_only_where_the_profile_says() {
         "{text}"
     );
     ch(&mut app, 'd');
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(requests(&cmds).is_empty(), "the removal must wait");
     esc(&mut app);
 
     // Shared: the check satisfies the requirement, and the audit line names the event.
     let mut app = requiring_remove(true, vec![colleague_verify(Duration::minutes(4))]);
     ch(&mut app, 'd');
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(
         requests(&cmds)
             .iter()
@@ -463,7 +470,21 @@ fn a_push_denied_while_waiting_counts_at_once() {
     assert!(signal_names(&app).is_empty());
     // The caller check's push (Protect, device 1003) is denied: the third within 10 minutes.
     ch(&mut app, 'c');
-    ch(&mut app, 'j');
+    // Codes come first: move to the push.
+    let Some(mfadesk::app::dialogs::Dialog::CallerCheck(d)) = app.dialogs.last() else {
+        panic!("no caller check: {:?}", app.dialogs);
+    };
+    let push = d
+        .devices
+        .iter()
+        .position(|x| {
+            mfadesk::app::dialogs::DeviceKind::of(&x.device)
+                == mfadesk::app::dialogs::DeviceKind::Push
+        })
+        .expect("the push is listed");
+    for _ in 0..push {
+        ch(&mut app, 'j');
+    }
     let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "push-1"));
     app.now = now() + secs(2);

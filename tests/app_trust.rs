@@ -257,7 +257,7 @@ fn a_success_does_not_stay_under_an_error_dialog() {
     let mut app = app_with_kelly();
     select_device(&mut app, 1);
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     app.set_status(
         StatusKind::Success,
         "✓ Verified OneLogin SMS for Kelly Slater",
@@ -273,7 +273,7 @@ fn the_ctrl_c_warning_goes_once_the_change_has_settled() {
     let mut app = app_with_kelly();
     select_device(&mut app, 1);
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     assert!(!ctrl_c(&mut app).contains(&Cmd::Quit));
     assert!(status_text(&app).contains("Ctrl-C again"));
     let error = api_error(ErrorKind::Server, Some(500), "Internal error");
@@ -396,7 +396,7 @@ fn an_ordinary_enrollment_is_audited_as_not_verified() {
 
 #[test]
 fn a_new_code_is_sent_at_most_every_30_seconds_on_the_app_clock() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_waiting_for_code(&mut app);
     let first = app.now;
     let text = screen(&app, 120, 40);
@@ -430,7 +430,7 @@ fn a_new_code_is_sent_at_most_every_30_seconds_on_the_app_clock() {
 
 #[test]
 fn a_wrong_code_after_a_resend_says_a_newer_code_was_sent() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_waiting_for_code(&mut app);
     app.now += secs(31);
     let (id, _) = one_request(&enter(&mut app));
@@ -445,7 +445,7 @@ fn a_wrong_code_after_a_resend_says_a_newer_code_was_sent() {
         top_as!(app, Verify).error.as_deref(),
         Some(
             format!(
-                "Wrong code. A newer code was sent at {}: ask for the latest one.",
+                "Wrong code. A newer code was sent at {}: use the newest.",
                 codes::clock_time(sent)
             )
             .as_str()
@@ -538,9 +538,10 @@ fn a_six_character_yubikey_entry_gets_the_hint_instead_of_being_sent() {
 
 #[test]
 fn esc_on_a_push_wait_says_nothing_was_changed() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     select_device(&mut app, 2);
-    let (id, _) = one_request(&ch(&mut app, 'v'));
+    ch(&mut app, 'v');
+    let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "st-push"));
     assert!(matches!(
         top_as!(app, Verify).stage,
@@ -548,9 +549,13 @@ fn esc_on_a_push_wait_says_nothing_was_changed() {
     ));
     let cmds = esc(&mut app);
     assert!(app.dialogs.is_empty());
+    // The trigger answer gave no expiry: the default lifetime counts from the answer.
+    let expires = mfadesk::app::codes::clock_time(now() + secs(120));
     assert_eq!(
         status_text(&app),
-        "Stopped waiting for the push; nothing was changed."
+        format!(
+            "Stopped waiting. The push stays on the phone until it expires at {expires}; nothing was changed."
+        )
     );
     // The verification's attempt is closed; no re-read is needed.
     assert!(requests(&cmds).is_empty(), "{cmds:?}");
@@ -579,7 +584,7 @@ fn a_user_with_no_device_opens_on_available_where_enter_enrolls() {
 
 #[test]
 fn enter_on_an_enrolled_device_opens_verify() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     // A code device: verify at once, nothing sent.
     select_device(&mut app, 4);
     assert!(footer_says(&app, "v", "verify"), "{:?}", footer(&app));
@@ -598,7 +603,7 @@ fn enter_on_an_enrolled_device_opens_verify() {
 #[test]
 fn the_footer_offers_no_send_again_for_code_devices() {
     for index in [4, 5] {
-        let mut app = app_with_kelly();
+        let mut app = app_with_kelly_pending();
         select_device(&mut app, index);
         ch(&mut app, 'v');
         let keys = footer(&app);
@@ -609,7 +614,7 @@ fn the_footer_offers_no_send_again_for_code_devices() {
         assert!(footer_says(&app, "⏎", "check code"), "{keys:?}");
     }
     // An SMS code offers it once the limit allows.
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_waiting_for_code(&mut app);
     assert!(footer_says(&app, "⏎", "check code"));
     app.now += secs(30);
@@ -627,7 +632,9 @@ fn the_footer_offers_no_approve_or_deny_once_the_push_has_settled() {
     );
     open_user(&mut app, kelly(), all_devices(), vec![]);
     select_device(&mut app, 2);
-    let (id, _) = one_request(&ch(&mut app, 'v'));
+    ch(&mut app, 'v');
+    assert!(footer_says(&app, "⏎", "send push"));
+    let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "st-push"));
     assert!(footer_has(&app, "a/x"));
     app.now += secs(2);
@@ -662,7 +669,8 @@ fn no_y_or_n_in_the_footer_while_the_ticket_field_has_focus() {
     open_user(&mut app, kelly(), all_devices(), vec![]);
     select_device(&mut app, 1);
     ch(&mut app, 'd');
-    assert!(footer_has(&app, "y") && footer_has(&app, "n"));
+    // No letter confirms a removal: Enter on the focused button does.
+    assert!(!footer_has(&app, "y") && footer_says(&app, "⏎", "keep"));
     tab(&mut app);
     assert_eq!(top_as!(app, Remove).button, RemoveButton::Reason);
     assert!(
@@ -759,7 +767,7 @@ fn once_a_device_is_enrolled_from_available_focus_moves_to_it() {
 
 #[test]
 fn another_key_disarms_the_second_ctrl_c_and_its_warning() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     select_device(&mut app, 4);
     ch(&mut app, 'v');
     type_text(&mut app, "123456");

@@ -124,7 +124,9 @@ fn sms_verify_waiting_for_code(app: &mut App, token: &str) {
 /// Kelly open, the Protect push triggered and answered: the dialog waits for approval.
 fn push_waiting(app: &mut App) {
     select_device(app, 2);
-    let cmds = ch(app, 'v');
+    assert!(requests(&ch(app, 'v')).is_empty(), "a push waits for Enter");
+    assert_eq!(top_as!(app, Verify).stage, VerifyStage::Confirm);
+    let cmds = enter(app);
     let (id, req) = one_request(&cmds);
     assert!(matches!(&req, ApiRequest::Trigger { device_id, .. } if device_id.0 == "1003"));
     assert_eq!(top_as!(app, Verify).kind, DeviceKind::Push);
@@ -778,7 +780,7 @@ fn voice_trigger_offers_only_the_lifetime() {
 
 #[test]
 fn code_devices_have_nothing_to_trigger() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     select_device(&mut app, 4);
     let cmds = ch(&mut app, 't');
     assert!(cmds.is_empty());
@@ -799,7 +801,7 @@ fn code_devices_have_nothing_to_trigger() {
 
 #[test]
 fn an_expired_state_token_asks_for_a_new_code_and_enter_sends_one() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_verify_waiting_for_code(&mut app, "st-old");
     type_text(&mut app, "123456");
     let (id, _) = one_request(&enter(&mut app));
@@ -828,7 +830,7 @@ fn an_expired_state_token_asks_for_a_new_code_and_enter_sends_one() {
 
 #[test]
 fn the_countdown_running_out_moves_to_expired() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_verify_waiting_for_code(&mut app, "st");
     app.now = now() + secs(119);
     tick(&mut app);
@@ -842,7 +844,7 @@ fn the_countdown_running_out_moves_to_expired() {
 
 #[test]
 fn a_fresh_code_is_verified_again_without_a_new_sms() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     sms_verify_waiting_for_code(&mut app, "st-live");
     esc(&mut app);
     app.now = now() + secs(60);
@@ -855,7 +857,7 @@ fn a_fresh_code_is_verified_again_without_a_new_sms() {
 
 #[test]
 fn push_is_polled_every_one_and_a_half_seconds_until_approved() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     assert!(app.needs_tick());
 
@@ -918,7 +920,7 @@ fn push_is_polled_every_one_and_a_half_seconds_until_approved() {
 
 #[test]
 fn esc_during_a_push_wait_cancels_the_poll_and_stops_polling() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     app.now = now() + secs(2);
     let (poll, _) = one_request(&tick(&mut app));
@@ -947,7 +949,7 @@ fn esc_during_a_push_wait_cancels_the_poll_and_stops_polling() {
 
 #[test]
 fn esc_between_polls_stops_polling_too() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     let cmds = esc(&mut app);
     assert!(cancels(&cmds).is_empty());
@@ -957,7 +959,7 @@ fn esc_between_polls_stops_polling_too() {
 
 #[test]
 fn a_denied_push_stops_and_enter_sends_another() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     app.now = now() + secs(2);
     let (poll, _) = one_request(&tick(&mut app));
@@ -989,7 +991,7 @@ fn a_denied_push_stops_and_enter_sends_another() {
 
 #[test]
 fn a_push_that_outlives_its_token_expires() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     app.now = now() + secs(121);
     assert!(requests(&tick(&mut app)).is_empty());
@@ -1036,7 +1038,7 @@ fn remove_starts_on_cancel_and_only_y_or_the_remove_button_sends() {
     esc(&mut app);
 
     ch(&mut app, 'd');
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     let (id, req) = one_request(&cmds);
     assert_eq!(
         req,
@@ -1172,7 +1174,7 @@ fn a_required_reason_is_asked_for_before_a_token_or_a_removal() {
         RemoveButton::Cancel,
         "focus starts on Cancel"
     );
-    let cmds = ch(&mut app, 'y');
+    let cmds = confirm_remove(&mut app);
     assert!(cmds.is_empty(), "no removal without a reason: {cmds:?}");
     assert_eq!(
         top_as!(app, Remove).button,
@@ -1203,7 +1205,7 @@ fn a_required_reason_is_asked_for_before_a_token_or_a_removal() {
 fn an_error_dialog_keeps_status_message_and_request_id_until_dismissed() {
     let mut app = app_with_kelly();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -1264,7 +1266,7 @@ fn insufficient_permission_offers_read_only_mode() {
 fn declining_read_only_mode_leaves_the_error_to_read() {
     let mut app = app_with_kelly();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -1306,6 +1308,9 @@ fn read_only_refuses_every_change_with_a_reason() {
         ('d', "remove"),
         ('m', "token"),
     ] {
+        // `v` activates a pending device (on an active one it is a caller check, which
+        // read-only mode allows).
+        select_device(&mut app, if c == 'v' { 1 } else { 0 });
         app.status = None;
         let cmds = ch(&mut app, c);
         assert!(requests(&cmds).is_empty(), "{c}: {cmds:?}");
@@ -1506,7 +1511,7 @@ fn ctrl_c_exits_from_anywhere_and_asks_again_while_a_change_is_in_flight() {
 
     let mut app = app_with_kelly();
     ch(&mut app, 'd');
-    ch(&mut app, 'y');
+    confirm_remove(&mut app);
     assert!(app.change_in_flight());
     let cmds = ctrl_c(&mut app);
     assert!(!has_quit(&cmds) && !app.quit);
@@ -1518,7 +1523,7 @@ fn ctrl_c_exits_from_anywhere_and_asks_again_while_a_change_is_in_flight() {
     // Another key in between disarms it.
     let mut app = app_with_kelly();
     ch(&mut app, 'd');
-    ch(&mut app, 'y');
+    confirm_remove(&mut app);
     ctrl_c(&mut app);
     ch(&mut app, 'j');
     assert!(!has_quit(&ctrl_c(&mut app)));
@@ -1562,7 +1567,7 @@ fn every_change_records_an_attempt_then_an_outcome_without_secrets() {
     // A failed remove.
     select_device(&mut app, 0);
     ch(&mut app, 'd');
-    let (remove, _) = one_request(&ch(&mut app, 'y'));
+    let (remove, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         remove,
@@ -1719,7 +1724,7 @@ fn typing_a_lifetime_replaces_the_prefilled_one() {
 
 #[test]
 fn an_expired_push_closes_its_verification_before_a_new_one() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     push_waiting(&mut app);
     app.now = now() + secs(121);
     tick(&mut app);

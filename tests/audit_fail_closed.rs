@@ -123,7 +123,8 @@ async fn try_remove(c: &mut Console) -> String {
     c.key(KeyCode::Tab);
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove device").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_for("the refusal", |s| {
         s.contains("audit trail cannot be written")
     })
@@ -226,7 +227,8 @@ async fn a_working_trail_lets_the_remove_through() {
     c.key(KeyCode::Tab);
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove device").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("Removed").await;
     assert_eq!(c.ctl().request_count(RouteKind::Remove), 1);
     let entries = mfadesk::audit::read_entries(&path).unwrap();
@@ -269,7 +271,7 @@ fn update_records_the_attempt_before_the_request() {
     });
     app.focus = Focus::Devices;
     let mut cmds = Vec::new();
-    for code in [KeyCode::Char('d'), KeyCode::Char('y')] {
+    for code in [KeyCode::Char('d'), KeyCode::Right, KeyCode::Enter] {
         cmds.extend(update(
             &mut app,
             Msg::Key(crossterm::event::KeyEvent::from(code)),

@@ -707,18 +707,17 @@ fn api_failures_exit_1_and_rate_limits_exit_5() {
     );
 }
 
-#[test]
-fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
-    let env = Env::new();
+/// `enroll kellyslater --factor voice` with the code the demo call reads out, on stdin.
+fn enroll_voice(env: &Env, name: &str, typed: &str, e164: &str) -> Output {
     let mut child = env.spawn(&[
         "enroll",
         "kellyslater",
         "--factor",
         "voice",
         "--name",
-        "Desk",
+        name,
         "--number",
-        "+1 (415) 555-0199",
+        typed,
         "--code-stdin",
         "--json",
     ]);
@@ -726,7 +725,7 @@ fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
         env.control
             .outbox()
             .into_iter()
-            .find(|m| m.to == "+14155550199")
+            .find(|m| m.to == e164)
             .map(|m| m.code)
     });
     child
@@ -735,7 +734,13 @@ fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
         .unwrap()
         .write_all(format!("{code}\n").as_bytes())
         .unwrap();
-    let o = finish(child);
+    finish(child)
+}
+
+#[test]
+fn enroll_continues_into_verify_or_leaves_the_phone_pending() {
+    let env = Env::new();
+    let o = enroll_voice(&env, "Desk", "+1 (415) 555-0199", "+14155550199");
     assert_eq!(status(&o), 0, "{}", stderr(&o));
     let doc = json(&o);
     assert_eq!(doc["status"], "active");
@@ -1071,6 +1076,38 @@ fn config_flags_work_after_a_subcommand_and_profiles_lists_unusable_ones() {
         text.contains("typo  UNUSABLE:") && text.contains("subdomian"),
         "{text}"
     );
+    // A profile is unusable when its secret cannot be had: the variable unset or empty, or
+    // no secret source at all.
+    assert!(
+        text.contains("good  UNUSABLE: client_secret_env S is not set"),
+        "{text}"
+    );
+    std::fs::write(
+        &config,
+        "[profiles.good]\nsubdomain = \"acme\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n\
+         [profiles.nosecret]\nsubdomain = \"acme\"\nclient_id = \"id\"\n",
+    )
+    .unwrap();
+    let o = bare(home.path(), &["profiles", "--config"])
+        .arg(&config)
+        .env("S", "")
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("good  UNUSABLE: client_secret_env S is empty"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nosecret  UNUSABLE: no secret source"),
+        "{text}"
+    );
+    let o = bare(home.path(), &["profiles", "--config"])
+        .arg(&config)
+        .env("S", "secret")
+        .output()
+        .unwrap();
+    assert!(!stdout(&o).contains("good  UNUSABLE"), "{}", stdout(&o));
 
     let o = bare(
         home.path(),
@@ -1093,15 +1130,30 @@ fn sim_listens_on_a_host_name() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::Read;
-        let mut buf = [0u8; 256];
-        let n = stdout.read(&mut buf).unwrap_or(0);
-        let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+        // Everything up to the last line of the banner.
+        let mut text = String::new();
+        let mut buf = [0u8; 1024];
+        while !text.contains("Press Ctrl-C") {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+        let _ = tx.send(text);
     });
     let first = rx.recv_timeout(DEADLINE);
     let _ = child.kill();
     let _ = child.wait();
     let first = first.unwrap();
     assert!(first.contains("listening on http://127.0.0.1:"), "{first}");
+    // All three demo credentials, each with what it may do.
+    for line in [
+        "Manage All (MFA v2):    client_id demo-admin",
+        "Manage users (MFA v1):  client_id demo-manage",
+        "Read Users (lookups):   client_id demo-read",
+    ] {
+        assert!(first.contains(line), "{first}");
+    }
 }
 
 #[test]
@@ -1314,6 +1366,57 @@ fn the_commands_work_on_the_v2_mfa_api_too() {
     );
     assert_eq!(status(&o), 0, "{}", stderr(&o));
     assert!(!env.has_device(KELLY, KELLY_TOTP));
+
+    // An email registration left pending: its id is printed (never as a device id), and
+    // `verify --registration` finishes it with the emailed code.
+    let carissa = "36216769";
+    let o = run(
+        v2(&[
+            "enroll",
+            carissa,
+            "--factor",
+            "OneLogin Email",
+            "--name",
+            "Work mail",
+            "--code-stdin",
+            "--json",
+        ]),
+        "\n",
+    );
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "pending");
+    assert!(doc["device"]["id"].is_null(), "{doc}");
+    let reg = doc["registration_id"].as_str().unwrap().to_owned();
+    let lines = env.audit_lines();
+    let enroll = lines
+        .iter()
+        .rev()
+        .find(|l| l["action"] == "enroll" && l["outcome"] == "success")
+        .unwrap();
+    assert_eq!(enroll["registration_id"], reg.as_str());
+    assert!(enroll["device_id"].is_null(), "{enroll}");
+    let mail = env.control.outbox().last().unwrap().code.clone();
+    let o = run(
+        v2(&[
+            "verify",
+            carissa,
+            "--registration",
+            &reg,
+            "--code-stdin",
+            "--json",
+        ]),
+        &format!("{mail}\n"),
+    );
+    assert_eq!(status(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "active");
+    let device = doc["device_id"].as_str().unwrap().to_owned();
+    assert_ne!(device, reg, "the device id, not the registration id");
+    let done = env.audit_lines().last().unwrap().clone();
+    assert_eq!(done["outcome"], "success");
+    assert_eq!(done["device_id"], device.as_str());
+    assert_eq!(done["registration_id"], reg.as_str());
 }
 
 #[test]
@@ -1473,4 +1576,85 @@ fn remove_and_token_say_the_signals_and_the_audit_lines_name_them() {
     let last = env.audit_lines().pop().unwrap();
     assert_eq!(last["user_id"], KELLY);
     assert!(last.get("signals").is_none(), "{last}");
+}
+
+#[test]
+fn verify_refuses_a_device_enrolled_within_a_day_and_a_long_code_line() {
+    let env = Env::new();
+    // The caller has the agent enroll "their" phone, then offers it to prove who they are.
+    let o = enroll_voice(&env, "Caller's phone", "+1 415 555 0166", "+14155550166");
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let calls = env.control.outbox().len();
+    let o = env.run_with(
+        &[
+            "verify",
+            "kellyslater",
+            "Caller's phone",
+            "--code-stdin",
+            "--json",
+        ],
+        "123456\n",
+    );
+    assert_eq!(status(&o), 6, "{}{}", stdout(&o), stderr(&o));
+    let message = json(&o)["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("too new to prove the caller"), "{message}");
+    assert_eq!(env.control.outbox().len(), calls, "no call placed");
+    let last = env.audit_lines().last().unwrap().clone();
+    assert_eq!(last["action"], "caller_check");
+    assert_eq!(last["outcome"], "refused");
+    assert!(
+        !env.audit_lines()
+            .iter()
+            .any(|l| l["action"] == "caller_check" && l["outcome"] == "success"),
+        "no line says the caller was checked"
+    );
+
+    // An older device still proves the caller; a code line over 256 bytes is refused whole.
+    let long = format!("{}\n", "1".repeat(300));
+    let o = env.run_with(
+        &["verify", "kellyslater", "Pixel 8", "--code-stdin", "--json"],
+        &long,
+    );
+    assert_eq!(status(&o), 2, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        json(&o)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 256 bytes"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn json_usage_errors_are_json_and_a_closed_pipe_is_no_error() {
+    let home = tempfile::tempdir().unwrap();
+    let o = bare(home.path(), &["users", "kelly", "--json", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&o), 2, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "usage", "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--no-such-flag")
+    );
+
+    // The reader leaves at once: no `Broken pipe` message, exit 0 or 141 (SIGPIPE).
+    for args in ["--help", "completions bash", "man"] {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "\"$0\" {args} | true; \"$0\" {args} | head -c 1 >/dev/null"
+            ))
+            .arg(BIN)
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("Broken pipe"), "{args}: {err}");
+        assert!(!err.contains("panicked"), "{args}: {err}");
+    }
 }

@@ -41,11 +41,13 @@ async fn a_push_check_approved_on_the_demo_phone_then_a_required_removal() {
     c.key(KeyCode::Char('d'));
     c.wait_text("Caller not checked: c checks the caller, o overrides with a reason")
         .await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("! Caller not checked").await;
     assert_eq!(c.ctl().request_count(RouteKind::Remove), 0);
 
-    // c from the removal: the default device (Protect's push) first; Enter sends the push.
+    // c from the removal: codes first (Protect's code), the push after, labelled the weakest;
+    // Enter on it sends the push.
     c.key(KeyCode::Char('c'));
     let s = c.wait_text("Check caller").await;
     let first = s
@@ -54,9 +56,13 @@ async fn a_push_check_approved_on_the_demo_phone_then_a_required_removal() {
         .unwrap_or_default()
         .to_owned();
     assert!(
-        first.contains("OneLogin Protect") && first.contains("push"),
+        first.contains("OneLogin Protect") && first.contains("· code"),
         "{s}"
     );
+    assert!(s.contains("push (weakest"), "{s}");
+    // Past the code and the voice call, to the push.
+    c.key(KeyCode::Char('j'));
+    c.key(KeyCode::Char('j'));
     c.key(KeyCode::Enter);
     let s = c
         .wait_text("Waiting for the caller to approve the push")
@@ -72,7 +78,8 @@ async fn a_push_check_approved_on_the_demo_phone_then_a_required_removal() {
         s.contains("by jdoe (OneLogin Protect \"Steph's iPhone\")"),
         "{s}"
     );
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("Removed OneLogin Protect").await;
     c.wait_idle().await;
     assert!(
@@ -191,4 +198,69 @@ async fn a_read_users_credential_is_told_it_cannot_check_and_then_sends_nothing(
         "nothing more is sent once the scope is known"
     );
     c.quit().await;
+}
+
+/// The attack: the caller has the agent enroll "their" phone for the user, then offers it to
+/// prove who they are. The new device is listed greyed and never checks the caller; `v` on it
+/// sends nothing; no audit line says the caller was checked.
+#[tokio::test]
+async fn a_device_enrolled_this_session_never_proves_the_caller() {
+    const KELLY: i64 = 36216766;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut c = Console::start_opts(file_audit(&path), |app| {
+        app.operator = "jdoe".into();
+    })
+    .await;
+    open_user(&mut c, "kelly", "Kelly Slater").await;
+    c.key(KeyCode::Char('e'));
+    c.wait_text("Enroll a phone for Kelly Slater").await;
+    assert!(c.screen().contains("OneLogin Voice"), "{}", c.screen());
+    c.type_text("Caller phone");
+    c.key(KeyCode::Tab);
+    c.type_text("+14155550166");
+    c.key(KeyCode::Enter);
+    c.wait_text("expires in").await;
+    let code = c
+        .ctl()
+        .outbox()
+        .into_iter()
+        .rfind(|m| m.user_id == KELLY)
+        .expect("the call was placed")
+        .code;
+    c.type_text(&code);
+    c.key(KeyCode::Enter);
+    c.wait_text("Enrolled and verified").await;
+    c.wait_idle().await;
+    // Read the devices again, so the list is the tenant's now.
+    c.key(KeyCode::Char('r'));
+    c.wait_idle().await;
+    c.wait_for("the new device active", |s| {
+        s.lines()
+            .any(|l| l.contains("\"Caller phone\"") && l.contains("active"))
+    })
+    .await;
+
+    // `v` on the new device (selected after the enrollment): refused, nothing sent.
+    let triggers = c.ctl().request_count(RouteKind::Trigger);
+    c.key(KeyCode::Char('v'));
+    c.wait_text("too new to prove the caller").await;
+    assert_eq!(c.ctl().request_count(RouteKind::Trigger), triggers);
+
+    // `c`: listed greyed, with why.
+    c.key(KeyCode::Char('c'));
+    let s = c.wait_text("Check caller").await;
+    assert!(
+        s.contains("enrolled just now: too new to prove the caller"),
+        "{s}"
+    );
+    c.key(KeyCode::Esc);
+    c.quit().await;
+    let entries = read_entries(&path).unwrap();
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.action == AuditAction::CallerCheck && e.outcome == AuditOutcome::Success),
+        "no line says the caller was checked"
+    );
 }

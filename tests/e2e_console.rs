@@ -115,7 +115,8 @@ async fn guided_sms_enrollment_then_trigger_verify_token_and_remove() {
     assert_eq!(c.ctl().devices(CARISSA).len(), 1, "Cancel removed nothing");
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove device").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("Removed OneLogin SMS").await;
     c.wait_text("No MFA devices enrolled").await;
     assert!(c.ctl().devices(CARISSA).is_empty());
@@ -162,8 +163,10 @@ async fn push_is_approved_from_the_demo_phone() {
     let push_row = line_with(&s, "push").unwrap_or_default();
     assert!(push_row.contains("││> "), "push row selected:\n{s}");
     c.key(KeyCode::Char('v'));
+    c.wait_text("Send a push to").await;
+    c.key(KeyCode::Enter);
     let s = c
-        .wait_text("Waiting for the user to approve the push")
+        .wait_text("Waiting for the caller to approve the push")
         .await;
     assert!(
         s.contains("a/x demo: approve/deny"),
@@ -171,7 +174,7 @@ async fn push_is_approved_from_the_demo_phone() {
     );
     assert_eq!(c.ctl().pushes().len(), 1);
     c.key(KeyCode::Char('a'));
-    c.wait_text("✓ Verified OneLogin Protect").await;
+    c.wait_text("✓ Caller checked").await;
     assert!(c.ctl().pushes().is_empty());
     let _ = STEPHANIE;
     c.quit().await;

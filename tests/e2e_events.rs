@@ -23,11 +23,14 @@ async fn three_denied_pushes_withdraw_the_push_from_the_caller_check() {
         c.key(KeyCode::Char('c'));
         let s = c.wait_text("Check caller").await;
         assert!(!s.contains("Push not offered"), "round {round}: {s}");
+        // Codes come first: the push is the last of Stephanie's three.
+        c.key(KeyCode::Char('j'));
+        c.key(KeyCode::Char('j'));
         c.key(KeyCode::Enter);
         let s = c
             .wait_text("Waiting for the caller to approve the push")
             .await;
-        assert!(s.contains("Push sent to OneLogin Protect"), "{s}");
+        assert!(s.contains("Checking with OneLogin Protect"), "{s}");
         // The demo phone's x denies it (event 950).
         c.key(KeyCode::Char('x'));
         let ctl = c.ctl();
@@ -57,11 +60,19 @@ async fn three_denied_pushes_withdraw_the_push_from_the_caller_check() {
         .take_while(|l| !l.contains("Enter checks"))
         .filter(|l| l.contains("OneLogin"))
         .collect();
-    assert_eq!(rows.len(), 2, "{s}");
+    // Protect's code and the voice call are offered; the push is listed greyed with the reason.
+    assert_eq!(rows.len(), 3, "{s}");
+    let push_row = s
+        .lines()
+        .position(|l| l.contains("· push (weakest"))
+        .expect("the push row");
     assert!(
-        rows.iter().all(|l| !l.contains(" push ")),
-        "no push offered: {s}"
+        s.lines()
+            .nth(push_row + 1)
+            .is_some_and(|l| l.contains("Push not offered")),
+        "{s}"
     );
+    assert_eq!(s.matches("Push not offered").count(), 1, "said once: {s}");
     assert!(rows[0].contains("code"), "{s}");
     c.key(KeyCode::Esc);
     c.wait_for("the check closed", |s| !s.contains("┌ Check caller"))

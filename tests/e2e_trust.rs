@@ -91,12 +91,15 @@ async fn esc_on_a_push_wait_says_nothing_was_changed() {
     let mut c = Console::start().await;
     open_user(&mut c, "stephanie", "Stephanie Gilmore").await;
     c.key(KeyCode::Char('v'));
-    c.wait_text("Waiting for the user to approve the push")
+    c.wait_text("Send a push to").await;
+    c.key(KeyCode::Enter);
+    c.wait_text("Waiting for the caller to approve the push")
         .await;
     c.key(KeyCode::Esc);
     let s = c
-        .wait_text("Stopped waiting for the push; nothing was changed.")
+        .wait_text("Stopped waiting. The push stays on the phone until it expires at")
         .await;
-    assert!(!s.contains("Waiting for the user"), "{s}");
+    assert!(s.contains("nothing was changed."), "{s}");
+    assert!(!s.contains("Waiting for the caller"), "{s}");
     c.quit().await;
 }

@@ -211,7 +211,8 @@ async fn a_wrong_first_code_is_refused_and_the_registration_stays_open() {
     let wrong = if good == "000000" { "111111" } else { "000000" };
     c.type_text(wrong);
     c.key(KeyCode::Enter);
-    c.wait_text("That code is not right").await;
+    c.wait_text("Wrong code. The app shows a new code every 30 s")
+        .await;
     assert!(c.ctl().devices(CARISSA).is_empty(), "nothing enrolled");
     c.type_text(&pending(&c, CARISSA).code.expect("code"));
     c.key(KeyCode::Enter);
@@ -341,12 +342,14 @@ async fn push_token_and_remove_work_on_v2() {
     // v2 lists Protect once, as a push device; it is the default and selected first.
     c.key(KeyCode::Tab);
     c.key(KeyCode::Char('v'));
-    c.wait_text("Waiting for the user to approve the push")
+    c.wait_text("Send a push to").await;
+    c.key(KeyCode::Enter);
+    c.wait_text("Waiting for the caller to approve the push")
         .await;
     let pushes = c.ctl().pushes();
     assert_eq!(pushes.len(), 1, "the v2 push shows on the demo phone");
     c.key(KeyCode::Char('a'));
-    c.wait_text("✓ Verified OneLogin Protect").await;
+    c.wait_text("✓ Caller checked").await;
 
     c.key(KeyCode::Char('m'));
     c.wait_text("Issue a temporary MFA token").await;
@@ -359,8 +362,25 @@ async fn push_token_and_remove_work_on_v2() {
     let before = c.ctl().devices(36216767).len();
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove device").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("Removed").await;
     assert_eq!(c.ctl().devices(36216767).len(), before - 1);
+    c.quit().await;
+}
+
+/// Under v2 the device list has no phone numbers: v1's, read in the same round, shows them.
+#[tokio::test]
+async fn v2_devices_show_their_phone_numbers_from_v1() {
+    let mut c = v2_console((120, 40)).await;
+    open_user(&mut c, "stephanie", "Stephanie Gilmore").await;
+    c.wait_text("MFA v2").await;
+    let s = c
+        .wait_for("the desk phone's number", |s| {
+            s.lines()
+                .any(|l| l.contains("\"Desk phone\"") && l.contains("0199"))
+        })
+        .await;
+    assert!(s.contains("+1 •••••• 0199"), "{s}");
     c.quit().await;
 }

@@ -317,27 +317,27 @@ async fn every_stuck_action_ends_in_a_visible_timeout() {
     c.wait_for("verify closed", |s| !s.contains("Verify "))
         .await;
 
-    // Verify a code device (the authenticator, one row down).
+    // Check the caller with a code device (the authenticator, one row down).
     stuck(&c, RouteKind::Verify);
     c.key(KeyCode::Char('j'));
     c.key(KeyCode::Char('v'));
-    c.wait_text("Verify Google Authenticator").await;
+    c.wait_text("for the code shown on Google Authenticator")
+        .await;
     c.type_text("123456");
     c.key(KeyCode::Enter);
     let s = c.wait_for("verify timeout", timed_out).await;
-    assert!(s.contains("Verifying the device"), "{s}");
-    c.key(KeyCode::Enter);
-    let s = c.wait_text("Verify Google Authenticator").await;
+    assert!(s.contains("Caller check failed"), "{s}");
     assert!(s.contains("123456"), "code kept:\n{s}");
     c.key(KeyCode::Esc);
-    c.wait_for("verify closed", |s| !s.contains("Verify Google"))
+    c.wait_for("check closed", |s| !s.contains("shown on Google"))
         .await;
 
     // Remove.
     stuck(&c, RouteKind::Remove);
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove Google Authenticator").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     let s = c.wait_for("remove timeout", timed_out).await;
     assert!(s.contains("Removing the device"), "{s}");
     c.key(KeyCode::Enter);
@@ -553,7 +553,10 @@ fn abandoned_calls_are_cancelled_and_their_late_results_ignored() {
 
     // Remove.
     let mut app = state_with_user();
-    let cmds = press_all(&mut app, &[KeyCode::Char('d'), KeyCode::Char('y')]);
+    let cmds = press_all(
+        &mut app,
+        &[KeyCode::Char('d'), KeyCode::Right, KeyCode::Enter],
+    );
     let id = request_id(&cmds);
     abandon(&mut app, id, ApiResponse::Removed(Ok(())));
     assert_eq!(

@@ -286,8 +286,9 @@ async fn hostile_names_draw_harmlessly(size: (u16, u16)) {
     })
     .await;
     check_screen(&mut c, &format!("{at} long user"), false).await;
+    // `v` on an active device checks the caller with it.
     c.key(KeyCode::Char('v'));
-    c.wait_text("Verify").await;
+    c.wait_text("Check caller").await;
     check_screen(&mut c, &format!("{at} verify long"), true).await;
     c.key(KeyCode::Esc);
     c.key(KeyCode::Char('m'));

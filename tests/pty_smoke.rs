@@ -252,6 +252,14 @@ fn a_panic_restores_the_terminal_and_prints_the_message() {
         text[leave..].contains("forced panic"),
         "the message is printed after the terminal is restored:\n{text}"
     );
+    let on = text
+        .rfind("\x1b[?2004h")
+        .expect("bracketed paste was enabled");
+    let off = text.rfind("\x1b[?2004l");
+    assert!(
+        off.is_some_and(|off| off > on),
+        "a panic turns bracketed paste off again"
+    );
 }
 
 #[test]
@@ -372,4 +380,86 @@ fn a_request_that_upsets_the_demo_tenant_leaves_the_console_drawing() {
     let status = s.wait_exit();
     assert!(status.success(), "exit status {status:?}");
     s.assert_restored();
+}
+
+/// A paste is text for the focused field, never keys: with Kelly open, a paste of
+/// `Kelly<Tab>dy` (once moving focus to the devices and removing one) opens no dialog and sends
+/// nothing; with the search box focused it becomes its text, Tab removed.
+#[test]
+fn a_bracketed_paste_is_text_never_keys() {
+    use mfadesk::sim::{DemoTenant, RouteKind, SimConfig};
+    const KELLY: i64 = 36216766;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let tenant = rt
+        .block_on(DemoTenant::start(SimConfig::default()))
+        .unwrap();
+    let control = tenant.control();
+    let base_url = tenant.base_url();
+    let devices_before = control.devices(KELLY).len();
+    let mut s = Session::start(&[
+        ("ONELOGIN_CLIENT_ID", "demo-manage"),
+        ("ONELOGIN_CLIENT_SECRET", "demo-manage-secret"),
+        ("ONELOGIN_BASE_URL", &base_url),
+    ]);
+    s.wait_text("API ");
+    let text = String::from_utf8_lossy(&s.bytes()).to_string();
+    assert!(
+        text.contains("\x1b[?2004h"),
+        "bracketed paste is enabled at start"
+    );
+    s.send("/kelly\r");
+    s.wait_text("Kelly Smith");
+    s.send("\r");
+    s.wait_text("Enrolled");
+    s.wait_for("Kelly's devices", |t| t.contains("active"));
+    // The devices pane has focus once the user opens: `d` there once opened the remove dialog.
+    let sent = control.request_count(RouteKind::Any);
+    s.send("\x1b[200~Kelly\tdy\x1b[201~");
+    s.wait_text("Paste ignored: no text field has focus");
+    let screen = s.screen();
+    assert!(
+        !screen.contains("Remove") || !screen.contains("Cancel"),
+        "no remove dialog opened:\n{screen}"
+    );
+    assert_eq!(
+        control.request_count(RouteKind::Any),
+        sent,
+        "no request reached the tenant"
+    );
+    assert_eq!(
+        control.devices(KELLY).len(),
+        devices_before,
+        "nothing removed"
+    );
+    // With the search box focused the paste is its text, Tab and all control characters gone.
+    s.send("/");
+    s.send("\x1b[200~Kelly\tdy\r\nsecond line\x1b[201~");
+    s.wait_text("Kellydy");
+    let screen = s.screen();
+    assert!(
+        !screen.contains("second line"),
+        "only the first line is kept"
+    );
+    assert_eq!(
+        control.request_count(RouteKind::Any),
+        sent,
+        "a paste into the search box sends nothing (only Enter searches)"
+    );
+    // Ctrl-C quits from the search box too (nothing is in flight).
+    s.send("\x03");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+    let text = String::from_utf8_lossy(&s.bytes()).to_string();
+    let on = text.rfind("\x1b[?2004h").unwrap();
+    let off = text
+        .rfind("\x1b[?2004l")
+        .expect("bracketed paste is disabled on exit");
+    assert!(off > on, "disabled after it was enabled");
+    assert_eq!(control.devices(KELLY).len(), devices_before);
+    drop(rt);
 }

@@ -10,8 +10,9 @@ use chrono::Duration;
 use common::*;
 use crossterm::event::{KeyCode, KeyModifiers};
 use mfadesk::api::{ErrorKind, MfaToken, RateLimit, Secret, User};
+use mfadesk::app::dialogs::Dialog;
 use mfadesk::app::phone::{PhoneCode, PhoneMessage, PhonePush, PhoneSnapshot};
-use mfadesk::app::{App, TenantInfo};
+use mfadesk::app::{App, AuditKind, AuditResult, Cmd, Focus, TenantInfo};
 use mfadesk::worker::{ApiRequest, ApiResponse};
 
 /// Snapshots the screen as text at both sizes.
@@ -50,9 +51,15 @@ fn kelly_app() -> App {
     with_budget(app_with_kelly())
 }
 
+/// Kelly open with her devices not yet verified: `v` activates (on an active one it checks
+/// the caller).
+fn kelly_pending_app() -> App {
+    with_budget(app_with_kelly_pending())
+}
+
 /// Kelly open, the SMS device's code asked for: trigger answered, 25 s gone, 5 digits typed.
 fn verify_code_app() -> App {
-    let mut app = kelly_app();
+    let mut app = kelly_pending_app();
     let (id, _) = one_request(&ch(&mut app, 'v'));
     answer(&mut app, id, trigger_ok("1001", "st"));
     app.now = now() + secs(25);
@@ -178,7 +185,7 @@ fn status_line_after_a_change() {
     let mut app = kelly_app();
     let (id, _) = one_request(&{
         ch(&mut app, 'd');
-        ch(&mut app, 'y')
+        confirm_remove(&mut app)
     });
     answer(&mut app, id, ApiResponse::Removed(Ok(())));
     snap!("status_removed", app);
@@ -236,7 +243,7 @@ fn trigger_with_a_template_too_long() {
 
 #[test]
 fn verify_sending() {
-    let mut app = kelly_app();
+    let mut app = kelly_pending_app();
     ch(&mut app, 'v');
     snap!("verify_sending", app);
 }
@@ -265,10 +272,11 @@ fn verify_wrong_code() {
 
 #[test]
 fn verify_waiting_for_a_push() {
-    let mut app = kelly_app();
+    let mut app = kelly_pending_app();
     ch(&mut app, 'j');
     ch(&mut app, 'j');
-    let (id, _) = one_request(&ch(&mut app, 'v'));
+    ch(&mut app, 'v');
+    let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "st"));
     app.now = now() + secs(1);
     tick(&mut app);
@@ -355,7 +363,7 @@ fn token_issued() {
 fn error_dialog() {
     let mut app = kelly_app();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -441,7 +449,7 @@ fn help_overlay() {
 fn audit_pane() {
     let mut app = kelly_app();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -761,7 +769,7 @@ fn the_factor_count_matches_the_rows_shown() {
 fn every_dialog_title_is_set_off_from_the_border() {
     let mut app = kelly_app();
     ch(&mut app, 'd');
-    let (id, _) = one_request(&ch(&mut app, 'y'));
+    let (id, _) = one_request(&confirm_remove(&mut app));
     answer(
         &mut app,
         id,
@@ -969,4 +977,56 @@ fn v2_email_registration_waiting_for_the_code() {
 fn v2_registration_too_small_for_the_qr_code() {
     let app = registered_app(1, "Google Authenticator", Some(URI));
     insta::assert_snapshot!("v2_register_authenticator_60x16", screen(&app, 60, 16));
+}
+
+#[test]
+fn v2_registration_that_expired_takes_the_qr_code_off_the_screen() {
+    let mut app = registered_app(1, "Google Authenticator", Some(URI));
+    assert!(screen(&app, 120, 40).contains('▀'), "the QR code is drawn");
+    app.now = now() + secs(301);
+    tick(&mut app);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("The registration expired"), "{text}");
+    assert!(
+        !text.contains('▀') && !text.contains('▄') && !text.contains('█'),
+        "{text}"
+    );
+    snap!("v2_register_expired", app);
+}
+
+#[test]
+fn a_v2_registration_left_pending_is_listed_resumed_and_cancelled() {
+    let mut app = registered_app(1, "Google Authenticator", Some(URI));
+    esc(&mut app);
+    assert!(app.dialogs.is_empty());
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("pending registration · expires in 4:40"),
+        "{text}"
+    );
+    app.focus = Focus::Devices;
+    ch(&mut app, 'G');
+    snap!("v2_registration_pending_listed", app);
+    // Enter resumes it: the same QR code, from memory; a new attempt in the trail.
+    let cmds = enter(&mut app);
+    assert!(requests(&cmds).is_empty(), "{cmds:?}");
+    assert!(
+        cmds.iter().any(
+            |c| matches!(c, Cmd::Audit(n) if n.action == AuditKind::Enroll
+            && n.outcome == AuditResult::Attempt)
+        ),
+        "{cmds:?}"
+    );
+    let Some(Dialog::Register(d)) = app.dialogs.last() else {
+        panic!("the registration again: {:?}", app.dialogs);
+    };
+    assert!(d.registration.totp_url.is_some());
+    assert!(screen(&app, 120, 40).contains('▀'), "the QR code again");
+    esc(&mut app);
+    app.focus = Focus::Devices;
+    ch(&mut app, 'G');
+    // d cancels it: gone from the list and from memory.
+    ch(&mut app, 'd');
+    assert!(app.registrations.is_empty());
+    assert!(!screen(&app, 120, 40).contains("pending registration"));
 }

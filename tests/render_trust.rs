@@ -81,7 +81,7 @@ fn pre_verified_enroll_confirmation() {
 
 #[test]
 fn verify_right_after_a_code_was_sent() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     let (id, _) = one_request(&ch(&mut app, 'v'));
     answer(&mut app, id, trigger_ok("1001", "st"));
     app.now = now() + secs(10);
@@ -90,7 +90,7 @@ fn verify_right_after_a_code_was_sent() {
 
 #[test]
 fn verify_wrong_code_after_a_resend() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     let (id, _) = one_request(&ch(&mut app, 'v'));
     answer(&mut app, id, trigger_ok("1001", "st"));
     app.now = now() + secs(40);
@@ -106,7 +106,7 @@ fn verify_wrong_code_after_a_resend() {
 
 #[test]
 fn verify_a_yubikey_with_a_short_entry() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     select_device(&mut app, 5);
     ch(&mut app, 'v');
     type_text(&mut app, "123456");
@@ -116,7 +116,7 @@ fn verify_a_yubikey_with_a_short_entry() {
 
 #[test]
 fn verify_an_authenticator() {
-    let mut app = app_with_kelly();
+    let mut app = app_with_kelly_pending();
     select_device(&mut app, 4);
     ch(&mut app, 'v');
     snap!("verify_authenticator", app);
@@ -131,9 +131,17 @@ fn push_denied_offers_no_approve_or_deny() {
         },
         now(),
     );
-    open_user(&mut app, kelly(), all_devices(), vec![]);
+    let pending = all_devices()
+        .into_iter()
+        .map(|mut d| {
+            d.active = false;
+            d
+        })
+        .collect();
+    open_user(&mut app, kelly(), pending, vec![]);
     select_device(&mut app, 2);
-    let (id, _) = one_request(&ch(&mut app, 'v'));
+    ch(&mut app, 'v');
+    let (id, _) = one_request(&enter(&mut app));
     answer(&mut app, id, trigger_ok("1003", "st-push"));
     app.now = now() + secs(2);
     let (id, _) = one_request(&tick(&mut app));

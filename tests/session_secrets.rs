@@ -75,11 +75,13 @@ async fn a_whole_session_leaves_no_secret_in_the_audit_trail_or_the_log() {
     c.key(KeyCode::Enter);
     c.wait_text("Steph's iPhone").await;
     c.key(KeyCode::Char('v'));
-    c.wait_text("Waiting for the user to approve the push")
+    c.wait_text("Send a push to").await;
+    c.key(KeyCode::Enter);
+    c.wait_text("Waiting for the caller to approve the push")
         .await;
     secrets.push(c.ctl().pushes()[0].state_token.clone());
     c.key(KeyCode::Char('a'));
-    c.wait_text("✓ Verified OneLogin Protect").await;
+    c.wait_text("✓ Caller checked").await;
 
     // Remove the SMS device again.
     c.key(KeyCode::Char('/'));
@@ -90,7 +92,8 @@ async fn a_whole_session_leaves_no_secret_in_the_audit_trail_or_the_log() {
     c.wait_text("\"Desk\"").await;
     c.key(KeyCode::Char('d'));
     c.wait_text("Remove device").await;
-    c.key(KeyCode::Char('y'));
+    c.key(KeyCode::Right);
+    c.key(KeyCode::Enter);
     c.wait_text("Removed").await;
     assert!(c.ctl().devices(CARISSA).is_empty());
 
@@ -133,7 +136,7 @@ async fn a_whole_session_leaves_no_secret_in_the_audit_trail_or_the_log() {
     for (action, outcome) in [
         (A::Enroll, O::Attempt),
         (A::Enroll, O::Success),
-        (A::Trigger, O::Success),
+        (A::CallerCheck, O::Success),
         (A::Verify, O::Failure),
         (A::Verify, O::Success),
         (A::MfaToken, O::Success),

@@ -108,11 +108,13 @@ async fn a_whole_v2_session_leaves_no_secret_in_the_audit_trail_or_the_log() {
     c.key(KeyCode::Enter);
     c.wait_text("Steph's iPhone").await;
     c.key(KeyCode::Char('v'));
-    c.wait_text("Waiting for the user to approve the push")
+    c.wait_text("Send a push to").await;
+    c.key(KeyCode::Enter);
+    c.wait_text("Waiting for the caller to approve the push")
         .await;
     secrets.push(c.ctl().pushes()[0].id.clone());
     c.key(KeyCode::Char('a'));
-    c.wait_text("✓ Verified OneLogin Protect").await;
+    c.wait_text("✓ Caller checked").await;
 
     secrets.extend(c.ctl().outbox().into_iter().map(|m| m.code));
     c.quit().await;

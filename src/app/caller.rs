@@ -5,9 +5,9 @@ use tui_input::Input;
 
 use super::AuditKind;
 use super::dialogs::{DeviceKind, Dialog, RemoveButton, Target, TokenField};
-use crate::api::{OtpDevice, Secret, UserId};
+use crate::api::{OtpDevice, UserId};
+pub use crate::ops::device_age::{CheckDevice, NO_OLD_DEVICE};
 use crate::policy::{CallerCheck, Freshness, GuardedAction};
-use crate::worker::RequestId;
 
 /// What `c` says when the API credential has been refused a trigger or verify.
 pub const NO_SCOPE: &str =
@@ -22,71 +22,51 @@ pub const NOT_CHECKED: &str = "Caller not checked: c checks the caller, o overri
 /// How a device checks the caller, as the dialog lists it.
 pub fn method_word(kind: DeviceKind) -> &'static str {
     match kind {
-        DeviceKind::Push => "push",
-        DeviceKind::Sms => "SMS",
+        DeviceKind::Push => crate::ops::device_age::PUSH_LABEL,
+        DeviceKind::Sms => "SMS code",
         DeviceKind::Voice => "call",
+        DeviceKind::Email => "emailed code",
         DeviceKind::Code => "code",
     }
 }
 
-/// The user's active devices, default first (a check never activates a pending device).
-pub fn checkable_devices(devices: &[OtpDevice]) -> Vec<OtpDevice> {
-    let mut active: Vec<OtpDevice> = devices.iter().filter(|d| d.active).cloned().collect();
-    // A stable sort keeps the tenant's order among the rest.
-    active.sort_by_key(|d| !d.default);
-    active
+/// How a device checks the caller, as the list says it (a YubiKey types its code).
+pub fn method_label(device: &OtpDevice) -> &'static str {
+    if crate::ops::code::is_yubikey(device) {
+        "code typed by the YubiKey"
+    } else {
+        method_word(DeviceKind::of(device))
+    }
 }
 
-/// Where a caller check stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CheckStage {
-    /// Picking the device.
-    Choose,
-    /// Sending the SMS, call or push.
-    Sending,
-    /// Waiting for the code the caller reads out.
-    EnterCode,
-    /// Waiting for the caller to approve the push; the next poll is due at this time.
-    AwaitPush {
-        /// When to poll next.
-        next_poll: DateTime<Utc>,
-    },
-}
-
-/// The caller-check dialog.
+/// The caller-check dialog: which device proves the caller. Choosing one hands over to the
+/// verify dialog in check mode, which takes the code or waits for the push.
 #[derive(Clone, Debug)]
 pub struct CallerCheckDialog {
     /// The user the caller claims to be.
     pub target: Target,
-    /// The active devices, default first.
-    pub devices: Vec<OtpDevice>,
+    /// The active devices, codes first, each with why it may not prove the caller.
+    pub devices: Vec<CheckDevice>,
     /// The highlighted device.
     pub selected: usize,
-    /// Where the check stands.
-    pub stage: CheckStage,
-    /// The state token from the trigger (none for code devices).
-    pub state_token: Option<Secret>,
-    /// When the state token expires.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// The code the caller reads out.
-    pub code: Input,
-    /// What went wrong last (the typed code is kept).
+    /// What went wrong last.
     pub error: Option<String>,
-    /// The trigger or verify in flight.
-    pub busy: Option<RequestId>,
     /// Opened from this guarded change's dialog: success returns to it.
     pub resume: Option<GuardedAction>,
 }
 
 impl CallerCheckDialog {
-    /// The device being checked (or highlighted).
+    /// The highlighted device, when it may prove the caller.
     pub fn device(&self) -> Option<&OtpDevice> {
-        self.devices.get(self.selected)
+        self.devices
+            .get(self.selected)
+            .filter(|c| c.blocked.is_none())
+            .map(|c| &c.device)
     }
 
-    /// How the highlighted device checks.
-    pub fn kind(&self) -> Option<DeviceKind> {
-        self.device().map(DeviceKind::of)
+    /// True when some device may prove the caller (else only the override is left).
+    pub fn offered(&self) -> bool {
+        crate::ops::device_age::any_offered(&self.devices)
     }
 }
 
@@ -245,6 +225,63 @@ impl super::App {
             self.tenant.read_only,
             self.tenant.caller_check.read_only_allowed,
         )
+    }
+
+    /// The open user's devices as a caller check offers them: the one place the list is made
+    /// (codes first, devices too new to prove the caller greyed). None until they are loaded.
+    pub fn check_devices(&self) -> Option<Vec<CheckDevice>> {
+        let view = self.user.as_ref()?;
+        let devices = view.devices.as_ref()?;
+        // This session's enrollments (its audit notes), and whatever else is known.
+        let mut enrolled = self.enrolled.clone();
+        enrolled.extend(
+            self.audit
+                .iter()
+                .filter(|n| {
+                    n.action == super::AuditKind::Enroll
+                        && n.user_id == view.user.id
+                        && matches!(
+                            n.outcome,
+                            super::AuditResult::Success | super::AuditResult::Pending
+                        )
+                })
+                .filter_map(|n| Some((crate::api::DeviceId(n.device_id.clone()?), n.time))),
+        );
+        // …and the tenant's events 22/540 (another session's or the portal's enrollments).
+        let events = self.open_user_events();
+        enrolled.extend(
+            crate::ops::signals::device_enrolled_at(events)
+                .into_iter()
+                .map(|(id, at)| (crate::api::DeviceId(id), at)),
+        );
+        let mut list = crate::ops::device_age::check_devices(devices, &enrolled, self.now);
+        // While the real user is being push-bombed they may approve anything: no push.
+        if let Some(why) = self.push_refusal() {
+            for c in list
+                .iter_mut()
+                .filter(|c| DeviceKind::of(&c.device) == DeviceKind::Push)
+            {
+                c.blocked.get_or_insert(why.clone());
+            }
+        }
+        Some(list)
+    }
+
+    /// The open user's events as read so far (none before the first answer).
+    fn open_user_events(&self) -> &[crate::api::Event] {
+        let Some(view) = self.user.as_ref() else {
+            return &[];
+        };
+        self.activity
+            .as_ref()
+            .filter(|a| a.user_id == view.user.id)
+            .and_then(|a| a.events.as_deref())
+            .unwrap_or(&[])
+    }
+
+    /// `Push not offered: …` while the open user's events show push bombing.
+    pub fn push_refusal(&self) -> Option<String> {
+        crate::ops::signals::push_refusal(self.open_user_events(), self.now)
     }
 
     /// When the open user's fresh check expires: the console wakes then to say so.

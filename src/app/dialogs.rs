@@ -44,6 +44,8 @@ pub enum DeviceKind {
     Sms,
     /// A phone call that reads a code (needs a trigger).
     Voice,
+    /// An email with a code (needs a trigger): a code factor, never a push.
+    Email,
     /// A push the user approves (needs a trigger, then polling).
     Push,
     /// A code the user reads from an app or key (no trigger).
@@ -57,7 +59,10 @@ impl DeviceKind {
             return Self::Code;
         }
         let name = device.auth_factor_name.to_ascii_lowercase();
-        if device.phone_number.is_none() && !name.contains("sms") && !name.contains("voice") {
+        if crate::ops::code::is_email(device) {
+            Self::Email
+        } else if device.phone_number.is_none() && !name.contains("sms") && !name.contains("voice")
+        {
             Self::Push
         } else if name.contains("voice") {
             Self::Voice
@@ -230,6 +235,8 @@ impl TriggerDialog {
 /// Where a verification stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VerifyStage {
+    /// A push is about to be sent: Enter sends it (nothing reaches the phone before).
+    Confirm,
     /// Sending the SMS, call or push.
     Sending,
     /// Waiting for the code to be typed.
@@ -258,8 +265,8 @@ pub struct VerifyDialog {
     pub state_token: Option<Secret>,
     /// When the state token expires.
     pub expires_at: Option<DateTime<Utc>>,
-    /// The code the user reads out.
-    pub code: Input,
+    /// The code the user reads out, and the codes sent for it.
+    pub code: super::code_entry::CodeEntry,
     /// Where it stands.
     pub stage: VerifyStage,
     /// A problem to show (the typed code is kept).
@@ -270,10 +277,22 @@ pub struct VerifyDialog {
     pub options: TriggerOptions,
     /// Part of a guided enrollment.
     pub guided: bool,
-    /// When codes were sent for this verification, oldest first.
-    pub sends: Vec<DateTime<Utc>>,
-    /// The code after a wrong answer is "selected": typing replaces it.
-    pub code_fresh: bool,
+    /// A caller check (an active device proving the caller), not an activation.
+    pub check: Option<CheckMode>,
+}
+
+/// What makes a verification a caller check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckMode {
+    /// Opened from this guarded change's dialog: success returns to it.
+    pub resume: Option<crate::policy::GuardedAction>,
+}
+
+impl VerifyDialog {
+    /// True when this verification checks the caller.
+    pub fn is_check(&self) -> bool {
+        self.check.is_some()
+    }
 }
 
 /// The focus in the remove dialog: the reason field (when asked for) and two buttons.
@@ -455,7 +474,6 @@ impl Dialog {
             Dialog::Verify(d) => d.busy,
             Dialog::Remove(d) => d.busy,
             Dialog::Token(d) => d.busy,
-            Dialog::CallerCheck(d) => d.busy,
             Dialog::Register(d) => d.busy,
             _ => None,
         }
@@ -486,7 +504,7 @@ pub struct RegisterDialog {
     /// How it completes.
     pub mode: RegisterMode,
     /// The code typed.
-    pub code: Input,
+    pub code: super::code_entry::CodeEntry,
     /// The setup key is shown (after `s`).
     pub show_key: bool,
     /// A problem to show under the QR code.

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod audit_view;
 pub mod caller;
+pub mod code_entry;
 pub mod codes;
 pub mod coverage;
 pub mod dialogs;
@@ -27,13 +28,15 @@ use dialogs::Dialog;
 use keymap::Action;
 use phone::{PhoneCmd, PhoneSnapshot};
 
-pub use update::{settle_on_crash, update};
+pub use update::{PASTE_IGNORED, paste_text, settle_on_crash, update};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug)]
 pub enum Msg {
     /// A key press.
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): text for the focused field, never keys.
+    Paste(String),
     /// The terminal was resized.
     Resize(u16, u16),
     /// Time passed (only while a spinner, countdown or push wait is on screen).
@@ -55,8 +58,6 @@ pub enum Msg {
 // a box per line, and keeps `Cmd::Audit(note)` matchable by value.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
-// An audit note is the big variant; commands are few and short-lived, moved once to the loop.
-#[allow(clippy::large_enum_variant)]
 pub enum Cmd {
     /// Start an API call.
     Request(RequestId, ApiRequest),
@@ -117,6 +118,8 @@ pub struct AuditNote {
     pub signals: Option<Vec<String>>,
     /// Shared by an attempt and its outcome, so a reader can tell they belong together.
     pub id: Option<String>,
+    /// A check closed while it waited: the outcome is unknown, not a failure.
+    pub cancelled: Option<bool>,
 }
 
 /// Which pane has the keyboard.
@@ -355,6 +358,12 @@ pub struct App {
     pub credential_read_only: bool,
     /// The credential's scope was asked once this session (the first `c`).
     pub credential_probed: bool,
+    /// v2 registrations begun in this session and left pending (Esc): listed under Enrolled
+    /// until they expire; their QR code stays in memory only, never on disk.
+    pub registrations: Vec<dialogs::RegisterDialog>,
+    /// Devices' enrollment times known to this session (its own enrollments, the trail's, the
+    /// tenant's events): a device enrolled within 24 h never proves the caller.
+    pub enrolled: Vec<crate::ops::device_age::EnrolledAt>,
     /// The MFA API the session speaks, once the first MFA answer says (header badge).
     pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
@@ -388,6 +397,10 @@ pub struct AuditView {
     pub filter: Input,
     /// The filter box has the keyboard.
     pub editing: bool,
+    /// The filter was just focused: typing replaces it, as in the search box.
+    pub fresh: bool,
+    /// The last filter left non-empty (Up in an empty box recalls it).
+    pub last_filter: String,
     /// Lines of the file that could not be read.
     pub skipped: usize,
 }
@@ -420,6 +433,8 @@ impl App {
             caller_override: None,
             credential_read_only: false,
             credential_probed: false,
+            enrolled: Vec::new(),
+            registrations: Vec::new(),
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
@@ -455,17 +470,38 @@ impl App {
         self.user.as_mut().filter(|v| v.user.id == user_id)
     }
 
+    /// The open user's pending registrations, as listed under Enrolled after the devices
+    /// (index into [`App::registrations`], registration).
+    pub fn open_registrations(&self) -> Vec<(usize, &dialogs::RegisterDialog)> {
+        let Some(open) = self.user.as_ref().map(|v| v.user.id) else {
+            return Vec::new();
+        };
+        self.registrations
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.target.user_id == open)
+            .filter(|(_, r)| r.expires_at.is_none_or(|t| t > self.now))
+            .collect()
+    }
+
+    /// The pending registration highlighted in the Enrolled list (index into `registrations`).
+    pub fn selected_registration(&self) -> Option<usize> {
+        let view = self.user.as_ref()?;
+        let devices = view.devices.as_ref().map_or(0, Vec::len);
+        let row = view.device_sel.checked_sub(devices)?;
+        self.open_registrations().get(row).map(|(i, _)| *i)
+    }
+
     /// True when the runtime should send ticks: spinner, countdown, push wait or phone panel.
     pub fn needs_tick(&self) -> bool {
         self.busy()
+            || !self.open_registrations().is_empty()
             || self.phone_visible
             || self.rate_reset_shown()
             || self.dialogs.iter().any(|d| {
                 matches!(d, Dialog::Verify(v) if v.expires_at.is_some()
-                    || codes::resend_wait(&v.sends, self.now).is_some()
+                    || v.code.counting_down(self.now)
                     || matches!(v.stage, dialogs::VerifyStage::AwaitPush { .. }))
-                    || matches!(d, Dialog::CallerCheck(c) if c.expires_at.is_some()
-                    || matches!(c.stage, caller::CheckStage::AwaitPush { .. }))
                     || matches!(d, Dialog::Register(r) if !r.ended && r.expires_at.is_some())
             })
     }

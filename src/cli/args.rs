@@ -98,6 +98,9 @@ pub enum Command {
         /// Give up waiting for a push or code after this many seconds.
         #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: Option<u64>,
+        /// Finish a v2 registration `enroll` left pending, with its first code.
+        #[arg(long, value_name = "ID", conflicts_with = "device")]
+        registration: Option<String>,
         #[command(flatten)]
         json: JsonFlag,
     },

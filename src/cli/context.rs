@@ -155,6 +155,19 @@ impl Context {
         )
     }
 
+    /// When this user's devices were enrolled, as far as the trail says (this run's lines
+    /// included): a device enrolled within 24 h never proves the caller.
+    pub fn enrolled_at(&self, user: &crate::api::User) -> Vec<crate::ops::device_age::EnrolledAt> {
+        let base_url = self.recorder.base_url();
+        let mut entries = if self.settings.audit_log.exists() {
+            crate::audit::read_entries(&self.settings.audit_log).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        entries.extend(self.recorder.entries().iter().cloned());
+        crate::ops::device_age::enrolled_from_trail(&entries, base_url, user.id)
+    }
+
     /// Notes on the change's audit line which caller check preceded it.
     pub fn with_caller_check(
         &self,

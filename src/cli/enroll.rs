@@ -5,10 +5,13 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::api::{DeviceId, Enrollment, OtpDevice, Registration, User, V2Status, with_meta};
+use crate::api::{
+    DeviceId, Enrollment, ErrorKind, OtpDevice, Registration, Secret, User, V2Status, with_meta,
+};
 use crate::app::dialogs::DeviceKind;
 use crate::app::validate;
 use crate::audit::{AuditAction, AuditOutcome};
+use crate::ops::code::CodeFactor;
 use crate::ops::{Change, OpsError, resolve_factor, resolve_user};
 use crate::worker::{self, ApiRequest, ApiResponse};
 
@@ -71,20 +74,22 @@ fn registration_device(
     }
 }
 
-/// Checks a v2 registration's first code (sent by SMS or call), audited as a verify.
+/// Checks a v2 registration's first code, audited as a verify of the registration (its id in
+/// `registration_id`, the device id once the tenant names it). On a terminal a wrong code is
+/// asked again, three tries in all, as in the console.
 async fn check_registration(
     ctx: &mut Context,
+    out: &Output,
     user: &User,
-    device: &OtpDevice,
+    factor: &str,
     reg: &Registration,
     code_stdin: bool,
-) -> Result<Checked, OpsError> {
-    let mut entry = ctx.recorder.entry(
-        user,
-        Some(device),
-        AuditAction::Verify,
-        AuditOutcome::Attempt,
-    );
+) -> Result<(Checked, Option<DeviceId>), OpsError> {
+    let mut entry = ctx
+        .recorder
+        .entry(user, None, AuditAction::Verify, AuditOutcome::Attempt)
+        .factor(factor.to_owned());
+    entry.registration_id = Some(reg.id.clone());
     entry.method = Some("code".to_owned());
     ctx.recorder.attempt(entry.clone())?;
     let wait = reg
@@ -92,49 +97,130 @@ async fn check_registration(
         .map(|at| (at - Utc::now()).num_seconds().max(1))
         .and_then(|s| u64::try_from(s).ok())
         .unwrap_or(DEFAULT_WAIT_SECS);
-    let prompt_text = format!("Code from {} (not shown): ", clean(&device.label()));
-    let code = match prompt::read_code(code_stdin, &prompt_text, Duration::from_secs(wait)).await {
-        Ok(Some(code)) => code,
-        Ok(None) => {
+    let code_factor = CodeFactor::named(factor, user.email.as_deref());
+    let prompt_text = format!("Code for {} (not shown): ", clean(factor));
+    let mut tries = 0;
+    loop {
+        let line = match prompt::read_code_line(code_stdin, &prompt_text, Duration::from_secs(wait))
+            .await
+        {
+            Ok(line) => line,
+            Err(e) => {
+                ctx.recorder
+                    .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string()));
+                return Err(e);
+            }
+        };
+        if line.trim().is_empty() {
             ctx.recorder.outcome(
                 entry
                     .outcome(AuditOutcome::Pending)
-                    .message("no code given: the device is left pending"),
+                    .message("no code given: the registration is left pending"),
             );
-            return Ok(Checked::LeftPending);
+            return Ok((Checked::LeftPending, None));
         }
-        Err(e) => {
-            ctx.recorder
-                .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string()));
-            return Err(e);
+        let code = match code_factor.check(&line) {
+            Ok(code) => code,
+            Err(problem) if !code_stdin && tries + 1 < TRIES => {
+                tries += 1;
+                out.note(&problem.message());
+                continue;
+            }
+            Err(problem) => {
+                let e = OpsError::CheckFailed(problem.message(), None);
+                ctx.recorder
+                    .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string()));
+                return Err(e);
+            }
+        };
+        let request = ApiRequest::VerifyRegistration {
+            user_id: user.id,
+            registration_id: reg.id.clone(),
+            otp: Secret::new(code),
+        };
+        let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+        match response {
+            ApiResponse::Registration(Ok(r)) if r.status == V2Status::Accepted => {
+                let device = r.device_id.clone();
+                let done = match &device {
+                    Some(id) => entry.device_id(id.0.clone()),
+                    None => entry,
+                };
+                ctx.recorder.success(done, &meta);
+                return Ok((Checked::Verified, device));
+            }
+            ApiResponse::Registration(Ok(r)) => {
+                let e = OpsError::CheckFailed(
+                    format!("the code was not accepted (registration {:?})", r.status),
+                    None,
+                );
+                ctx.recorder
+                    .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string()));
+                return Err(e);
+            }
+            ApiResponse::Registration(Err(e))
+                if e.kind == ErrorKind::WrongCode && !code_stdin && tries + 1 < TRIES =>
+            {
+                tries += 1;
+                ctx.recorder.failure(entry.clone(), &e);
+                ctx.recorder.attempt(entry.clone())?;
+                out.note(&code_factor.wrong_code(&[], "user"));
+            }
+            ApiResponse::Registration(Err(e)) => {
+                ctx.recorder.failure(entry, &e);
+                return Err(e.into());
+            }
+            _ => return Err(OpsError::Usage("unexpected answer".into())),
         }
-    };
-    let request = ApiRequest::VerifyRegistration {
-        user_id: user.id,
-        registration_id: reg.id.clone(),
-        otp: code,
-    };
-    let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
-    match response {
-        ApiResponse::Registration(Ok(r)) if r.status == V2Status::Accepted => {
-            ctx.recorder.success(entry, &meta);
-            Ok(Checked::Verified)
-        }
-        ApiResponse::Registration(Ok(r)) => {
-            let e = OpsError::CheckFailed(
-                format!("the code was not accepted (registration {:?})", r.status),
-                None,
-            );
-            ctx.recorder
-                .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string()));
-            Err(e)
-        }
-        ApiResponse::Registration(Err(e)) => {
-            ctx.recorder.failure(entry, &e);
-            Err(e.into())
-        }
-        _ => Err(OpsError::Usage("unexpected answer".into())),
     }
+}
+
+/// How many codes a terminal may try (as in the console).
+const TRIES: usize = 3;
+
+/// `mfadesk verify USER --registration ID`: finishes a v2 registration `enroll` left pending.
+pub async fn finish(
+    ctx: &mut Context,
+    out: &Output,
+    user_text: &str,
+    registration_id: &str,
+    code_stdin: bool,
+) -> Result<(), OpsError> {
+    let user = resolve_user(&ctx.client, user_text).await?;
+    ctx.gate.check(Change::Activate, None)?;
+    let reg = Registration {
+        id: registration_id.to_owned(),
+        status: V2Status::Pending,
+        device_id: None,
+        auth_factor_name: None,
+        type_display_name: None,
+        user_display_name: None,
+        expires_at: None,
+        totp_url: None,
+        verification_token: None,
+    };
+    let (checked, device) =
+        check_registration(ctx, out, &user, "the registration", &reg, code_stdin).await?;
+    let who = clean(&user.display_name());
+    let id = clean(registration_id);
+    if out.json {
+        out.json(&json!({
+            "user": user_json(&user),
+            "registration_id": registration_id,
+            "device_id": device.as_ref().map(|d| d.0.clone()),
+            "status": if checked == Checked::Verified { "active" } else { "pending" },
+        }));
+        return Ok(());
+    }
+    out.text(&match (checked, device) {
+        (Checked::Verified, Some(d)) => format!("Registered for {who}: active (device {d})."),
+        (Checked::Verified, None) => format!("Registered for {who}: active."),
+        (Checked::LeftPending, _) => format!(
+            "No code given: registration {id} of {who} is left pending; `mfadesk verify {} --registration {id}` finishes it.",
+            user.id
+        ),
+    });
+    Ok(())
 }
 
 /// `mfadesk enroll USER --factor F --name NAME`.
@@ -221,45 +307,65 @@ pub async fn run(ctx: &mut Context, out: &Output, args: EnrollArgs<'_>) -> Resul
             } else {
                 Checked::LeftPending
             };
-            (device, checked, false)
+            (device, checked, None)
         }
         Enrollment::Registration(reg) => {
-            let device = registration_device(&reg, &factor.name, name, number.as_deref());
-            ctx.recorder
-                .success(entry.device_id(device.id.0.clone()), &meta);
+            let mut device = registration_device(&reg, &factor.name, name, number.as_deref());
+            // A registration id is never a device id: it has its own field in the trail.
+            let mut line = entry;
+            line.registration_id = Some(reg.id.clone());
+            if let Some(id) = &reg.device_id {
+                line = line.device_id(id.0.clone());
+            }
+            ctx.recorder.success(line, &meta);
             let checked = if args.verified || reg.status == V2Status::Accepted {
                 Checked::Verified
             } else if phone || lower.contains("email") {
                 out.note(&format!("code sent to {}", clean(&device.label())));
-                check_registration(ctx, &user, &device, &reg, args.code_stdin).await?
+                let (checked, id) =
+                    check_registration(ctx, out, &user, &factor.name, &reg, args.code_stdin)
+                        .await?;
+                if let Some(id) = id {
+                    device.id = id;
+                }
+                checked
             } else {
                 out.note("this factor is registered from the console, which shows its QR code or waits for the app");
                 Checked::LeftPending
             };
-            (device, checked, true)
+            (device, checked, Some(reg.id.clone()))
         }
     };
     let active = checked == Checked::Verified;
     if out.json {
         let mut d = device_json(&device);
         d["active"] = json!(active);
+        if registration.as_deref() == Some(device.id.0.as_str()) {
+            // No device yet: the registration id is only ever `registration_id`.
+            d["id"] = serde_json::Value::Null;
+        }
         out.json(&json!({
             "user": user_json(&user),
             "device": d,
             "verified": args.verified,
             "status": if active { "active" } else { "pending" },
-            "registration": registration,
+            "registration": registration.is_some(),
+            "registration_id": registration,
         }));
         return Ok(());
     }
     let label = clean(&device.label());
     let who = clean(&user.display_name());
-    out.text(&if active {
+    out.text(&if active && registration.as_deref() == Some(device.id.0.as_str()) {
+        // The tenant named no device yet: never print the registration id as one.
+        format!("Enrolled {label} for {who}: active.")
+    } else if active {
         format!("Enrolled {label} for {who}: active (device {}).", device.id)
-    } else if registration {
+    } else if let Some(id) = &registration {
+        let id = clean(id);
         format!(
-            "Enrolled {label} for {who}: left pending (registration {}); finish it in the console, or enroll again.",
-            device.id
+            "Enrolled {label} for {who}: left pending (registration {id}); `mfadesk verify {} --registration {id}` finishes it.",
+            user.id
         )
     } else {
         format!(

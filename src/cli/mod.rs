@@ -110,6 +110,17 @@ async fn run_online(cli: &Cli, command: &Command, out: &Output) -> Result<(), Op
             device,
             code_stdin,
             timeout,
+            registration: Some(id),
+            ..
+        } => {
+            let _ = (device, timeout);
+            enroll::finish(&mut ctx, out, user, id, *code_stdin).await
+        }
+        Command::Verify {
+            user,
+            device,
+            code_stdin,
+            timeout,
             ..
         } => {
             verify::run(

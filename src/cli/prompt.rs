@@ -3,7 +3,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use crate::api::Secret;
 use crate::ops::{OpsError, Refusal};
 
 /// True when stdin is a terminal the agent can answer on.
@@ -58,20 +57,16 @@ pub async fn reason(given: Option<&str>, required: bool) -> Result<Option<String
     Ok((!line.is_empty()).then(|| line.to_owned()))
 }
 
-/// Codes lose spaces and dashes (`12 34 56`, `123-456`).
-pub fn normalize_code(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect()
-}
+/// The most a code line on stdin may hold (a YubiKey's string is 44 bytes).
+pub const CODE_LINE_MAX: usize = 256;
 
-/// Reads a code: one line from stdin with `--code-stdin`, else from the terminal without echo.
-/// `None` when nothing was typed (or stdin ended).
-pub async fn read_code(
+/// Reads one code line as typed: from stdin (one line of at most 256 bytes, never more is
+/// read) with `--code-stdin`, else from the terminal without echo.
+pub async fn read_code_line(
     code_stdin: bool,
     prompt: &str,
     timeout: Duration,
-) -> Result<Option<Secret>, OpsError> {
+) -> Result<String, OpsError> {
     if !code_stdin && !interactive() {
         return Err(OpsError::Usage(
             "no terminal to read the code from: give it as one line on stdin with --code-stdin"
@@ -81,31 +76,55 @@ pub async fn read_code(
     let prompt = prompt.to_owned();
     let read = tokio::task::spawn_blocking(move || {
         if code_stdin {
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).map(|_| line)
+            bounded_line(&mut std::io::stdin().lock())
         } else {
             rpassword::prompt_password(prompt)
         }
     });
-    let line = match tokio::time::timeout(timeout, read).await {
-        Err(_) => {
-            return Err(OpsError::CheckFailed(
-                "no code was given in time; nothing was checked".into(),
-                None,
-            ));
-        }
+    match tokio::time::timeout(timeout, read).await {
+        Err(_) => Err(OpsError::CheckFailed(
+            "no code was given in time; nothing was checked".into(),
+            None,
+        )),
         Ok(joined) => joined
             .map_err(|e| OpsError::Usage(format!("cannot read the code: {e}")))?
-            .map_err(|e| OpsError::Usage(format!("cannot read the code: {e}")))?,
-    };
-    let code = normalize_code(&line);
-    Ok((!code.is_empty()).then(|| Secret::new(code)))
+            .map_err(|e| OpsError::Usage(format!("cannot read the code: {e}"))),
+    }
+}
+
+/// One line of at most [`CODE_LINE_MAX`] bytes (its newline aside); a longer one is an error
+/// and no more than one byte past the limit is read.
+pub fn bounded_line(input: &mut impl BufRead) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(CODE_LINE_MAX + 2).unwrap_or(u64::MAX);
+    std::io::Read::take(&mut *input, limit).read_until(b'\n', &mut bytes)?;
+    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+        bytes.pop();
+    }
+    if bytes.len() > CODE_LINE_MAX {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the code line on stdin is longer than {CODE_LINE_MAX} bytes"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the code line on stdin is not UTF-8",
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn codes_lose_spaces_and_dashes() {
-        assert_eq!(super::normalize_code(" 12 34-56\n"), "123456");
+    fn a_code_line_is_bounded() {
+        let mut ok = std::io::Cursor::new(b"12 34-56\nmore".to_vec());
+        assert_eq!(super::bounded_line(&mut ok).unwrap(), "12 34-56");
+        let mut long = std::io::Cursor::new(vec![b'1'; 10_000]);
+        assert!(super::bounded_line(&mut long).is_err());
+        assert!(long.position() <= 258, "no more than the bound is read");
+        let mut exact = std::io::Cursor::new([vec![b'1'; 256], b"\n".to_vec()].concat());
+        assert_eq!(super::bounded_line(&mut exact).unwrap().len(), 256);
     }
 }

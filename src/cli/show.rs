@@ -18,7 +18,8 @@ pub fn method(d: &OtpDevice) -> &'static str {
         DeviceKind::Sms => "sms",
         DeviceKind::Voice => "voice",
         DeviceKind::Push => "push",
-        DeviceKind::Code => "code",
+        // An emailed code is a code, as an authenticator's is.
+        DeviceKind::Email | DeviceKind::Code => "code",
     }
 }
 

@@ -28,7 +28,14 @@ pub async fn run(
     reason: Option<&str>,
     yes: bool,
 ) -> Result<(), OpsError> {
-    let secs = parse_secs(expires_in).map_err(|e| OpsError::Usage(format!("--expires-in: {e}")))?;
+    // The suggestions stay within the 72 h a temporary token may live.
+    let secs = parse_secs(expires_in).map_err(|e| {
+        OpsError::Usage(format!(
+            "--expires-in: {}",
+            e.replace("90, 10m, 2h or 7d", "10m, 1h, 8h or 72h")
+                .replace("s, m, h, d or w", "s, m, h or d (72h at most)")
+        ))
+    })?;
     if !(MIN_SECS..=u64::from(MFA_TOKEN_MAX_SECS)).contains(&secs) {
         return Err(OpsError::Usage(format!(
             "--expires-in must be between 1m and 72h (got {secs}s)"

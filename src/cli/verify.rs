@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::api::{OtpDevice, Secret, User, VerifyOutcome, with_meta};
 use crate::app::dialogs::DeviceKind;
 use crate::audit::{AuditAction, AuditOutcome};
+use crate::ops::code::{CodeFactor, resend_wait};
 use crate::ops::{Change, OpsError, resolve_device, resolve_user};
 use crate::worker::{self, ApiRequest, ApiResponse};
 
@@ -157,81 +158,47 @@ pub(super) async fn check(
     );
     ctx.recorder.attempt(entry.clone())?;
     let mut wait = Duration::from_secs(timeout.unwrap_or(DEFAULT_WAIT_SECS));
+    let factor = CodeFactor::of(device, user.email.as_deref());
+    let mut sends = Vec::new();
     let state_token = match sent {
-        Some(token) => Some(token),
-        None if device.needs_trigger => {
-            let request = ApiRequest::Trigger {
-                user_id: user.id,
-                device_id: device.id.clone(),
-                expires_in: None,
-                numeric: None,
-                sms_message: None,
-            };
-            match worker::execute(&ctx.client, request).await {
-                ApiResponse::Triggered(Ok(t)) => {
-                    if timeout.is_none()
-                        && let Some(at) = t.state_token_expires_at
-                    {
-                        let left = (at - Utc::now()).num_seconds().max(1);
-                        wait =
-                            Duration::from_secs(u64::try_from(left).unwrap_or(DEFAULT_WAIT_SECS));
-                    }
-                    out.note(&match kind {
-                        DeviceKind::Push => format!("push sent to {}", clean(&device.label())),
-                        DeviceKind::Voice => format!("calling {}", clean(&device.label())),
-                        _ => format!("code sent to {}", clean(&device.label())),
-                    });
-                    Some(t.state_token)
-                }
-                ApiResponse::Triggered(Err(e)) => {
-                    ctx.recorder.failure(entry, &e);
-                    return Err(e.into());
-                }
-                _ => None,
-            }
+        Some(token) => {
+            sends.push(Utc::now());
+            Some(token)
         }
+        None if device.needs_trigger => match trigger(ctx, user, device).await {
+            Ok(t) => {
+                if timeout.is_none()
+                    && let Some(at) = t.state_token_expires_at
+                {
+                    let left = (at - Utc::now()).num_seconds().max(1);
+                    wait = Duration::from_secs(u64::try_from(left).unwrap_or(DEFAULT_WAIT_SECS));
+                }
+                sends.push(Utc::now());
+                out.note(&match kind {
+                    DeviceKind::Push => format!("push sent to {}", clean(&device.label())),
+                    DeviceKind::Voice => format!("calling {}", clean(&device.label())),
+                    _ => format!("code sent to {}", clean(&device.label())),
+                });
+                Some(t.state_token)
+            }
+            Err(e) => {
+                ctx.recorder.failure(entry, &e);
+                return Err(e.into());
+            }
+        },
         None => None,
     };
-    let result = if kind == DeviceKind::Push {
-        wait_for_push(ctx, user, device, state_token, wait).await
-    } else {
-        let prompt_text = match kind {
-            DeviceKind::Code
-                if device
-                    .auth_factor_name
-                    .to_ascii_lowercase()
-                    .contains("yubi") =>
-            {
-                "Touch the YubiKey (its code is not shown): ".to_owned()
-            }
-            _ => format!("Code from {} (not shown): ", clean(&device.label())),
-        };
-        match prompt::read_code(code_stdin, &prompt_text, wait).await {
-            Ok(Some(code)) => {
-                let request = ApiRequest::Verify {
-                    user_id: user.id,
-                    device_id: device.id.clone(),
-                    state_token,
-                    otp: Some(code),
-                };
-                let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
-                match response {
-                    ApiResponse::Verified(Ok(VerifyOutcome::Verified)) => {
-                        Ok((Checked::Verified, meta))
-                    }
-                    ApiResponse::Verified(Ok(VerifyOutcome::Pending { message })) => Err(
-                        OpsError::CheckFailed(format!("not verified: {message}"), None),
-                    ),
-                    ApiResponse::Verified(Err(e)) => Err(e.into()),
-                    _ => Err(OpsError::Usage("unexpected answer".into())),
-                }
-            }
-            Ok(None) if !device.active => Ok((Checked::LeftPending, Default::default())),
-            Ok(None) => Err(OpsError::CheckFailed(
-                "no code was given; nothing was checked".into(),
-                None,
-            )),
-            Err(e) => Err(e),
+    let result = match factor {
+        None => wait_for_push(ctx, user, device, state_token, wait).await,
+        Some(factor) => {
+            let code = CodeRound {
+                factor,
+                sends,
+                state_token,
+                wait,
+                code_stdin,
+            };
+            take_code(ctx, out, user, device, &entry, code).await
         }
     };
     match result {
@@ -255,6 +222,159 @@ pub(super) async fn check(
                     .outcome(entry.outcome(AuditOutcome::Failure).message(e.to_string())),
             };
             Err(e)
+        }
+    }
+}
+
+/// Refuses a caller check with a device enrolled within 24 h (the same rule as the console).
+fn refuse_new_device(
+    ctx: &mut Context,
+    user: &User,
+    list: &[OtpDevice],
+    device: &OtpDevice,
+) -> Result<(), OpsError> {
+    use crate::ops::device_age::{NO_OLD_DEVICE, any_offered, check_devices};
+    let checkable = check_devices(list, &ctx.enrolled_at(user), Utc::now());
+    let Some(why) = checkable
+        .iter()
+        .find(|c| c.device.id == device.id)
+        .and_then(|c| c.blocked.clone())
+    else {
+        return Ok(());
+    };
+    let label = clean(&device.label());
+    let message = if any_offered(&checkable) {
+        format!(
+            "{label} was {why}; nothing was checked: name an older device (mfadesk show {})",
+            user.id
+        )
+    } else {
+        format!("{NO_OLD_DEVICE}: {label} was {why}; nothing was checked")
+    };
+    let e = OpsError::CheckFailed(message, None);
+    let entry = ctx.recorder.entry(
+        user,
+        Some(device),
+        crate::ops::caller::CHECK_ACTION,
+        AuditOutcome::Attempt,
+    );
+    ctx.recorder.refused(entry, &e);
+    Err(e)
+}
+
+/// Triggers the device with the defaults (a new code, call or push).
+async fn trigger(
+    ctx: &Context,
+    user: &User,
+    device: &OtpDevice,
+) -> Result<crate::api::TriggerResult, crate::api::ApiError> {
+    let request = ApiRequest::Trigger {
+        user_id: user.id,
+        device_id: device.id.clone(),
+        expires_in: None,
+        numeric: None,
+        sms_message: None,
+    };
+    match worker::execute(&ctx.client, request).await {
+        ApiResponse::Triggered(r) => r,
+        _ => Err(crate::api::ApiError::new(
+            crate::api::ErrorKind::BadRequest,
+            "unexpected answer to the trigger",
+        )),
+    }
+}
+
+/// What a round of code taking knows: the factor, the codes sent, the state token.
+struct CodeRound {
+    factor: CodeFactor,
+    sends: Vec<chrono::DateTime<Utc>>,
+    state_token: Option<Secret>,
+    wait: Duration,
+    code_stdin: bool,
+}
+
+/// How many codes a terminal may try before the check fails (as in the console).
+const TRIES: usize = 3;
+
+/// Reads and checks the code the way the console's code field does: spaces and dashes go, an
+/// empty line on a terminal sends a new code at most every 30 s, a wrong code is asked again
+/// (three tries on a terminal), and the wording fits the factor.
+async fn take_code(
+    ctx: &mut Context,
+    out: &Output,
+    user: &User,
+    device: &OtpDevice,
+    entry: &crate::audit::AuditEntry,
+    mut round: CodeRound,
+) -> Result<(Checked, crate::api::ResponseMeta), OpsError> {
+    let who = if device.active { "caller" } else { "user" };
+    let terminal = !round.code_stdin;
+    let prompt_text = match round.factor {
+        CodeFactor::YubiKey => "Touch the YubiKey (its code is not shown): ".to_owned(),
+        _ => format!("Code from {} (not shown): ", clean(&device.label())),
+    };
+    let mut tries = 0;
+    loop {
+        let line = prompt::read_code_line(round.code_stdin, &prompt_text, round.wait).await?;
+        if line.trim().is_empty() {
+            if terminal && round.factor.is_sent() && device.needs_trigger {
+                if let Some(left) = resend_wait(&round.sends, Utc::now()) {
+                    out.note(&format!("New code possible in {left}s"));
+                    continue;
+                }
+                let t = trigger(ctx, user, device).await.map_err(OpsError::from)?;
+                round.state_token = Some(t.state_token);
+                round.sends.push(Utc::now());
+                if let Some(sent) = round.factor.sent_line(&round.sends) {
+                    out.note(&sent);
+                }
+                continue;
+            }
+            return match device.active {
+                false => Ok((Checked::LeftPending, Default::default())),
+                true => Err(OpsError::CheckFailed(
+                    "no code was given; nothing was checked".into(),
+                    None,
+                )),
+            };
+        }
+        let code = match round.factor.check(&line) {
+            Ok(code) => code,
+            Err(problem) if terminal && tries + 1 < TRIES => {
+                tries += 1;
+                out.note(&problem.message());
+                continue;
+            }
+            Err(problem) => return Err(OpsError::CheckFailed(problem.message(), None)),
+        };
+        let request = ApiRequest::Verify {
+            user_id: user.id,
+            device_id: device.id.clone(),
+            state_token: round.state_token.clone(),
+            otp: Some(Secret::new(code)),
+        };
+        let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+        match response {
+            ApiResponse::Verified(Ok(VerifyOutcome::Verified)) => {
+                return Ok((Checked::Verified, meta));
+            }
+            ApiResponse::Verified(Ok(VerifyOutcome::Pending { message })) => {
+                return Err(OpsError::CheckFailed(
+                    format!("not verified: {message}"),
+                    None,
+                ));
+            }
+            ApiResponse::Verified(Err(e))
+                if e.kind == crate::api::ErrorKind::WrongCode && terminal && tries + 1 < TRIES =>
+            {
+                tries += 1;
+                // Each try is its own attempt in the trail, as in the console.
+                ctx.recorder.failure(entry.clone(), &e);
+                ctx.recorder.attempt(entry.clone())?;
+                out.note(&round.factor.wrong_code(&round.sends, who));
+            }
+            ApiResponse::Verified(Err(e)) => return Err(e.into()),
+            _ => return Err(OpsError::Usage("unexpected answer".into())),
         }
     }
 }
@@ -328,6 +448,9 @@ pub async fn run(
     let user = resolve_user(&ctx.client, user_text).await?;
     let list = devices(&ctx.client, &user).await?;
     let device = pick_device(&list, device_text, &user)?.clone();
+    if device.active {
+        refuse_new_device(ctx, &user, &list, &device)?;
+    }
     let was_active = device.active;
     let checked = check(ctx, out, &user, &device, None, code_stdin, timeout).await?;
     let kind = if was_active {

@@ -672,7 +672,26 @@ fn render_profiles(
         } else {
             ""
         };
-        let _ = writeln!(out, "  {name}{default}");
+        // A profile that cannot get a secret is named unusable now, not at the first use.
+        let missing = match profile.secret_source() {
+            file::SecretSource::None => Some(
+                "no secret source: set client_secret_env (or client_secret_command)".to_owned(),
+            ),
+            file::SecretSource::Env(var) => match std::env::var_os(&var) {
+                None => Some(format!("client_secret_env {var} is not set")),
+                Some(v) if v.is_empty() => Some(format!("client_secret_env {var} is empty")),
+                Some(_) => None,
+            },
+            _ => None,
+        };
+        match missing {
+            Some(why) => {
+                let _ = writeln!(out, "  {name}{default}  UNUSABLE: {why}");
+            }
+            None => {
+                let _ = writeln!(out, "  {name}{default}");
+            }
+        }
         let url = profile
             .base_url_value()
             .unwrap_or_else(|| "none".to_owned());

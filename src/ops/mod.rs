@@ -2,6 +2,8 @@
 //! records around every check and change.
 
 pub mod caller;
+pub mod code;
+pub mod device_age;
 pub mod error;
 pub mod events;
 pub mod gate;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use super::error::SimError;
 use super::server::{DemoTenant, SimConfig};
 use super::{
-    DEMO_MANAGE_CLIENT_ID, DEMO_MANAGE_CLIENT_SECRET, DEMO_READ_CLIENT_ID, DEMO_READ_CLIENT_SECRET,
-    DEMO_YUBIKEY_CODE,
+    DEMO_ADMIN_CLIENT_ID, DEMO_ADMIN_CLIENT_SECRET, DEMO_MANAGE_CLIENT_ID,
+    DEMO_MANAGE_CLIENT_SECRET, DEMO_READ_CLIENT_ID, DEMO_READ_CLIENT_SECRET, DEMO_YUBIKEY_CODE,
 };
 
 /// Options of `mfadesk sim`.
@@ -108,11 +108,15 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
     let tenant = DemoTenant::start(args.into()).await?;
     println!("mfadesk demo tenant listening on {}", tenant.base_url());
     println!();
+    // Every credential, with what it may do (the MFA API it reaches follows from its scope).
     println!(
-        "  manage users:  client_id {DEMO_MANAGE_CLIENT_ID}  client_secret {DEMO_MANAGE_CLIENT_SECRET}"
+        "  Manage All (MFA v2):    client_id {DEMO_ADMIN_CLIENT_ID}  client_secret {DEMO_ADMIN_CLIENT_SECRET}"
     );
     println!(
-        "  read users:    client_id {DEMO_READ_CLIENT_ID}  client_secret {DEMO_READ_CLIENT_SECRET}"
+        "  Manage users (MFA v1):  client_id {DEMO_MANAGE_CLIENT_ID}  client_secret {DEMO_MANAGE_CLIENT_SECRET}"
+    );
+    println!(
+        "  Read Users (lookups):   client_id {DEMO_READ_CLIENT_ID}  client_secret {DEMO_READ_CLIENT_SECRET}"
     );
     println!("  YubiKey code:  {DEMO_YUBIKEY_CODE}");
     println!();

@@ -11,7 +11,6 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::text::{clean, fit, relative, stamp};
 use super::theme::Theme;
 use crate::api::OtpDevice;
-use crate::app::codes;
 use crate::app::dialogs::*;
 use crate::app::keymap::{BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
 use crate::app::validate::{self, countdown, mask_phone};
@@ -35,31 +34,43 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
         Dialog::Token(d) if d.issued.is_some() => {
             vec![("c", "copy"), ("⏎", "close"), ("Esc", "close")]
         }
+        // Only the keys that work in the focused field (in the reason, letters are text).
         Dialog::Token(d) if d.field == TokenField::Reason => vec![
-            ("Tab", "next field"),
+            ("↑/↓/Tab", "field"),
             ("^U", "clear"),
             ("⏎", "issue"),
             ("Esc", "cancel"),
         ],
-        Dialog::Token(_) => vec![
-            ("Tab", "next field"),
-            ("←/→", "lifetime"),
+        Dialog::Token(d) if d.field == TokenField::Reusable => vec![
+            ("j/k/Tab", "field"),
             ("Space", "toggle"),
+            ("⏎", "issue"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Token(_) => vec![
+            ("j/k/Tab", "field"),
+            ("←/→/Space", "lifetime"),
             ("⏎", "issue"),
             ("Esc", "cancel"),
         ],
         Dialog::Verify(d) => verify_keys(app, d),
         Dialog::Remove(d) if d.button == RemoveButton::Reason => vec![
-            // The ticket field takes y and n as text: they are no keys here.
+            // The ticket field takes n as text: it is no key here.
             ("⏎", "remove"),
             ("^U", "clear"),
             ("Tab", "switch button"),
             ("Esc", "cancel"),
         ],
-        Dialog::Remove(_) => vec![
-            ("y", "remove"),
-            ("n", "keep"),
-            ("Tab", "switch button"),
+        Dialog::Remove(d) => vec![
+            (
+                "⏎",
+                if d.button == RemoveButton::Remove {
+                    "remove"
+                } else {
+                    "keep"
+                },
+            ),
+            ("Tab/←→", "switch button"),
             ("Esc", "cancel"),
         ],
         Dialog::Register(d) if d.ended => vec![("⏎", "close"), ("Esc", "close")],
@@ -73,23 +84,12 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
         }
         Dialog::Register(_) => vec![("⏎", "check code"), ("^P", "demo: phone"), ("Esc", "stop")],
         Dialog::SwitchReadOnly(_) => vec![("y", "switch to read-only"), ("n", "not now")],
-        // Opened from a guarded change for a user with no active device: only the override.
-        Dialog::CallerCheck(d) if d.devices.is_empty() => vec![("o", "override"), ("Esc", "back")],
-        Dialog::CallerCheck(d) => match d.stage {
-            crate::app::caller::CheckStage::Choose => {
-                vec![("j/k", "device"), ("⏎", "check"), ("Esc", "cancel")]
-            }
-            crate::app::caller::CheckStage::AwaitPush { .. } => vec![
-                ("⏎", "poll now"),
-                ("a/x", "demo: approve/deny"),
-                ("Esc", "stop waiting"),
-            ],
-            _ => vec![
-                ("⏎", "check the code"),
-                ("^P", "demo: phone"),
-                ("Esc", "cancel"),
-            ],
-        },
+        // Opened from a guarded change for a user with no device that may prove the caller.
+        Dialog::CallerCheck(d) if !d.offered() && d.resume.is_some() => {
+            vec![("o", "override"), ("Esc", "back")]
+        }
+        Dialog::CallerCheck(d) if !d.offered() => vec![("Esc", "close")],
+        Dialog::CallerCheck(_) => vec![("j/k", "device"), ("⏎", "check"), ("Esc", "cancel")],
         Dialog::CallerOverride(_) => vec![("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } => vec![("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
         Dialog::Coverage => vec![
@@ -129,6 +129,7 @@ fn verify_keys(app: &App, d: &VerifyDialog) -> Vec<(&'static str, &'static str)>
     let waiting = d.busy.is_some();
     match (&d.stage, d.kind) {
         (VerifyStage::Sending, _) => {}
+        (VerifyStage::Confirm, _) => keys.push(("⏎", "send push")),
         (VerifyStage::Expired | VerifyStage::Stopped, _) => keys.push(("⏎", "send again")),
         (VerifyStage::AwaitPush { .. }, _) => {
             keys.push(("⏎", "check now"));
@@ -136,9 +137,8 @@ fn verify_keys(app: &App, d: &VerifyDialog) -> Vec<(&'static str, &'static str)>
             keys.push(("a/x", "demo: approve/deny"));
         }
         (VerifyStage::EnterCode, _) if waiting => {}
-        (VerifyStage::EnterCode, DeviceKind::Sms | DeviceKind::Voice) => {
-            let resend = d.code.value().trim().is_empty()
-                && crate::app::codes::resend_wait(&d.sends, app.now).is_none();
+        (VerifyStage::EnterCode, _) if d.device.needs_trigger => {
+            let resend = d.code.resend_ready(app.now);
             keys.push(("⏎", if resend { "send again" } else { "check code" }));
             keys.push(("^U", "clear"));
         }
@@ -444,17 +444,46 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (" Trigger ", false)
         }
         Dialog::Verify(d) => {
-            f.text(fit(
-                &format!(
-                    "Verify {} of {}",
-                    device_text(&d.device),
-                    d.target.user_label
-                ),
-                inner_w,
-            ));
+            let check = d.is_check();
+            let who = if check { "caller" } else { "user" };
+            if check {
+                f.text(fit(
+                    &format!(
+                        "Is the caller {} (id {})?",
+                        clean(&d.target.user_label),
+                        d.target.user_id
+                    ),
+                    inner_w,
+                ));
+                if d.stage != VerifyStage::EnterCode {
+                    f.text(fit(
+                        &format!("Checking with {}.", device_text(&d.device)),
+                        inner_w,
+                    ));
+                }
+            } else {
+                f.text(fit(
+                    &format!(
+                        "Verify {} of {}",
+                        device_text(&d.device),
+                        d.target.user_label
+                    ),
+                    inner_w,
+                ));
+            }
             f.blank();
             let left = d.expires_at.map(|t| (t - app.now).num_seconds());
             match &d.stage {
+                VerifyStage::Confirm => {
+                    f.text(fit(
+                        &format!("Send a push to {}?", device_text(&d.device)),
+                        inner_w,
+                    ));
+                    f.styled(
+                        "The user's phone buzzes; Enter sends, Esc cancels.",
+                        theme.dim(),
+                    );
+                }
                 VerifyStage::Sending => f.styled(
                     format!(
                         "{} Sending {}…",
@@ -468,30 +497,21 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     theme.dim(),
                 ),
                 VerifyStage::EnterCode => {
-                    f.input("Code", &d.code, d.busy.is_none(), None);
+                    if check {
+                        f.text(d.code.factor.ask(who, &device_text(&d.device)));
+                    }
+                    f.input("Code", &d.code.input, d.busy.is_none(), None);
                     if let Some(left) = left {
                         f.styled(
                             format!("{:16}expires in {}", "", countdown(left)),
                             if left < 30 { theme.warn() } else { theme.dim() },
                         );
                     }
-                    if let Some(sent) = codes::sent_line(&d.sends) {
-                        f.styled(format!("{:16}{sent}", ""), theme.dim());
+                    let (sent, hint) = d.code.lines(app.now);
+                    if let Some(sent) = sent {
+                        f.styled(fit(&format!("{:16}{sent}", ""), inner_w), theme.dim());
                     }
-                    let mut hints: Vec<String> = Vec::new();
-                    if codes::is_yubikey(&d.device) {
-                        hints.push(codes::YUBIKEY_HINT.into());
-                    }
-                    if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice)
-                        && d.code.value().trim().is_empty()
-                    {
-                        hints.push(match codes::resend_wait(&d.sends, app.now) {
-                            Some(left) => format!("New code possible in {left}s"),
-                            None => {
-                                "No code arrived? Enter on the empty field sends a new one.".into()
-                            }
-                        });
-                    }
+                    let mut hints: Vec<String> = hint.into_iter().collect();
                     if app.tenant.demo && !app.phone_visible {
                         hints.push("Demo: Ctrl-P shows the demo phone with the code.".into());
                     }
@@ -505,7 +525,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 VerifyStage::AwaitPush { .. } => {
                     f.styled(
                         format!(
-                            "{} Waiting for the user to approve the push…",
+                            "{} Waiting for the {who} to approve the push…",
                             SPINNER[app.spinner % SPINNER.len()]
                         ),
                         theme.warn(),
@@ -529,6 +549,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             (
                 if d.guided {
                     " Enroll · verify "
+                } else if check {
+                    " Check caller "
                 } else {
                     " Verify "
                 },
@@ -576,7 +598,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 Span::raw("   "),
                 Span::styled(format!("{cm}[ Cancel (n) ]"), c),
                 Span::raw("   "),
-                Span::styled(format!("{rm}[ Remove (y) ]"), r),
+                Span::styled(format!("{rm}[ Remove ]"), r),
             ]));
             f.error(&d.error);
             f.busy(d.busy.is_some(), app.spinner, "Removing…");
@@ -643,7 +665,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             }
             (" Temporary MFA token ", false)
         }
-        Dialog::CallerCheck(d) => caller::draw_check(app, d, &mut f, theme),
+        Dialog::CallerCheck(d) => caller::draw_check(d, &mut f, theme),
         Dialog::CallerOverride(d) => caller::draw_override(d, &mut f, theme),
         Dialog::Error(d) => {
             f.styled(clean(&d.context), theme.title());

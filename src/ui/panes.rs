@@ -468,6 +468,36 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             }
         }
     }
+    // v2 registrations left pending in this session, after the devices.
+    let listed = view.devices.as_ref().map_or(0, Vec::len);
+    for (row, (_, r)) in app.open_registrations().into_iter().enumerate() {
+        let sel = listed + row == view.device_sel && app.focus == Focus::Devices && focused;
+        let left = r
+            .expires_at
+            .map(|t| (t - app.now).num_seconds().max(0))
+            .unwrap_or(0);
+        let name = r
+            .registration
+            .user_display_name
+            .as_deref()
+            .map(|n| format!(" \"{}\"", clean(n)))
+            .unwrap_or_default();
+        let head = format!("{} {}{name}", if sel { ">" } else { " " }, clean(&r.factor));
+        let state = format!(
+            "pending registration · expires in {}:{:02}",
+            left / 60,
+            left % 60
+        );
+        let style = if sel { theme.selected() } else { theme.warn() };
+        let one = format!("{head}  {state}");
+        if one.chars().count() <= w {
+            lines.push(Line::styled(one, style));
+        } else {
+            // Narrow: the state on its own line, as a device's details are.
+            lines.push(Line::styled(fit(&head, w), style));
+            lines.push(Line::styled(fit(&format!("      {state}"), w), style));
+        }
+    }
     lines.push(section(
         "Available",
         app.focus == Focus::Factors && focused,

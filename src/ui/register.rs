@@ -89,6 +89,8 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
     let (account, issuer, key) = uri.map(otpauth_parts).unwrap_or((None, None, None));
     let who = fit(&clean(&d.target.user_label), inner_w);
     match d.mode {
+        // Over: nothing is left to scan or type.
+        _ if d.ended => lines.push(Line::styled(who, theme.title())),
         RegisterMode::Authenticator => {
             lines.push(Line::styled(who, theme.title()));
             lines.extend(
@@ -179,7 +181,7 @@ pub fn draw(app: &App, d: &RegisterDialog, frame: &mut Frame, area: Rect, theme:
                 Span::styled(format!("[{:<8}]", fit(value, 8)), theme.selected()),
             ]));
             cursor = Some((
-                (label.len() + 1 + d.code.visual_cursor().min(8)) as u16,
+                (label.len() + 1 + d.code.input.visual_cursor().min(8)) as u16,
                 (lines.len() - 1) as u16,
             ));
             if d.busy.is_some() {

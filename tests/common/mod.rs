@@ -65,6 +65,14 @@ pub fn enter(app: &mut App) -> Vec<Cmd> {
     key(app, KeyCode::Enter)
 }
 
+/// Confirms the open remove dialog the only way there is: → to Remove, then Enter.
+#[allow(dead_code)]
+pub fn confirm_remove(app: &mut App) -> Vec<Cmd> {
+    let mut cmds = key(app, KeyCode::Right);
+    cmds.extend(enter(app));
+    cmds
+}
+
 pub fn esc(app: &mut App) -> Vec<Cmd> {
     key(app, KeyCode::Esc)
 }
@@ -332,6 +340,27 @@ pub fn open_user_with_events(
         };
         answer(app, id, response);
     }
+}
+
+/// Kelly open with the same devices, none verified yet: `v` activates them (on an active
+/// device it is a caller check).
+#[allow(dead_code)]
+pub fn app_with_kelly_pending() -> App {
+    let mut app = new_app();
+    let devices = all_devices()
+        .into_iter()
+        .map(|mut d| {
+            d.active = false;
+            d
+        })
+        .collect();
+    open_user(
+        &mut app,
+        kelly(),
+        devices,
+        vec![sms_factor(), voice_factor()],
+    );
+    app
 }
 
 /// Kelly open with every kind of device and both phone factors available.

@@ -32,6 +32,7 @@ pub(super) fn audit_note(
         verified: None,
         signals: None,
         id: Some(crate::audit::new_attempt_id()),
+        cancelled: None,
     }
 }
 
@@ -97,7 +98,12 @@ pub(super) fn settle_unknown(app: &mut App, why: &str, cmds: &mut Vec<Cmd>) -> b
     let open: Vec<AuditKind> = app.open_attempts.keys().copied().collect();
     let unknown = ApiError::new(ErrorKind::Cancelled, why);
     for kind in &open {
-        settle(app, *kind, AuditResult::Unknown, Some(&unknown), cmds);
+        if *kind == AuditKind::CallerCheck {
+            // A check stopped while it waited proved nothing either way: never a failure.
+            super::caller::cancel_check(app, why, cmds);
+        } else {
+            settle(app, *kind, AuditResult::Unknown, Some(&unknown), cmds);
+        }
     }
     !open.is_empty()
 }

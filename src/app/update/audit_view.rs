@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::app::audit_view::rows;
-use crate::app::dialogs::{Dialog, edit};
+use crate::app::dialogs::{Dialog, edit, replace_if_fresh};
 use crate::app::{App, Cmd};
 
 /// Opens the audit view and asks for the whole trail (the file, not only this session).
@@ -41,9 +41,19 @@ pub(super) fn key(app: &mut App, key: KeyEvent) {
     let count = rows(app).len();
     let page = usize::from(app.size.1.saturating_sub(8)).max(1);
     if app.audit_view.editing {
+        let view = &mut app.audit_view;
+        if replace_if_fresh(&mut view.filter, &mut view.fresh, &key) {
+            return;
+        }
         match key.code {
             KeyCode::Esc | KeyCode::Enter | KeyCode::Tab | KeyCode::Down => {
-                app.audit_view.editing = false;
+                view.editing = false;
+                if !view.filter.value().is_empty() {
+                    view.last_filter = view.filter.value().to_owned();
+                }
+            }
+            KeyCode::Up if view.filter.value().is_empty() => {
+                view.filter = tui_input::Input::new(view.last_filter.clone());
             }
             _ => {
                 edit(&mut app.audit_view.filter, &key);
@@ -59,7 +69,11 @@ pub(super) fn key(app: &mut App, key: KeyEvent) {
     };
     let last = count.saturating_sub(1);
     match key.code {
-        KeyCode::Char('/') => app.audit_view.editing = true,
+        KeyCode::Char('/') => {
+            // Like the search box: typing replaces the filter, the arrows keep it for editing.
+            app.audit_view.editing = true;
+            app.audit_view.fresh = !app.audit_view.filter.value().is_empty();
+        }
         KeyCode::Char('j') | KeyCode::Down => *scroll = (*scroll + 1).min(last),
         KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
         KeyCode::PageDown => *scroll = (*scroll + page).min(last),

@@ -1,25 +1,19 @@
 //! The caller check: `c`, its dialog, the push wait, the code, the override, and the gate
 //! that guarded changes pass before they are sent.
 
-use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 
 use super::audit::{audit_note, record, settle};
-use super::form::{is_submit, is_tab};
+use super::form::is_submit;
 use super::user::target;
-use crate::api::{ApiError, ErrorKind, OtpDevice, Secret, TriggerResult, UserId, VerifyOutcome};
+use crate::api::{ApiError, ErrorKind, OtpDevice, TriggerResult, UserId};
 use crate::app::caller::*;
 use crate::app::dialogs::*;
-use crate::app::phone::PhoneCmd;
-use crate::app::validate;
 use crate::app::*;
 use crate::audit::CallerCheckRef;
 use crate::policy::{self, CallerCheck, CheckMethod, CheckOutcome, GuardedAction};
-use crate::worker::{ApiRequest, RequestId};
-
-/// How often a push is polled.
-const PUSH_POLL_MS: i64 = 1_500;
+use crate::worker::ApiRequest;
 
 /// `c` at the top level, or from a guarded change's dialog (`resume`).
 pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mut Vec<Cmd>) {
@@ -47,12 +41,11 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
         );
         return;
     };
-    let Some(devices) = app.user.as_ref().and_then(|u| u.devices.clone()) else {
+    let Some(devices) = app.check_devices() else {
         app.set_status(StatusKind::Info, "Still loading this user's devices…");
         return;
     };
-    let devices = checkable_devices(&devices);
-    let (devices, no_push) = super::history::withhold_push(app, target.user_id, devices);
+    let no_push = app.push_refusal();
     if devices.is_empty() && resume.is_none() {
         app.set_status(
             StatusKind::Warning,
@@ -65,18 +58,44 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
     if !app.credential_probed {
         cmds.push(probe(app, target.user_id));
     }
+    // The first device that may prove the caller is highlighted.
+    let selected = devices
+        .iter()
+        .position(|c| c.blocked.is_none())
+        .unwrap_or(0);
     app.dialogs.push(Dialog::CallerCheck(CallerCheckDialog {
         target,
         devices,
-        selected: 0,
-        stage: CheckStage::Choose,
-        state_token: None,
-        expires_at: None,
-        code: Input::default(),
-        error: no_push,
-        busy: None,
+        selected,
+        error: None,
         resume,
     }));
+}
+
+/// `v` (or Enter) on an active device: a caller check with that device, as `mfadesk verify`.
+pub(super) fn check_device(app: &mut App, target: Target, device: OtpDevice, cmds: &mut Vec<Cmd>) {
+    if !app.caller_check_allowed() || app.credential_read_only {
+        open_check(app, None, cmds);
+        return;
+    }
+    let blocked = app
+        .check_devices()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.device.id == device.id)
+        .and_then(|c| c.blocked);
+    if let Some(why) = blocked {
+        app.set_status(
+            StatusKind::Warning,
+            format!("{} {why}", crate::ui::text::clean(&device.label())),
+        );
+        return;
+    }
+    app.status = None;
+    if !app.credential_probed {
+        cmds.push(probe(app, target.user_id));
+    }
+    super::verify::open_check_with(app, target, device, None, true, cmds);
 }
 
 /// Asks once whether this credential may trigger at all, without reaching any phone.
@@ -105,7 +124,12 @@ pub(super) fn on_probed(app: &mut App, result: Result<TriggerResult, ApiError>) 
         return;
     }
     app.credential_read_only = true;
-    if matches!(app.dialogs.last(), Some(Dialog::CallerCheck(d)) if d.busy.is_none()) {
+    let idle_check = match app.dialogs.last() {
+        Some(Dialog::CallerCheck(_)) => true,
+        Some(Dialog::Verify(v)) => v.is_check() && v.busy.is_none() && v.state_token.is_none(),
+        _ => false,
+    };
+    if idle_check {
         app.dialogs.pop();
     }
     app.set_status(StatusKind::Warning, NO_SCOPE);
@@ -205,127 +229,82 @@ pub(super) fn reference(app: &mut App, user_id: UserId, action: AuditKind) -> Ca
     }
 }
 
-/// A dialog was closed: a check under way ends as abandoned; an override dies with its change.
+/// A dialog was closed: a check under way ends as unknown (cancelled, never a failure, and an
+/// earlier success stands); an override dies with its change.
 pub(super) fn closed(app: &mut App, dialog: &Dialog, cmds: &mut Vec<Cmd>) {
     match dialog {
-        Dialog::CallerCheck(d) if app.open_attempts.contains_key(&AuditKind::CallerCheck) => {
-            let why = "abandoned before the caller answered";
-            let e = ApiError::new(ErrorKind::Cancelled, why);
-            settle(
-                app,
-                AuditKind::CallerCheck,
-                AuditResult::Failure,
-                Some(&e),
-                cmds,
-            );
-            if let Some(device) = d.device() {
-                fail(app, &d.target, device, why);
-            }
+        Dialog::Verify(v) if v.is_check() => {
+            cancel_check(app, "closed before the caller answered", cmds);
         }
         Dialog::Remove(_) | Dialog::Token(_) | Dialog::Enroll(_) => app.caller_override = None,
         _ => {}
     }
 }
 
-/// Keys in the check dialog.
+/// Settles an open caller check as cancelled: outcome unknown, `"cancelled": true`.
+pub(super) fn cancel_check(app: &mut App, why: &str, cmds: &mut Vec<Cmd>) -> bool {
+    let Some(mut attempt) = app.open_attempts.remove(&AuditKind::CallerCheck) else {
+        return false;
+    };
+    attempt.cancelled = Some(true);
+    let e = ApiError::new(ErrorKind::Cancelled, why);
+    record(app, attempt, AuditResult::Unknown, Some(&e), cmds);
+    true
+}
+
+/// Keys in the check dialog: pick a device, Enter checks with it.
 pub(super) fn check_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
-    let demo = app.tenant.demo;
     let Some(Dialog::CallerCheck(d)) = app.dialogs.last_mut() else {
         return;
     };
-    let kind = d.kind();
-    match d.stage {
-        CheckStage::Choose => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => {
-                d.selected = (d.selected + 1).min(d.devices.len().saturating_sub(1))
-            }
-            KeyCode::Char('k') | KeyCode::Up => d.selected = d.selected.saturating_sub(1),
-            KeyCode::Char('o') if d.resume.is_some() && d.devices.is_empty() => {
-                // No device to check with: the override is the only way on.
-                let (target, resume) = (d.target.clone(), d.resume);
-                app.dialogs.pop();
-                if let Some(action) = resume {
-                    app.dialogs.push(Dialog::CallerOverride(OverrideDialog {
-                        target,
-                        action,
-                        reason: Input::default(),
-                        error: None,
-                    }));
-                }
-            }
-            KeyCode::Enter => start(app, cmds),
-            _ => {}
-        },
-        CheckStage::Sending => {}
-        CheckStage::AwaitPush { .. } => {
-            if demo && matches!(key.code, KeyCode::Char('a') | KeyCode::Char('x')) {
-                // The demo phone answers the push while the dialog waits for it.
-                if let Some(token) = d.state_token.as_ref().map(|t| t.expose().to_owned()) {
-                    cmds.push(Cmd::Phone(if key.code == KeyCode::Char('a') {
-                        PhoneCmd::Approve(token)
-                    } else {
-                        PhoneCmd::Deny(token)
-                    }));
-                }
-            } else if is_submit(&key) && d.busy.is_none() {
-                d.stage = CheckStage::AwaitPush { next_poll: app.now };
+    match key.code {
+        KeyCode::Char('j') | KeyCode::Down => {
+            d.selected = (d.selected + 1).min(d.devices.len().saturating_sub(1))
+        }
+        KeyCode::Char('k') | KeyCode::Up => d.selected = d.selected.saturating_sub(1),
+        KeyCode::Char('o') if d.resume.is_some() && !d.offered() => {
+            // No device may check the caller: the override is the only way on.
+            let (target, resume) = (d.target.clone(), d.resume);
+            app.dialogs.pop();
+            if let Some(action) = resume {
+                app.dialogs.push(Dialog::CallerOverride(OverrideDialog {
+                    target,
+                    action,
+                    reason: Input::default(),
+                    error: None,
+                }));
             }
         }
-        CheckStage::EnterCode => {
-            if d.busy.is_some() {
-                return;
-            }
-            if is_submit(&key) {
-                submit_code(app, cmds);
-            } else if is_tab(&key).is_none() && kind != Some(DeviceKind::Push) {
-                edit(&mut d.code, &key);
-            }
-        }
+        KeyCode::Enter => start(app, cmds),
+        _ => {}
     }
 }
 
-/// Starts the check with the highlighted device: trigger it, or ask for its code.
+/// Starts the check with the highlighted device: the verify dialog takes over in check mode.
 fn start(app: &mut App, cmds: &mut Vec<Cmd>) {
-    if app.credential_read_only {
-        app.set_status(StatusKind::Warning, NO_SCOPE);
-        if let Some(Dialog::CallerCheck(d)) = app.dialogs.last_mut() {
-            d.error = Some(NO_SCOPE.into());
-        }
-        return;
-    }
+    let read_only = app.credential_read_only;
     let Some(Dialog::CallerCheck(d)) = app.dialogs.last_mut() else {
         return;
     };
+    if read_only {
+        d.error = Some(NO_SCOPE.into());
+        app.set_status(StatusKind::Warning, NO_SCOPE);
+        return;
+    }
     let Some(device) = d.device().cloned() else {
+        if let Some(why) = d.devices.get(d.selected).and_then(|c| c.blocked.clone()) {
+            d.error = Some(format!("This device was {why}: choose another."));
+        }
         return;
     };
-    d.error = None;
-    d.code = Input::default();
-    d.state_token = None;
-    d.expires_at = None;
-    let target = d.target.clone();
-    if !device.needs_trigger {
-        d.stage = CheckStage::EnterCode;
-        return;
-    }
-    let request = ApiRequest::Trigger {
-        user_id: target.user_id,
-        device_id: device.id.clone(),
-        expires_in: None,
-        numeric: None,
-        sms_message: None,
-    };
-    let (id, cmd) = app.request(Purpose::CallerTrigger, request);
-    if let Some(Dialog::CallerCheck(d)) = app.dialogs.last_mut() {
-        d.busy = Some(id);
-        d.stage = CheckStage::Sending;
-    }
-    attempt(app, &target, &device, cmds);
-    cmds.push(cmd);
+    let (target, resume) = (d.target.clone(), d.resume);
+    app.dialogs.pop();
+    // Choosing the device was the confirmation: a push is sent at once.
+    super::verify::open_check_with(app, target, device, resume, false, cmds);
 }
 
 /// Records the check's attempt line (once per check: a retyped code after a miss is a new one).
-fn attempt(app: &mut App, target: &Target, device: &OtpDevice, cmds: &mut Vec<Cmd>) {
+pub(super) fn attempt(app: &mut App, target: &Target, device: &OtpDevice, cmds: &mut Vec<Cmd>) {
     if app.open_attempts.contains_key(&AuditKind::CallerCheck) {
         return;
     }
@@ -334,6 +313,7 @@ fn attempt(app: &mut App, target: &Target, device: &OtpDevice, cmds: &mut Vec<Cm
     record(app, note, AuditResult::Attempt, None, cmds);
 }
 
+/// How a device checks: only a push is a push (an emailed code is a code).
 fn method(device: &OtpDevice) -> CheckMethod {
     if DeviceKind::of(device) == DeviceKind::Push {
         CheckMethod::Push
@@ -342,265 +322,61 @@ fn method(device: &OtpDevice) -> CheckMethod {
     }
 }
 
-fn submit_code(app: &mut App, cmds: &mut Vec<Cmd>) {
-    let Some(Dialog::CallerCheck(d)) = app.dialogs.last_mut() else {
-        return;
-    };
-    let Some(device) = d.device().cloned() else {
-        return;
-    };
-    let code = d.code.value().trim().to_owned();
-    let resend = device.needs_trigger && (code.is_empty() || d.state_token.is_none());
-    if resend {
-        // No code arrived, or it expired: Enter sends a new one (the check stays one attempt).
-        start(app, cmds);
-        return;
-    }
-    if code.is_empty() {
-        d.error = Some("Type the code the caller reads out.".into());
-        return;
-    }
-    if code.chars().any(char::is_whitespace) {
-        d.error = Some("Codes have no spaces: type it as one word.".into());
-        return;
-    }
-    let target = d.target.clone();
-    let request = ApiRequest::Verify {
-        user_id: target.user_id,
-        device_id: device.id.clone(),
-        state_token: d.state_token.clone(),
-        otp: Some(Secret::new(code)),
-    };
-    let (id, cmd) = app.request(Purpose::CallerVerify, request);
-    if let Some(Dialog::CallerCheck(d)) = app.dialogs.last_mut() {
-        d.busy = Some(id);
-        d.error = None;
-    }
-    attempt(app, &target, &device, cmds);
-    cmds.push(cmd);
+/// The caller proved they hold the device: the audit line, and the check the pane shows.
+pub(super) fn checked(app: &mut App, target: &Target, device: &OtpDevice, cmds: &mut Vec<Cmd>) {
+    settle(
+        app,
+        AuditKind::CallerCheck,
+        AuditResult::Success,
+        None,
+        cmds,
+    );
+    remember(app, target, device, CheckOutcome::Success);
+    // The pane (and a guarded dialog) show the check; a status would outlive it.
+    app.status = None;
 }
 
-/// On a tick: the push wait's poll and the state token's expiry.
-pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
-    let now = app.now;
-    let Some(pos) = app
-        .dialogs
-        .iter()
-        .position(|d| matches!(d, Dialog::CallerCheck(_)))
-    else {
-        return;
-    };
-    let Dialog::CallerCheck(d) = &mut app.dialogs[pos] else {
-        return;
-    };
-    if d.busy.is_some() {
-        return;
-    }
-    let expired = d.expires_at.is_some_and(|t| t <= now);
-    match d.stage {
-        CheckStage::AwaitPush { next_poll } => {
-            if expired {
-                let (target, device) = (d.target.clone(), d.device().cloned());
-                d.stage = CheckStage::Choose;
-                d.state_token = None;
-                d.expires_at = None;
-                d.error =
-                    Some("The push expired before it was approved: Enter sends another.".into());
-                let e = ApiError::new(ErrorKind::ExpiredStateToken, "the push expired");
-                settle(
-                    app,
-                    AuditKind::CallerCheck,
-                    AuditResult::Failure,
-                    Some(&e),
-                    cmds,
-                );
-                if let Some(device) = device {
-                    fail(app, &target, &device, "push expired");
-                }
-            } else if next_poll <= now
-                && let Some(device_id) = d.device().map(|x| x.id.clone())
-            {
-                let request = ApiRequest::Verify {
-                    user_id: d.target.user_id,
-                    device_id,
-                    state_token: d.state_token.clone(),
-                    otp: None,
-                };
-                let (id, cmd) = app.request(Purpose::CallerVerify, request);
-                if let Some(Dialog::CallerCheck(d)) = app.dialogs.get_mut(pos) {
-                    d.busy = Some(id);
-                }
-                cmds.push(cmd);
-            }
-        }
-        CheckStage::EnterCode if expired => {
-            // The state token is spent; the countdown (and its ticks) stop.
-            d.state_token = None;
-            d.expires_at = None;
-            d.error = Some("The code has expired: Enter sends a new one.".into());
-        }
-        _ => {}
-    }
-}
-
-/// Takes the trigger answer: wait for the push, or for the code.
-pub(super) fn on_triggered(
+/// A check's trigger or verify failed: the audit line; a wrong code, a denied push or an
+/// expiry also mark the caller as not checked (an error of the tenant or the network does not).
+pub(super) fn check_failed(
     app: &mut App,
-    id: RequestId,
-    r: Result<TriggerResult, ApiError>,
+    target: &Target,
+    device: &OtpDevice,
+    e: &ApiError,
     cmds: &mut Vec<Cmd>,
 ) {
-    let now = app.now;
-    let Some(pos) = app.dialog_waiting_for(id) else {
-        return;
-    };
-    let Dialog::CallerCheck(d) = &mut app.dialogs[pos] else {
-        return;
-    };
-    d.busy = None;
-    match r {
-        Ok(t) => {
-            let lifetime = i64::from(validate::STATE_TOKEN_RANGE.0);
-            d.expires_at = Some(
-                t.state_token_expires_at
-                    .unwrap_or(crate::clock::add_secs(now, lifetime))
-                    .min(crate::clock::add_secs(now, lifetime)),
-            );
-            d.state_token = Some(t.state_token);
-            d.stage = if d.kind() == Some(DeviceKind::Push) {
-                CheckStage::AwaitPush {
-                    next_poll: now + Duration::milliseconds(PUSH_POLL_MS),
-                }
-            } else {
-                CheckStage::EnterCode
-            };
-        }
-        Err(e) => failed(app, pos, e, cmds),
-    }
-}
-
-/// Takes the verify answer: checked, still waiting for the push, or failed.
-pub(super) fn on_verified(
-    app: &mut App,
-    id: RequestId,
-    r: Result<VerifyOutcome, ApiError>,
-    cmds: &mut Vec<Cmd>,
-) {
-    let now = app.now;
-    let Some(pos) = app.dialog_waiting_for(id) else {
-        return;
-    };
-    let Dialog::CallerCheck(d) = &mut app.dialogs[pos] else {
-        return;
-    };
-    d.busy = None;
-    match r {
-        Ok(VerifyOutcome::Verified) => {
-            let Dialog::CallerCheck(d) = app.dialogs.remove(pos) else {
-                return;
-            };
-            let Some(device) = d.device().cloned() else {
-                return;
-            };
-            settle(
-                app,
-                AuditKind::CallerCheck,
-                AuditResult::Success,
-                None,
-                cmds,
-            );
-            let check = CallerCheck {
-                user_id: d.target.user_id,
-                at: now,
-                operator: app.operator.clone(),
-                device_id: device.id.to_string(),
-                factor: device.auth_factor_name.clone(),
-                device_name: device.user_display_name.clone(),
-                method: method(&device),
-                outcome: CheckOutcome::Success,
-            };
-            app.caller = Some(check);
-            // The pane (and a guarded dialog) show the check; a status would outlive it.
-            app.status = None;
-        }
-        Ok(VerifyOutcome::Pending { message }) => {
-            if d.kind() == Some(DeviceKind::Push) {
-                d.stage = CheckStage::AwaitPush {
-                    next_poll: now + Duration::milliseconds(PUSH_POLL_MS),
-                };
-            } else {
-                // A code has nothing to wait for: not a success, so the caller is not checked.
-                let e = ApiError::new(ErrorKind::BadRequest, message);
-                failed(app, pos, e, cmds);
-            }
-        }
-        Err(e) => failed(app, pos, e, cmds),
-    }
-}
-
-/// Short words for why a check failed.
-fn why(e: &ApiError) -> String {
-    match e.kind {
-        ErrorKind::WrongCode => "wrong code".into(),
-        ErrorKind::PushDenied => "push denied".into(),
-        ErrorKind::ExpiredStateToken => "expired".into(),
-        _ => e.message.clone(),
-    }
-}
-
-/// A failed trigger or verify: the audit line, the pane line, and what the dialog offers next.
-fn failed(app: &mut App, pos: usize, e: ApiError, cmds: &mut Vec<Cmd>) {
-    let Some(Dialog::CallerCheck(d)) = app.dialogs.get_mut(pos) else {
-        return;
-    };
-    let (target, device) = (d.target.clone(), d.device().cloned());
     if e.kind == ErrorKind::InsufficientPermission {
         // The credential cannot trigger or verify: say so once, and send nothing from now on.
         app.credential_read_only = true;
-        d.stage = CheckStage::Choose;
-        d.state_token = None;
-        d.expires_at = None;
-        d.error = Some(NO_SCOPE.into());
         app.set_status(StatusKind::Warning, NO_SCOPE);
-        settle(
-            app,
-            AuditKind::CallerCheck,
-            AuditResult::Failure,
-            Some(&e),
-            cmds,
-        );
-        return;
-    }
-    let reason = why(&e);
-    match e.kind {
-        // A wrong code keeps the dialog on the code: the caller may have misread it.
-        ErrorKind::WrongCode => {
-            d.error = Some(format!(
-                "Wrong code ({}). Check it with the caller and try again.",
-                e.message
-            ));
-        }
-        _ => {
-            d.stage = CheckStage::Choose;
-            d.state_token = None;
-            d.expires_at = None;
-            d.error = Some(format!("Caller check failed: {reason}. Enter tries again."));
-        }
     }
     settle(
         app,
         AuditKind::CallerCheck,
         AuditResult::Failure,
-        Some(&e),
+        Some(e),
         cmds,
     );
-    if let Some(device) = device {
-        fail(app, &target, &device, &reason);
-    }
+    let why = match e.kind {
+        ErrorKind::WrongCode => "wrong code",
+        ErrorKind::PushDenied => "push denied",
+        ErrorKind::ExpiredStateToken if DeviceKind::of(device) == DeviceKind::Push => {
+            "push expired"
+        }
+        ErrorKind::ExpiredStateToken => "expired",
+        _ => return,
+    };
+    fail(app, target, device, why);
 }
 
 /// Remembers a failed check: the caller is not checked, whatever an earlier check said.
 fn fail(app: &mut App, target: &Target, device: &OtpDevice, why: &str) {
+    let outcome = CheckOutcome::Failure { why: why.into() };
+    remember(app, target, device, outcome);
+}
+
+/// The latest check of the open user, as the pane and the gate read it.
+fn remember(app: &mut App, target: &Target, device: &OtpDevice, outcome: CheckOutcome) {
     app.caller = Some(CallerCheck {
         user_id: target.user_id,
         at: app.now,
@@ -609,7 +385,7 @@ fn fail(app: &mut App, target: &Target, device: &OtpDevice, why: &str) {
         factor: device.auth_factor_name.clone(),
         device_name: device.user_display_name.clone(),
         method: method(device),
-        outcome: CheckOutcome::Failure { why: why.into() },
+        outcome,
     });
 }
 

@@ -263,7 +263,7 @@ pub(super) fn on_enrolled(
                     app.now + Duration::seconds(i64::from(validate::STATE_TOKEN_RANGE.0));
                 verify.state_token = Some(token.clone());
                 verify.stage = VerifyStage::EnterCode;
-                verify.sends.push(app.now);
+                verify.code.sends.push(app.now);
                 if device.needs_trigger {
                     verify.expires_at = Some(expires_at);
                     app.tokens.insert(

@@ -3,9 +3,8 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::errors::load_error;
-use crate::api::{ApiError, ErrorKind, Event, EventBatch, OtpDevice, UserId};
+use crate::api::{ApiError, ErrorKind, Event, EventBatch, UserId};
 use crate::app::activity::Activity;
-use crate::app::dialogs::DeviceKind;
 use crate::app::dialogs::{Dialog, edit};
 use crate::app::{App, Cmd, Purpose, StatusKind};
 use crate::app::{AuditKind, AuditNote};
@@ -50,31 +49,6 @@ pub(super) fn signals_on_screen(app: &App, note: &AuditNote) -> Option<Vec<Strin
         .as_ref()
         .filter(|a| shown && a.user_id == note.user_id && !a.signals.is_empty())?;
     Some(crate::ops::signals::names(&a.signals))
-}
-
-/// The caller check's devices without a push while push bombing holds (the user may approve
-/// anything), and what to tell the agent; the rule is `ops::signals::push_refusal`.
-pub(super) fn withhold_push(
-    app: &App,
-    user_id: UserId,
-    devices: Vec<OtpDevice>,
-) -> (Vec<OtpDevice>, Option<String>) {
-    let events = app
-        .activity
-        .as_ref()
-        .filter(|a| a.user_id == user_id)
-        .and_then(|a| a.events.as_deref())
-        .unwrap_or(&[]);
-    match crate::ops::signals::push_refusal(events, app.now) {
-        Some(why) => (
-            devices
-                .into_iter()
-                .filter(|d| DeviceKind::of(d) != DeviceKind::Push)
-                .collect(),
-            Some(why),
-        ),
-        None => (devices, None),
-    }
 }
 
 /// A push denied while this session waited for it counts at once as the tenant's 950 would

@@ -13,6 +13,7 @@ mod form;
 mod history;
 mod moment;
 mod navigate;
+mod paste;
 mod register;
 mod remove;
 mod search;
@@ -29,6 +30,7 @@ use crate::worker::ApiResponse;
 use audit::{refused, settle_unknown};
 use enroll::{enroll_key, on_enroll_check, on_enrolled, open_enroll};
 use navigate::{move_selection, next_pane, page};
+pub use paste::{PASTE_IGNORED, paste_text};
 use remove::{on_removed, open_remove, remove_key};
 use search::{on_search, on_search_more, search_key};
 use token::{on_issued, open_token, token_key};
@@ -55,6 +57,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     let mut cmds = Vec::new();
     match msg {
         Msg::Key(key) => on_key(app, key, &mut cmds),
+        Msg::Paste(text) => paste::on_paste(app, &text),
         Msg::Resize(w, h) => app.size = (w, h),
         Msg::Tick => on_tick(app, &mut cmds),
         Msg::Api(event) => {
@@ -94,8 +97,9 @@ fn on_tick(app: &mut App, cmds: &mut Vec<Cmd>) {
         cmds.push(Cmd::Phone(PhoneCmd::Refresh));
     }
     verify::tick(app, cmds);
-    caller::tick(app, cmds);
     register::tick(app, cmds);
+    register::prune(app);
+    register::prune(app);
 }
 
 fn on_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
@@ -169,6 +173,32 @@ fn run_action(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         // The highlighted row is not the user whose details are shown: act on neither.
         let name = row.display_name();
         app.set_status(StatusKind::Info, format!("Open {name} first: Enter"));
+        return;
+    }
+    let active = app
+        .user
+        .as_ref()
+        .and_then(|u| u.selected_device())
+        .is_some_and(|d| d.active);
+    if action == Action::Verify && active {
+        // A caller check changes nothing: read-only mode allows it (unless the profile says no).
+        let before = app.dialogs.len();
+        open_verify(app, cmds);
+        if app.dialogs.len() > before {
+            app.status = None;
+        }
+        return;
+    }
+    if app.focus == Focus::Devices
+        && let Some(index) = app.selected_registration()
+        && matches!(action, Action::Verify | Action::Remove)
+    {
+        // A pending registration: Enter resumes it, d cancels it.
+        if action == Action::Verify {
+            register::resume(app, index, cmds);
+        } else if let Some(device) = register::cancel(app, index) {
+            remove::offer(app, device);
+        }
         return;
     }
     let dialogs_before = app.dialogs.len();
@@ -277,7 +307,7 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
     app.cancel(dialog.busy(), cmds);
     caller::closed(app, &dialog, cmds);
     if let Dialog::Verify(v) = &dialog
-        && moment::closed_verify(app, v, cmds)
+        && (moment::closed_verify(app, v, cmds) || v.is_check())
     {
         return;
     }
@@ -453,10 +483,8 @@ fn on_result(
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
         (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
-        (Purpose::CallerTrigger, ApiResponse::Triggered(r)) => {
-            caller::on_triggered(app, id, r, cmds)
-        }
-        (Purpose::CallerVerify, ApiResponse::Verified(r)) => caller::on_verified(app, id, r, cmds),
+        (Purpose::CallerTrigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
+        (Purpose::CallerVerify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
         (Purpose::CallerProbe, ApiResponse::Triggered(r)) => caller::on_probed(app, r),
         _ => {}
     }

@@ -4,7 +4,7 @@
 use super::audit::{settle, settle_unknown};
 use super::user::reload_user;
 use crate::api::{ApiError, ErrorKind};
-use crate::app::dialogs::{DeviceKind, VerifyDialog};
+use crate::app::dialogs::{DeviceKind, VerifyDialog, VerifyStage};
 use crate::app::{App, AuditKind, AuditResult, Cmd, StatusKind};
 
 /// The warning the first Ctrl-C shows while a change is in flight.
@@ -36,10 +36,22 @@ pub(super) fn closed_verify(app: &mut App, v: &VerifyDialog, cmds: &mut Vec<Cmd>
         for kind in [AuditKind::Trigger, AuditKind::Verify] {
             settle(app, kind, AuditResult::Failure, Some(&stopped), cmds);
         }
-        app.set_status(
-            StatusKind::Info,
-            "Stopped waiting for the push; nothing was changed.",
-        );
+        if !matches!(
+            v.stage,
+            VerifyStage::Sending | VerifyStage::AwaitPush { .. }
+        ) {
+            // Nothing sent, or the push already settled (denied, expired): nothing waits.
+            return true;
+        }
+        // OneLogin has no call to withdraw a push: it stays on the phone until it expires.
+        let text = match v.expires_at {
+            Some(at) => format!(
+                "Stopped waiting. The push stays on the phone until it expires at {}; nothing was changed.",
+                crate::app::codes::clock_time(at)
+            ),
+            None => "Stopped waiting. The push may reach the phone; nothing was changed.".into(),
+        };
+        app.set_status(StatusKind::Info, text);
         return true;
     }
     if v.guided {

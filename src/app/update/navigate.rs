@@ -37,8 +37,10 @@ pub(super) fn move_selection(app: &mut App, delta: isize, cmds: &mut Vec<Cmd>) {
             maybe_fetch_more(app, cmds);
         }
         Focus::Devices => {
+            // Pending registrations are listed after the devices.
+            let pending = app.open_registrations().len();
             if let Some(u) = app.user.as_mut() {
-                let len = u.devices.as_ref().map_or(0, Vec::len);
+                let len = u.devices.as_ref().map_or(0, Vec::len) + pending;
                 u.device_sel = step(u.device_sel, len, delta);
             }
         }

@@ -2,15 +2,15 @@
 //! first code for SMS, voice and email. The enroll attempt stays open in the audit trail until
 //! the registration is accepted, rejected, expires or the agent stops waiting.
 
+use crate::app::code_entry::{CodeEntry, CodeFactor, Submitted};
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tui_input::Input;
 
-use super::audit::settle;
+use super::audit::{audit_note, record, settle};
 use super::errors::error_dialog;
 use super::form::is_submit;
 use super::user::reload_user;
-use crate::api::{ApiError, ErrorKind, Registration, Secret, V2Status};
+use crate::api::{ApiError, ErrorKind, Registration, V2Status};
 use crate::app::dialogs::*;
 use crate::app::phone::PhoneCmd;
 use crate::app::*;
@@ -57,12 +57,16 @@ pub(super) fn start(
         attempt.message = Some("registration pending".into());
     }
     app.dialogs.remove(pos);
+    let code = CodeEntry::new(match mode {
+        RegisterMode::Code => CodeFactor::named(&factor, target.user_email.as_deref()),
+        _ => CodeFactor::Authenticator,
+    });
     app.dialogs.push(Dialog::Register(RegisterDialog {
         target,
         registration,
         factor,
         mode,
-        code: Input::default(),
+        code,
         show_key: false,
         error: None,
         busy: None,
@@ -118,7 +122,7 @@ pub(super) fn register_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 // `s` shows the setup key until a code is being typed (then it is a character).
                 d.show_key = !d.show_key;
             } else {
-                edit(&mut d.code, &key);
+                d.code.key(&key);
                 d.error = None;
             }
         }
@@ -130,25 +134,20 @@ fn submit_code(app: &mut App, cmds: &mut Vec<Cmd>) {
     let Some(Dialog::Register(d)) = app.dialogs.last_mut() else {
         return;
     };
-    let code: String = d
-        .code
-        .value()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    if code.is_empty() {
-        d.error = Some(match d.mode {
-            RegisterMode::Authenticator => {
-                "Type the 6-digit code the user's authenticator app shows.".into()
-            }
-            _ => "Type the code the user received.".into(),
-        });
-        return;
-    }
+    // The same field as every other code: spaces and dashes go, the wording fits the factor.
+    let now = app.now;
+    let code = match d.code.submit(now, false) {
+        Submitted::Code(code) => code,
+        Submitted::Problem(why) => {
+            d.error = Some(why);
+            return;
+        }
+        Submitted::Resend | Submitted::Wait(_) => return,
+    };
     let request = ApiRequest::VerifyRegistration {
         user_id: d.target.user_id,
         registration_id: d.registration.id.clone(),
-        otp: Secret::new(code),
+        otp: code,
     };
     let (id, cmd) = app.request(Purpose::Register, request);
     if let Some(Dialog::Register(d)) = app.dialogs.last_mut() {
@@ -175,7 +174,7 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     }
     if d.expires_at.is_some_and(|t| t <= now) {
-        d.ended = true;
+        end(d);
         d.error = Some(
             "The registration expired: nothing was enrolled. Esc closes; e starts again.".into(),
         );
@@ -237,7 +236,7 @@ pub(super) fn on_registration(
                 reload_user(app, target.user_id, cmds);
             }
             V2Status::Rejected => {
-                d.ended = true;
+                end(d);
                 d.error =
                     Some("The user's app denied the enrollment: nothing was enrolled.".into());
                 let e = ApiError::new(ErrorKind::PushDenied, "the user denied the enrollment");
@@ -246,14 +245,10 @@ pub(super) fn on_registration(
             V2Status::Pending | V2Status::Other(_) => {}
         },
         Err(e) if e.kind == ErrorKind::WrongCode => {
-            d.error = Some(
-                "That code is not right: check it with the user (a new one shows every 30 s) and try again."
-                    .into(),
-            );
-            d.code = Input::default();
+            d.error = Some(d.code.wrong());
         }
         Err(e) if e.kind == ErrorKind::ExpiredStateToken => {
-            d.ended = true;
+            end(d);
             d.error = Some(format!(
                 "The registration is over ({}): nothing was enrolled. Esc closes; e starts again.",
                 e.message
@@ -309,4 +304,53 @@ pub(super) fn stop(app: &mut App, cmds: &mut Vec<Cmd>) {
         ),
     );
     reload_user(app, d.target.user_id, cmds);
+    // Listed under Enrolled until it expires: Enter resumes it, d cancels it.
+    let mut kept = d;
+    kept.busy = None;
+    kept.error = None;
+    kept.code.clear();
+    app.registrations.push(kept);
+}
+
+/// Enter on a pending registration: its dialog again (the QR code kept in memory), a new
+/// attempt in the trail.
+pub(super) fn resume(app: &mut App, index: usize, cmds: &mut Vec<Cmd>) {
+    if index >= app.registrations.len() {
+        return;
+    }
+    let d = app.registrations.remove(index);
+    let mut note = audit_note(app, AuditKind::Enroll, &d.target, None);
+    note.factor = Some(d.factor.clone());
+    note.message = Some("registration resumed".into());
+    record(app, note, AuditResult::Attempt, None, cmds);
+    app.dialogs.push(Dialog::Register(d));
+}
+
+/// `d` on a pending registration: it is dropped (with its QR code); a device it created is
+/// offered for removal.
+pub(super) fn cancel(app: &mut App, index: usize) -> Option<crate::api::DeviceId> {
+    if index >= app.registrations.len() {
+        return None;
+    }
+    let d = app.registrations.remove(index);
+    app.set_status(
+        StatusKind::Info,
+        format!("{} registration cancelled: nothing was enrolled.", d.factor),
+    );
+    d.registration.device_id
+}
+
+/// Drops pending registrations that expired (their QR code leaves memory with them).
+pub(super) fn prune(app: &mut App) {
+    let now = app.now;
+    app.registrations
+        .retain(|r| r.expires_at.is_none_or(|t| t > now));
+}
+
+/// The registration is over (denied, expired, cancelled): the QR code and the setup key leave
+/// the screen, and the secret they carry leaves memory.
+fn end(d: &mut RegisterDialog) {
+    d.ended = true;
+    d.registration.totp_url = None;
+    d.show_key = false;
 }

@@ -39,6 +39,19 @@ pub(super) fn open_remove(app: &mut App) {
     }));
 }
 
+/// Offers the removal of this device of the open user (selected first, when it is listed).
+pub(super) fn offer(app: &mut App, device: DeviceId) {
+    let row = app
+        .user
+        .as_ref()
+        .and_then(|u| u.devices.as_ref())
+        .and_then(|d| d.iter().position(|x| x.id == device));
+    if let (Some(row), Some(view)) = (row, app.user.as_mut()) {
+        view.device_sel = row;
+        open_remove(app);
+    }
+}
+
 /// Keys in the remove dialog.
 pub(super) fn remove_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
     let Some(Dialog::Remove(d)) = app.dialogs.last_mut() else {
@@ -60,17 +73,14 @@ pub(super) fn remove_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
         return;
     }
+    // No printable key removes: only Enter on the Remove button does.
     match key.code {
-        KeyCode::Char('y') => submit_remove(app, cmds),
         KeyCode::Char('n') => {
             app.dialogs.pop();
         }
-        KeyCode::Left | KeyCode::Right => {
-            d.button = match d.button {
-                RemoveButton::Cancel => RemoveButton::Remove,
-                _ => RemoveButton::Cancel,
-            }
-        }
+        // The buttons sit side by side: Cancel on the left, Remove on the right.
+        KeyCode::Left => d.button = RemoveButton::Cancel,
+        KeyCode::Right => d.button = RemoveButton::Remove,
         KeyCode::Enter => match d.button {
             RemoveButton::Remove => submit_remove(app, cmds),
             _ => {

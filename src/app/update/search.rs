@@ -9,6 +9,9 @@ use crate::app::query;
 use crate::app::{App, Cmd, Focus, Purpose};
 use crate::worker::{ApiRequest, SearchResult};
 
+/// The longest search sent (a longer one is refused before anything is sent).
+const SEARCH_MAX_CHARS: usize = 256;
+
 /// Rows from the end of the list at which the next page is fetched.
 const PAGE_AHEAD: usize = 5;
 
@@ -35,6 +38,11 @@ pub(super) fn search_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
 /// Runs the query in the search box, replacing any search in flight.
 pub(super) fn run_search(app: &mut App, cmds: &mut Vec<Cmd>) {
     let text = app.search.input.value().to_owned();
+    if text.chars().count() > SEARCH_MAX_CHARS {
+        // Refused here: nothing is sent, and the text stays for editing.
+        app.search.message = Some(format!("Search is at most {SEARCH_MAX_CHARS} characters"));
+        return;
+    }
     match query::parse(&text) {
         Err(e) => app.search.message = Some(e.to_string()),
         Ok(queries) => {

@@ -63,25 +63,34 @@ pub(super) fn token_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
     if d.busy.is_some() {
         return;
     }
-    if let Some(back) = is_tab(&key) {
+    let typing = d.field == TokenField::Reason;
+    // Moving between fields never changes a value; in the reason field j and k are letters.
+    let step = match key.code {
+        KeyCode::Tab | KeyCode::BackTab => is_tab(&key),
+        KeyCode::Down => Some(false),
+        KeyCode::Up => Some(true),
+        KeyCode::Char('j') if !typing => Some(false),
+        KeyCode::Char('k') if !typing => Some(true),
+        _ => None,
+    };
+    if let Some(back) = step {
         d.field = cycle(&d.fields(), d.field, back);
     } else if is_submit(&key) {
         submit_token(app, cmds);
     } else {
         match d.field {
             TokenField::ExpiresIn => match key.code {
-                KeyCode::Left | KeyCode::Up | KeyCode::Char('k') | KeyCode::Char('h') => {
-                    d.preset = d.preset.saturating_sub(1)
-                }
-                KeyCode::Right
-                | KeyCode::Down
-                | KeyCode::Char('j')
-                | KeyCode::Char('l')
-                | KeyCode::Char(' ') => d.preset = (d.preset + 1).min(TOKEN_PRESETS.len() - 1),
+                KeyCode::Left => d.preset = d.preset.saturating_sub(1),
+                KeyCode::Right => d.preset = (d.preset + 1).min(TOKEN_PRESETS.len() - 1),
+                // Space steps through the lifetimes and starts again after the longest.
+                KeyCode::Char(' ') => d.preset = (d.preset + 1) % TOKEN_PRESETS.len(),
                 _ => {}
             },
             TokenField::Reusable => {
-                if key.code == KeyCode::Char(' ') {
+                if matches!(
+                    key.code,
+                    KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right
+                ) {
                     d.reusable = !d.reusable;
                 }
             }

@@ -9,10 +9,11 @@ use super::errors::error_dialog;
 use super::form::{is_submit, is_tab};
 use super::user::{reload_user, selected_device};
 use crate::api::{ApiError, ErrorKind, OtpDevice, Secret, VerifyOutcome};
+use crate::app::code_entry::{CodeEntry, CodeFactor, Submitted};
 use crate::app::dialogs::*;
 use crate::app::phone::PhoneCmd;
+use crate::app::validate;
 use crate::app::*;
-use crate::app::{codes, validate};
 use crate::worker::{ApiRequest, RequestId};
 
 /// How often a push is polled.
@@ -22,7 +23,7 @@ const PUSH_POLL_MS: i64 = 1_500;
 pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
     let now = app.now;
     let mut poll = None;
-    let mut push_expired = false;
+    let mut push_expired = None;
     for dialog in app.dialogs.iter_mut() {
         let Dialog::Verify(v) = dialog else { continue };
         let expired = v.expires_at.is_some_and(|t| t <= now);
@@ -30,35 +31,48 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
             VerifyStage::AwaitPush { next_poll } if v.busy.is_none() => {
                 if expired {
                     v.stage = VerifyStage::Expired;
+                    // Nothing left to count down to.
+                    v.expires_at = None;
                     v.error = Some("The push expired before it was approved.".into());
-                    push_expired = true;
+                    push_expired = Some((v.is_check(), v.target.clone(), v.device.clone()));
                 } else if next_poll <= now {
-                    poll = Some((v.target.user_id, v.device.id.clone(), v.state_token.clone()));
+                    poll = Some((
+                        v.is_check(),
+                        v.target.user_id,
+                        v.device.id.clone(),
+                        v.state_token.clone(),
+                    ));
                 }
             }
             VerifyStage::EnterCode if expired && v.busy.is_none() && v.state_token.is_some() => {
                 v.stage = VerifyStage::Expired;
+                // The countdown (and its ticks) stop.
+                v.expires_at = None;
             }
             _ => {}
         }
     }
-    if push_expired {
+    if let Some((check, target, device)) = push_expired {
         // The push's verification is over: it ended unanswered.
         let expired = ApiError::new(
             ErrorKind::ExpiredStateToken,
             "the push expired before it was approved",
         );
-        settle(
-            app,
-            AuditKind::Verify,
-            AuditResult::Failure,
-            Some(&expired),
-            cmds,
-        );
+        if check {
+            super::caller::check_failed(app, &target, &device, &expired, cmds);
+        } else {
+            settle(
+                app,
+                AuditKind::Verify,
+                AuditResult::Failure,
+                Some(&expired),
+                cmds,
+            );
+        }
     }
-    if let Some((user_id, device_id, state_token)) = poll {
+    if let Some((check, user_id, device_id, state_token)) = poll {
         let (id, cmd) = app.request(
-            Purpose::Verify,
+            verify_purpose(check),
             ApiRequest::Verify {
                 user_id,
                 device_id,
@@ -70,6 +84,15 @@ pub(super) fn tick(app: &mut App, cmds: &mut Vec<Cmd>) {
             v.busy = Some(id);
         }
         cmds.push(cmd);
+    }
+}
+
+/// The purpose of a verify call: a caller check's, or an activation's.
+fn verify_purpose(check: bool) -> Purpose {
+    if check {
+        Purpose::CallerVerify
+    } else {
+        Purpose::Verify
     }
 }
 
@@ -168,24 +191,49 @@ fn submit_trigger(app: &mut App, cmds: &mut Vec<Cmd>) {
 /// A verify dialog for this device, before anything is sent.
 pub(super) fn verify_dialog(target: Target, device: OtpDevice, guided: bool) -> VerifyDialog {
     let kind = DeviceKind::of(&device);
+    let factor =
+        CodeFactor::of(&device, target.user_email.as_deref()).unwrap_or(CodeFactor::Authenticator);
     VerifyDialog {
         target,
         kind,
         device,
         state_token: None,
         expires_at: None,
-        code: Input::default(),
-        stage: if kind == DeviceKind::Code {
-            VerifyStage::EnterCode
-        } else {
-            VerifyStage::Sending
+        code: CodeEntry::new(factor),
+        stage: match kind {
+            DeviceKind::Code => VerifyStage::EnterCode,
+            // A push buzzes a phone: the agent confirms it first.
+            DeviceKind::Push => VerifyStage::Confirm,
+            _ => VerifyStage::Sending,
         },
         error: None,
         busy: None,
         options: TriggerOptions::default(),
         guided,
-        sends: Vec::new(),
-        code_fresh: false,
+        check: None,
+    }
+}
+
+/// Opens the dialog that checks the caller with this device, and starts it: a code device
+/// waits for the code, a push waits for Enter when `confirm_push`, anything else is sent.
+pub(super) fn open_check_with(
+    app: &mut App,
+    target: Target,
+    device: OtpDevice,
+    resume: Option<crate::policy::GuardedAction>,
+    confirm_push: bool,
+    cmds: &mut Vec<Cmd>,
+) {
+    let mut dialog = verify_dialog(target, device, false);
+    dialog.check = Some(CheckMode { resume });
+    dialog.code.who = "caller";
+    if dialog.stage == VerifyStage::Confirm && !confirm_push {
+        dialog.stage = VerifyStage::Sending;
+    }
+    let send = dialog.stage == VerifyStage::Sending;
+    app.dialogs.push(Dialog::Verify(dialog));
+    if send {
+        send_trigger(app, cmds);
     }
 }
 
@@ -194,6 +242,11 @@ pub(super) fn open_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
     let Some((target, device)) = selected_device(app) else {
         return;
     };
+    if device.active {
+        // An active device proves who holds it: that is a caller check, as `mfadesk verify`.
+        super::caller::check_device(app, target, device, cmds);
+        return;
+    }
     let mut dialog = verify_dialog(target, device, false);
     // Only SMS and voice codes are reused: Protect's code row shares its id with the push row.
     let live = app
@@ -208,7 +261,7 @@ pub(super) fn open_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
         dialog.state_token = Some(live.token);
         dialog.expires_at = Some(live.expires_at);
         dialog.options = live.options;
-        dialog.sends = live.sends;
+        dialog.code.sends = live.sends;
         dialog.stage = VerifyStage::EnterCode;
         app.dialogs.push(Dialog::Verify(dialog));
         return;
@@ -233,19 +286,46 @@ pub(super) fn send_trigger(app: &mut App, cmds: &mut Vec<Cmd>) {
         numeric: v.options.numeric,
         sms_message: v.options.sms_message.clone(),
     };
-    let note = audit_note(
-        app,
-        AuditKind::Trigger,
-        &v.target.clone(),
-        Some(&v.device.clone()),
-    );
-    let (id, cmd) = app.request(Purpose::Trigger, request);
+    let purpose = if v.is_check() {
+        Purpose::CallerTrigger
+    } else {
+        Purpose::Trigger
+    };
+    send(app, purpose, request, AuditKind::Trigger, cmds);
+    if let Some(Dialog::Verify(v)) = app.dialogs.last_mut()
+        && v.busy.is_some()
+    {
+        v.stage = VerifyStage::Sending;
+    }
+}
+
+/// Sends a trigger or verify for the top verify dialog, which waits for it, with its attempt
+/// line: the check's one `caller_check` line, or the activation's `kind` line.
+fn send(
+    app: &mut App,
+    purpose: Purpose,
+    request: ApiRequest,
+    kind: AuditKind,
+    cmds: &mut Vec<Cmd>,
+) {
+    if refused_scope(app) {
+        return;
+    }
+    let Some(Dialog::Verify(v)) = app.dialogs.last() else {
+        return;
+    };
+    let (check, target, device) = (v.is_check(), v.target.clone(), v.device.clone());
+    let (id, cmd) = app.request(purpose, request);
     if let Some(Dialog::Verify(v)) = app.dialogs.last_mut() {
         v.busy = Some(id);
-        v.stage = VerifyStage::Sending;
         v.error = None;
     }
-    record(app, note, AuditResult::Attempt, None, cmds);
+    if check {
+        super::caller::attempt(app, &target, &device, cmds);
+    } else {
+        let note = audit_note(app, kind, &target, Some(&device));
+        record(app, note, AuditResult::Attempt, None, cmds);
+    }
     cmds.push(cmd);
 }
 
@@ -268,11 +348,8 @@ pub(super) fn verify_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
     } else if is_submit(&key) {
         submit_verify(app, cmds);
-    } else if d.kind != DeviceKind::Push
-        && d.busy.is_none()
-        && !replace_if_fresh(&mut d.code, &mut d.code_fresh, &key)
-    {
-        edit(&mut d.code, &key);
+    } else if d.kind != DeviceKind::Push && d.busy.is_none() && d.stage == VerifyStage::EnterCode {
+        d.code.key(&key);
     }
 }
 
@@ -286,55 +363,52 @@ fn submit_verify(app: &mut App, cmds: &mut Vec<Cmd>) {
     }
     match d.stage {
         VerifyStage::Sending => {}
+        VerifyStage::Confirm => send_trigger(app, cmds),
         VerifyStage::Expired | VerifyStage::Stopped => {
-            d.code = Input::default();
+            d.code.clear();
             send_trigger(app, cmds);
         }
         VerifyStage::AwaitPush { .. } => {
             d.stage = VerifyStage::AwaitPush { next_poll: now };
         }
         VerifyStage::EnterCode => {
-            // Codes are read out in groups: the spaces and dashes are not part of them.
-            let code = validate::normalize_code(d.code.value());
-            if code.is_empty() && matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice) {
-                // No code arrived: Enter on the empty field sends a new one, at most every 30 s
-                // (the dialog counts down until then).
-                if codes::resend_wait(&d.sends, now).is_some() {
-                    // The dialog's own line counts down; a stale error would hide it.
-                    d.error = None;
-                    return;
-                }
-                send_trigger(app, cmds);
-                return;
+            let resend = d.device.needs_trigger;
+            match d.code.submit(now, resend) {
+                // The field's own line counts down; a stale error would hide it.
+                Submitted::Wait(_) => d.error = None,
+                Submitted::Resend => send_trigger(app, cmds),
+                Submitted::Problem(why) => d.error = Some(why),
+                Submitted::Code(code) => check_code(app, code, cmds),
             }
-            if code.is_empty() {
-                d.error = Some("Type the code the user reads out.".into());
-                return;
-            }
-            let len = code.chars().count();
-            if codes::is_yubikey(&d.device) && len < codes::YUBIKEY_MIN_LEN {
-                d.error = Some(codes::yubikey_short(len));
-                d.code_fresh = true;
-                return;
-            }
-            let request = ApiRequest::Verify {
-                user_id: d.target.user_id,
-                device_id: d.device.id.clone(),
-                state_token: d.state_token.clone(),
-                otp: Some(Secret::new(code)),
-            };
-            let (target, device) = (d.target.clone(), d.device.clone());
-            let (id, cmd) = app.request(Purpose::Verify, request);
-            if let Some(Dialog::Verify(d)) = app.dialogs.last_mut() {
-                d.busy = Some(id);
-                d.error = None;
-                d.code_fresh = false;
-            }
-            let note = audit_note(app, AuditKind::Verify, &target, Some(&device));
-            record(app, note, AuditResult::Attempt, None, cmds);
-            cmds.push(cmd);
         }
     }
+}
+
+/// True (and says so) when the top dialog is a caller check this credential may not make.
+fn refused_scope(app: &mut App) -> bool {
+    let read_only = app.credential_read_only;
+    match app.dialogs.last_mut() {
+        Some(Dialog::Verify(d)) if d.is_check() && read_only => {
+            d.error = Some(crate::app::caller::NO_SCOPE.into());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Sends the typed code of the top verify dialog.
+fn check_code(app: &mut App, code: Secret, cmds: &mut Vec<Cmd>) {
+    let Some(Dialog::Verify(d)) = app.dialogs.last() else {
+        return;
+    };
+    let request = ApiRequest::Verify {
+        user_id: d.target.user_id,
+        device_id: d.device.id.clone(),
+        state_token: d.state_token.clone(),
+        otp: Some(code),
+    };
+    let purpose = verify_purpose(d.is_check());
+    send(app, purpose, request, AuditKind::Verify, cmds);
 }
 
 /// Takes the trigger answer: wait for the code, or for the push.
@@ -372,16 +446,22 @@ pub(super) fn on_triggered(
             } else {
                 VerifyStage::EnterCode
             };
-            if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice) {
-                d.sends.push(now);
+            if d.kind != DeviceKind::Push && d.code.factor.is_sent() {
+                d.code.sent(now);
+            }
+            if matches!(d.kind, DeviceKind::Sms | DeviceKind::Voice) && !d.is_check() {
                 let live = LiveToken {
                     token: t.state_token,
                     expires_at,
                     options: d.options.clone(),
-                    sends: d.sends.clone(),
+                    sends: d.code.sends.clone(),
                 };
                 let device_id = d.device.id.clone();
                 app.tokens.insert(device_id, live);
+            }
+            if d.is_check() {
+                // The check's one attempt line stays open until the caller answers.
+                return;
             }
             let push = (d.kind == DeviceKind::Push).then(|| (d.target.clone(), d.device.clone()));
             settle(app, AuditKind::Trigger, AuditResult::Success, None, cmds);
@@ -395,6 +475,11 @@ pub(super) fn on_triggered(
             d.stage = VerifyStage::Stopped;
             let retry = "Enter sends again.";
             d.error = Some(format!("Could not send: {e}. {retry}"));
+            if d.is_check() {
+                let (target, device) = (d.target.clone(), d.device.clone());
+                super::caller::check_failed(app, &target, &device, &e, cmds);
+                return;
+            }
             let bad_request = e.kind == ErrorKind::BadRequest;
             settle(
                 app,
@@ -426,6 +511,10 @@ pub(super) fn on_verified(
     };
     d.busy = None;
     let push = d.kind == DeviceKind::Push;
+    if d.is_check() {
+        on_checked(app, pos, r, cmds);
+        return;
+    }
     match r {
         Ok(VerifyOutcome::Verified) => {
             let (target, device) = (d.target.clone(), d.device.clone());
@@ -462,19 +551,8 @@ pub(super) fn on_verified(
         Err(e) => {
             match e.kind {
                 ErrorKind::WrongCode => {
-                    d.error = Some(match d.sends.last() {
-                        // The user may be reading the first code while a newer one replaced it.
-                        Some(last) if d.sends.len() > 1 => format!(
-                            "Wrong code. A newer code was sent at {}: ask for the latest one.",
-                            codes::clock_time(*last)
-                        ),
-                        _ => format!(
-                            "Wrong code ({}). Check it with the user and try again.",
-                            e.message
-                        ),
-                    });
                     // Selected, as the search box is: the next code typed replaces it.
-                    d.code_fresh = true;
+                    d.error = Some(d.code.wrong());
                 }
                 ErrorKind::ExpiredStateToken => {
                     d.stage = VerifyStage::Expired;
@@ -501,6 +579,52 @@ pub(super) fn on_verified(
             ) {
                 error_dialog(app, "Verifying the device", e);
             }
+        }
+    }
+}
+
+/// A caller check's verify answer: checked, still waiting for the push, or failed.
+fn on_checked(app: &mut App, pos: usize, r: Result<VerifyOutcome, ApiError>, cmds: &mut Vec<Cmd>) {
+    let now = app.now;
+    let Some(Dialog::Verify(d)) = app.dialogs.get_mut(pos) else {
+        return;
+    };
+    let (target, device) = (d.target.clone(), d.device.clone());
+    match r {
+        Ok(VerifyOutcome::Verified) => {
+            app.dialogs.remove(pos);
+            super::caller::checked(app, &target, &device, cmds);
+        }
+        Ok(VerifyOutcome::Pending { .. }) if d.kind == DeviceKind::Push => {
+            d.stage = VerifyStage::AwaitPush {
+                next_poll: now + Duration::milliseconds(PUSH_POLL_MS),
+            };
+        }
+        Ok(VerifyOutcome::Pending { message }) => {
+            // A code has nothing to wait for: not a success, so the caller is not checked.
+            d.error = Some(format!("The tenant answered \"{message}\"; try again."));
+            let e = ApiError::new(ErrorKind::BadRequest, message);
+            super::caller::check_failed(app, &target, &device, &e, cmds);
+        }
+        Err(e) => {
+            match e.kind {
+                ErrorKind::WrongCode => d.error = Some(d.code.wrong()),
+                ErrorKind::ExpiredStateToken => {
+                    d.stage = VerifyStage::Expired;
+                    d.error = Some(format!("{}. Enter sends a new code.", e.message));
+                }
+                ErrorKind::PushDenied => {
+                    d.stage = VerifyStage::Stopped;
+                    d.error = Some("The push was denied. Enter sends another.".into());
+                }
+                _ => {
+                    if d.kind == DeviceKind::Push {
+                        d.stage = VerifyStage::Stopped;
+                    }
+                    d.error = Some(format!("Caller check failed: {e}. Enter tries again."));
+                }
+            }
+            super::caller::check_failed(app, &target, &device, &e, cmds);
         }
     }
 }

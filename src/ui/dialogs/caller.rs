@@ -1,16 +1,15 @@
 //! The caller-check and override dialogs, and the gate lines of guarded dialogs.
 
-use super::{Form, SPINNER, device_text};
+use super::{Form, device_text};
 use crate::app::App;
 use crate::app::caller::*;
-use crate::app::dialogs::{DeviceKind, Dialog};
-use crate::app::validate::countdown;
+use crate::app::dialogs::Dialog;
 use crate::ui::text::{clean, fit};
 use crate::ui::theme::Theme;
 
-/// The check dialog: pick a device, then wait for the push or type the code.
+/// The check dialog: pick the device the caller proves they hold (the verify dialog, in check
+/// mode, then takes the code or waits for the push).
 pub(super) fn draw_check(
-    app: &App,
     d: &CallerCheckDialog,
     f: &mut Form<'_>,
     theme: &Theme,
@@ -24,121 +23,65 @@ pub(super) fn draw_check(
         ),
         w,
     ));
-    let device = d.device();
-    let left = d.expires_at.map(|t| (t - app.now).num_seconds());
-    match &d.stage {
-        CheckStage::Choose => {
-            if d.devices.is_empty() {
-                f.blank();
-                f.styled(NO_ACTIVE_DEVICE, theme.warn());
-                if d.resume.is_some() {
-                    f.styled(
-                        "o overrides with a reason for this one change.",
-                        theme.dim(),
-                    );
-                }
+    if d.devices.is_empty() {
+        f.blank();
+        f.styled(NO_ACTIVE_DEVICE, theme.warn());
+    } else {
+        if d.offered() {
+            f.text("They prove it with one of the user's active devices:");
+        } else if d
+            .devices
+            .iter()
+            .any(|x| x.blocked.as_deref().is_some_and(|w| w.contains("too new")))
+        {
+            f.styled(NO_OLD_DEVICE, theme.warn());
+        } else {
+            // Only a push, withheld while the user is being push-bombed (the row says why).
+            f.styled("No device can check the caller now", theme.warn());
+        }
+        f.blank();
+        for (i, x) in d.devices.iter().enumerate() {
+            let sel = i == d.selected;
+            let mark = if sel { ">" } else { " " };
+            let star = if x.device.default { "★" } else { " " };
+            let how = method_label(&x.device);
+            let one = format!("{mark} {star} {} · {how}", device_text(&x.device));
+            // A row too long for one line (the push's warning) puts its method on the next.
+            let (text, more) = if one.chars().count() <= w {
+                (one, None)
             } else {
-                f.text("They prove it with one of the user's active devices:");
-                f.blank();
-                let words = d
-                    .devices
-                    .iter()
-                    .map(|x| method_word(DeviceKind::of(x)).len())
-                    .max()
-                    .unwrap_or(0);
-                for (i, x) in d.devices.iter().enumerate() {
-                    let sel = i == d.selected;
-                    let mark = if sel { ">" } else { " " };
-                    let star = if x.default { "★" } else { " " };
-                    let how = method_word(DeviceKind::of(x));
-                    let name_w = w.saturating_sub(words + 6);
-                    let text = format!(
-                        "{mark} {star} {:<name_w$} {how:>words$}",
-                        fit(&device_text(x), name_w)
-                    );
-                    if sel {
-                        f.styled(text, theme.selected());
-                    } else {
-                        f.text(text);
-                    }
-                }
-                f.blank();
-                f.styled(
-                    "Enter checks with this device (push: they approve it; others: they read the code).",
-                    theme.dim(),
-                );
+                let name = fit(&format!("{mark} {star} {}", device_text(&x.device)), w);
+                (name, Some(fit(&format!("      {how}"), w)))
+            };
+            let style = match (&x.blocked, sel) {
+                (_, true) => theme.selected(),
+                (None, false) => theme.text(),
+                // Listed, greyed, with why it may not prove the caller.
+                (Some(_), false) => theme.dim(),
+            };
+            f.styled(text, style);
+            if let Some(more) = more {
+                f.styled(more, style);
+            }
+            if let Some(why) = &x.blocked {
+                f.styled(fit(&format!("      {why}"), w), theme.dim());
             }
         }
-        CheckStage::Sending => {
-            let what = match d.kind() {
-                Some(DeviceKind::Push) => "Sending the push…",
-                Some(DeviceKind::Voice) => "Calling…",
-                _ => "Sending the code…",
-            };
-            f.blank();
+        f.blank();
+        if d.offered() {
             f.styled(
-                format!("{} {what}", SPINNER[app.spinner % SPINNER.len()]),
+                "Enter checks with this device (codes: they read it out; push: they approve it).",
                 theme.dim(),
             );
         }
-        CheckStage::AwaitPush { .. } => {
-            f.blank();
-            if let Some(x) = device {
-                f.text(format!("Push sent to {}.", device_text(x)));
-            }
-            f.styled(
-                format!(
-                    "{} Waiting for the caller to approve the push…",
-                    SPINNER[app.spinner % SPINNER.len()]
-                ),
-                theme.warn(),
-            );
-            if let Some(left) = left {
-                f.styled(
-                    format!("expires in {} · Esc stops waiting", countdown(left.max(0))),
-                    theme.dim(),
-                );
-            }
-            if app.tenant.demo {
-                f.styled("Demo: a approves, x denies on the demo phone.", theme.dim());
-            }
-        }
-        CheckStage::EnterCode => {
-            f.blank();
-            if let Some(x) = device {
-                let ask = match DeviceKind::of(x) {
-                    DeviceKind::Sms => "Ask the caller for the code sent to",
-                    DeviceKind::Voice => "Ask the caller for the code the call read out on",
-                    _ => "Ask the caller for the code shown on",
-                };
-                f.text(format!("{ask} {}.", device_text(x)));
-            }
-            f.input("Code", &d.code, d.busy.is_none(), None);
-            if let Some(left) = left {
-                f.styled(
-                    format!("{:16}expires in {}", "", countdown(left.max(0))),
-                    if left < 30 { theme.warn() } else { theme.dim() },
-                );
-            }
-            let sent = matches!(d.kind(), Some(DeviceKind::Sms | DeviceKind::Voice));
-            if sent && d.code.value().is_empty() && d.busy.is_none() {
-                f.styled(
-                    "No code arrived? Enter on the empty field sends a new one.",
-                    theme.dim(),
-                );
-            }
-            if app.tenant.demo && !app.phone_visible {
-                f.styled(
-                    "Demo: Ctrl-P shows the demo phone with the code.",
-                    theme.dim(),
-                );
-            }
-        }
+    }
+    if !d.offered() && d.resume.is_some() {
+        f.styled(
+            "o overrides with a reason for this one change.",
+            theme.dim(),
+        );
     }
     f.error(&d.error);
-    if d.stage == CheckStage::EnterCode {
-        f.busy(d.busy.is_some(), app.spinner, "Checking…");
-    }
     (" Check caller ", false)
 }
 
