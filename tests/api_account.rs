@@ -299,3 +299,67 @@ async fn scripted_scope_and_404_answers() {
         ErrorKind::BadRequest
     );
 }
+
+/// The event type ids the tenant holds for a user, oldest first.
+async fn event_types(sim: &Sim, token: &str, user: i64) -> Vec<i64> {
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{}/api/1/events?user_id={user}&sort=%2Bid&limit=1000",
+            sim.tenant.base_url()
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event_type_id"].as_i64())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_tenant_records_logout_lock_and_unlock_events() {
+    let sim = Sim::start().await;
+    let token = admin_token(&sim).await;
+    let client = admin(&sim);
+    client.logout_user(CARISSA).await.unwrap();
+    client.lock_user(CARISSA, 15).await.unwrap();
+    client.unlock_user(CARISSA).await.unwrap();
+    let types = event_types(&sim, &token, CARISSA).await;
+    let ours: Vec<i64> = types
+        .into_iter()
+        .filter(|t| [516, 553, 554].contains(t))
+        .collect();
+    assert_eq!(ours, vec![516, 553, 554]);
+    // A refused unlock records nothing.
+    let _ = client.unlock_user(CARISSA).await;
+    let again = event_types(&sim, &token, CARISSA).await;
+    assert_eq!(again.iter().filter(|t| **t == 554).count(), 1);
+}
+
+#[tokio::test]
+async fn five_failed_sign_ins_lock_a_user_and_unlock_clears_it() {
+    let sim = Sim::start().await;
+    let http = reqwest::Client::new();
+    for _ in 0..5 {
+        let resp = http
+            .post(format!("{}/_sim/users/{MICK}/login", sim.tenant.base_url()))
+            .json(&json!({"ok": false, "ip": "203.0.113.9"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let client = sim.manage();
+    let user = client.get_user(MICK).await.unwrap();
+    assert_eq!(user.status, Some(3));
+    assert!(user.locked_until.is_some());
+    client.unlock_user(MICK).await.unwrap();
+    let user = client.get_user(MICK).await.unwrap();
+    assert_eq!(user.status, Some(1));
+    assert_eq!(user.locked_until, None);
+}

@@ -10,13 +10,12 @@ use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use super::auth::{Family, authorize, authorize_manage_all};
+use super::events::{LOCK_MINUTES, NewEvent, caller};
 use super::mfa::user_id;
 use super::respond::{Reply, body_json, ok, v1_err, v1_ok, v2_err};
 use super::server::App;
 use super::state::Tenant;
 
-/// The demo policy's lock period, used for `locked_until: 0` (minutes).
-pub(crate) const POLICY_LOCK_MINUTES: i64 = 30;
 /// Status 3: locked.
 const LOCKED: i64 = 3;
 /// Status 1: active.
@@ -48,9 +47,11 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Reply {
-    let t = app.lock();
+    let mut t = app.lock();
     authorize(&t, &headers, Family::V1, true)?;
-    user_id(&t, &raw)?;
+    let uid = user_id(&t, &raw)?;
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(516, uid, client));
     Ok(v1_ok("Success", None))
 }
 
@@ -70,7 +71,7 @@ pub(crate) async fn lock(
         .filter(|m| *m >= 0)
         .ok_or_else(|| v1_err(400, "locked_until should be -> integer"))?;
     let minutes = if minutes == 0 {
-        POLICY_LOCK_MINUTES
+        LOCK_MINUTES
     } else {
         minutes.min(i64::from(u32::MAX))
     };
@@ -79,6 +80,8 @@ pub(crate) async fn lock(
         u.status = LOCKED;
         u.locked_until = Some(until);
     }
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(553, uid, client));
     Ok(v1_ok("Success", None))
 }
 
@@ -100,5 +103,7 @@ pub(crate) async fn unlock(
         u.locked_until = None;
         u.invalid_login_attempts = 0;
     }
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(554, uid, client));
     Ok(ok(&json!({"message": "User unlocked"})))
 }

@@ -62,6 +62,7 @@ mod clock;
 mod conn;
 mod control;
 mod error;
+mod events;
 mod faults;
 mod mfa;
 mod mfa_v2;
@@ -76,6 +77,7 @@ mod users;
 pub use conn::handling_request;
 pub use control::SimControl;
 pub use error::SimError;
+pub use events::{EVENT_TYPES, NewEvent, SimEvent};
 pub use faults::{Fault, RouteKind};
 pub use server::{DemoTenant, SimConfig};
 pub use state::{

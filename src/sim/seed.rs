@@ -32,6 +32,8 @@ const TIME_FIELDS: [&str; 7] = [
 pub(crate) struct Seed {
     pub account_id: i64,
     users: Vec<Value>,
+    /// Events the tenant starts with (`created_at` usually relative, so stories stay recent).
+    events: Vec<Value>,
 }
 
 /// A device as the seed describes it.
@@ -63,12 +65,15 @@ fn yes() -> bool {
 struct SeedFile {
     account_id: i64,
     users: Vec<Value>,
+    #[serde(default)]
+    events: Vec<Value>,
 }
 
 /// The tenant a seed describes, at one moment.
 pub(crate) struct Materialized {
     pub users: BTreeMap<i64, SimUser>,
     pub devices: BTreeMap<i64, SimDevice>,
+    pub events: Vec<super::events::NewEvent>,
 }
 
 /// Whether `n` is an E.164 number: `+`, then 8–15 digits, the first not 0.
@@ -82,7 +87,7 @@ pub(crate) fn is_e164(n: &str) -> bool {
 }
 
 /// Resolves `now`, `now-2d`, `now+90m` against `now`; other strings are left alone.
-fn resolve_time(text: &str, now: DateTime<Utc>) -> Result<Option<String>, String> {
+pub(crate) fn resolve_time(text: &str, now: DateTime<Utc>) -> Result<Option<String>, String> {
     let Some(rest) = text.strip_prefix("now") else {
         return Ok(None);
     };
@@ -122,6 +127,7 @@ impl Seed {
         let seed = Seed {
             account_id: file.account_id,
             users: file.users,
+            events: file.events,
         };
         // Materialize once now so every problem shows at start, not at reset.
         seed.materialize(Utc::now())?;
@@ -198,7 +204,22 @@ impl Seed {
                 return Err(format!("user id {uid} appears twice"));
             }
         }
-        Ok(Materialized { users, devices })
+        let mut events = Vec::new();
+        for (i, raw) in self.events.iter().enumerate() {
+            let e = super::events::new_event_from_json(raw, now)
+                .map_err(|e| format!("events[{i}]: {e}"))?;
+            if let Some(u) = e.user_id
+                && !users.contains_key(&u)
+            {
+                return Err(format!("events[{i}]: no user {u}"));
+            }
+            events.push(e);
+        }
+        Ok(Materialized {
+            users,
+            devices,
+            events,
+        })
     }
 }
 

@@ -27,7 +27,7 @@ use super::ratelimit::RateBook;
 use super::respond::{json_status, v1_err, v2_err};
 use super::seed::{self, Seed};
 use super::state::Tenant;
-use super::{account, auth, control, mfa, mfa_v2, users};
+use super::{account, auth, control, events, mfa, mfa_v2, users};
 
 /// How to run the demo tenant.
 #[derive(Clone, Debug)]
@@ -112,7 +112,7 @@ impl Shared {
             .unwrap_or(100_000)
             .checked_add(1)
             .ok_or("device ids must leave room for new devices (below 9223372036854775807)")?;
-        Ok(Tenant {
+        let mut tenant = Tenant {
             account_id: seed.account_id,
             users: Arc::new(m.users),
             devices: m.devices,
@@ -126,7 +126,11 @@ impl Shared {
             rate: RateBook::new(rate_limit),
             faults: Vec::new(),
             counts: HashMap::new(),
-        })
+            events: Default::default(),
+            next_event_id: 0,
+        };
+        super::events::seed_events(&mut tenant, m.events);
+        Ok(tenant)
     }
 }
 
@@ -296,6 +300,8 @@ fn router(app: App) -> Router {
         .route("/auth/rate_limit", get(auth::rate_limit))
         .route("/api/2/users", get(users::list))
         .route("/api/2/users/{id}", get(users::get_one))
+        .route("/api/1/events", get(events::list))
+        .route("/api/1/events/types", get(events::types))
         .route("/api/1/users/{id}/auth_factors", get(mfa::auth_factors))
         .route(
             "/api/1/users/{id}/otp_devices",
