@@ -38,6 +38,12 @@ pub enum AuditAction {
     MfaToken,
     /// Check that the caller holds one of the user's active devices (changes nothing).
     CallerCheck,
+    /// Unlock a locked user.
+    Unlock,
+    /// Sign a user out everywhere (OneLogin session and single sign-on).
+    Logout,
+    /// Lock a user.
+    Lock,
 }
 
 impl AuditAction {
@@ -50,6 +56,9 @@ impl AuditAction {
             AuditAction::Remove => "remove",
             AuditAction::MfaToken => "mfa_token",
             AuditAction::CallerCheck => "caller_check",
+            AuditAction::Unlock => "unlock",
+            AuditAction::Logout => "logout",
+            AuditAction::Lock => "lock",
         }
     }
 }
@@ -133,6 +142,9 @@ pub struct AuditEntry {
     /// Enroll lines: the number was marked verified, so no code checked it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// The walkthrough (a call's case, `w-…`) this line belongs to, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
 }
 
 /// The caller check a change line refers to, as written in its `caller_check` field.
@@ -379,6 +391,7 @@ impl AuditContext {
             method: None,
             caller_check: None,
             verified: None,
+            case: None,
         }
     }
 }

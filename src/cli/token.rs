@@ -11,8 +11,8 @@ use crate::worker::{self, ApiRequest, ApiResponse};
 
 use super::context::Context;
 use super::duration::parse_secs;
+use super::flow;
 use super::output::Output;
-use super::prompt;
 use super::users::user_json;
 
 /// Shortest lifetime accepted, in seconds.
@@ -39,34 +39,18 @@ pub async fn run(
     let mut entry = ctx
         .recorder
         .entry(&user, None, AuditAction::MfaToken, AuditOutcome::Attempt);
-    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
-    let reason = reason.as_deref();
-    entry.reason = reason.map(str::to_owned);
     entry.message = Some(format!(
         "expires_in: {secs}s{}",
         if reusable { ", reusable" } else { "" }
     ));
-    let refused = |ctx: &mut Context, e: OpsError| {
-        ctx.recorder.refused(entry.clone(), &e);
-        Err(e)
-    };
-    if let Err(e) = ctx.gate.check(Change::MfaToken, reason) {
-        return refused(ctx, e);
-    }
-    let check = match ctx.require_caller_check(&user, Change::MfaToken) {
-        Ok(check) => check,
-        Err(e) => return refused(ctx, e),
-    };
     let question = format!(
         "Issue a{} temporary MFA token for {}, valid {}?",
         if reusable { " reusable" } else { "" },
         clean(&user.display_name()),
         expires_in.trim()
     );
-    if let Err(e) = prompt::confirm(&question, yes).await {
-        return refused(ctx, e);
-    }
-    let entry = ctx.with_caller_check(entry, check);
+    let entry =
+        flow::confirm_change(ctx, entry, Change::MfaToken, &user, reason, yes, &question).await?;
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::MfaToken {
         user_id: user.id,
