@@ -269,6 +269,8 @@ pub(crate) enum Purpose {
     Register,
     Remove,
     MfaToken,
+    /// Unlock, sign out everywhere, or lock.
+    Account,
     RateLimit,
     CallerTrigger,
     CallerVerify,
@@ -334,6 +336,8 @@ pub struct App {
     pub credential_read_only: bool,
     /// The credential's scope was asked once this session (the first `c`).
     pub credential_probed: bool,
+    /// The tenant refused a lock to this credential (it needs Manage All): `L` sends nothing.
+    pub lock_refused: bool,
     /// The MFA API the session speaks, once the first MFA answer says (header badge).
     pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
@@ -393,6 +397,7 @@ impl App {
             caller_override: None,
             credential_read_only: false,
             credential_probed: false,
+            lock_refused: false,
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
@@ -452,7 +457,8 @@ impl App {
         }
         let device = self.user.as_ref().and_then(|u| u.selected_device());
         match action {
-            Action::Enroll | Action::Token => self.user.is_some(),
+            Action::Enroll | Action::Token | Action::Logout | Action::Lock => self.user.is_some(),
+            Action::Unlock => self.user.as_ref().is_some_and(|v| self.is_locked(&v.user)),
             // After a failed start, r tries to reach the tenant again; after a failed search, the
             // search.
             Action::Refresh => {
@@ -478,6 +484,14 @@ impl App {
             Action::Quit => self.dialogs.is_empty(),
             _ => true,
         }
+    }
+
+    /// True when the user is locked: status 3, or a `locked_until` still ahead.
+    pub fn is_locked(&self, user: &User) -> bool {
+        user.status == Some(3)
+            || user
+                .locked_until
+                .is_some_and(|t| self.tenant_time(t) > self.now)
     }
 
     /// The highlighted search result while the users list has focus, when it is not the open
@@ -549,6 +563,7 @@ impl App {
                     | Purpose::Register
                     | Purpose::Remove
                     | Purpose::MfaToken
+                    | Purpose::Account
             )
         })
     }

@@ -13,9 +13,10 @@ use super::theme::Theme;
 use crate::api::OtpDevice;
 use crate::app::codes;
 use crate::app::dialogs::*;
-use crate::app::keymap::{BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
+use crate::app::keymap::{Action, BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
 use crate::app::validate::{self, countdown, mask_phone};
 use crate::app::{App, AuditResult};
+use crate::ops::account::{AccountAction, LOGOUT_EFFECT, period};
 
 mod caller;
 
@@ -60,6 +61,26 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
             ("y", "remove"),
             ("n", "keep"),
             ("Tab", "switch button"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Account(d) if d.field == AccountField::Reason => vec![
+            ("Tab", "next"),
+            ("^U", "clear"),
+            ("⏎", "to the button"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Account(d) if d.field == AccountField::Minutes => {
+            vec![("←/→", "how long"), ("Tab", "next"), ("Esc", "cancel")]
+        }
+        Dialog::Account(d) if d.blocked.is_some() => vec![("Esc", "close")],
+        Dialog::Account(d) if d.field == AccountField::Confirm => vec![
+            ("⏎", account_verb(d)),
+            ("Tab/←/→", "switch button"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Account(_) => vec![
+            ("⏎", "cancel"),
+            ("Tab/←/→", "switch button"),
             ("Esc", "cancel"),
         ],
         Dialog::Register(d) if d.ended => vec![("⏎", "close"), ("Esc", "close")],
@@ -148,6 +169,88 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
         width: w,
         height: h,
     }
+}
+
+fn account_verb(d: &AccountDialog) -> &'static str {
+    match d.action {
+        AccountAction::Unlock => "unlock",
+        AccountAction::Logout => "sign out",
+        AccountAction::Lock { .. } => "lock",
+    }
+}
+
+/// The account dialog's body: what happens, why, the options, and the two buttons.
+fn draw_account(app: &App, d: &AccountDialog, f: &mut Form<'_>, theme: &Theme) -> &'static str {
+    let inner_w = f.width;
+    let who = format!("{} (id {})", d.target.user_label, d.target.user_id);
+    let title = match d.action {
+        AccountAction::Unlock => {
+            f.text(fit(&format!("Unlock {who}?"), inner_w));
+            if !d.why.is_empty() {
+                f.blank();
+                f.styled("Why the user is locked:", theme.title());
+                for line in &d.why {
+                    f.text(format!("  {line}"));
+                }
+            }
+            " Unlock user "
+        }
+        AccountAction::Logout => {
+            f.text(fit(&format!("Sign {who} out everywhere?"), inner_w));
+            f.blank();
+            f.text(LOGOUT_EFFECT);
+            " Sign out everywhere "
+        }
+        AccountAction::Lock { minutes } => {
+            f.text(fit(&format!("Lock {who}?"), inner_w));
+            f.text("The user cannot sign in until the lock ends or someone unlocks them.");
+            f.blank();
+            let label = match minutes {
+                0 => "policy's period".to_owned(),
+                m => period(m),
+            };
+            f.choice("For", &label, d.field == AccountField::Minutes);
+            " Lock user "
+        }
+    };
+    if let Some(r) = &d.reason {
+        f.blank();
+        f.input("Ticket/reason", r, d.field == AccountField::Reason, None);
+    }
+    if let Some(b) = &d.blocked {
+        f.blank();
+        f.styled(format!("! {b}"), theme.danger());
+    }
+    f.blank();
+    let (c, a) = match d.field {
+        AccountField::Confirm => (theme.text(), theme.danger().patch(theme.selected())),
+        AccountField::Cancel => (theme.selected(), theme.danger()),
+        _ => (theme.text(), theme.danger()),
+    };
+    let cm = if d.field == AccountField::Cancel {
+        ">"
+    } else {
+        " "
+    };
+    let am = if d.field == AccountField::Confirm {
+        ">"
+    } else {
+        " "
+    };
+    f.lines.push(Line::from(vec![
+        Span::raw("   "),
+        Span::styled(format!("{cm}[ Cancel ]"), c),
+        Span::raw("   "),
+        Span::styled(format!("{am}[ {} ]", d.verb()), a),
+    ]));
+    f.error(&d.error);
+    let doing = match d.action {
+        AccountAction::Unlock => "Unlocking…",
+        AccountAction::Logout => "Signing out…",
+        AccountAction::Lock { .. } => "Locking…",
+    };
+    f.busy(d.busy.is_some(), app.spinner, doing);
+    title
 }
 
 fn device_text(d: &OtpDevice) -> String {
@@ -563,6 +666,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             f.busy(d.busy.is_some(), app.spinner, "Removing…");
             (" Remove device ", true)
         }
+        Dialog::Account(d) => (draw_account(app, d, &mut f, theme), true),
         Dialog::Token(d) => {
             match &d.issued {
                 Some(t) => {
@@ -667,6 +771,10 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         }
         Dialog::Help { .. } => {
             for b in BINDINGS {
+                if b.action == Action::Unlock && !app.available(Action::Unlock) {
+                    // Offered only while the open user is locked.
+                    continue;
+                }
                 let avail = app.available(b.action) || !b.action.is_mutating();
                 let style = if avail { theme.text() } else { theme.dim() };
                 let no_check = b.action == crate::app::keymap::Action::CallerCheck

@@ -105,6 +105,9 @@ pub(super) fn refused(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => AuditKind::Verify,
         Action::Remove => AuditKind::Remove,
         Action::Token => AuditKind::MfaToken,
+        Action::Unlock => AuditKind::Unlock,
+        Action::Logout => AuditKind::Logout,
+        Action::Lock => AuditKind::Lock,
         _ => return,
     };
     let Some(target) = target(app) else { return };

@@ -2,6 +2,7 @@
 //!
 //! This file routes messages, keys and API results; each flow lives in its own module.
 
+mod account;
 mod audit;
 mod audit_view;
 mod caller;
@@ -132,6 +133,9 @@ fn console_change(action: Action) -> Option<crate::ops::Change> {
         Action::Verify => Some(Change::Activate),
         Action::Remove => Some(Change::Remove),
         Action::Token => Some(Change::MfaToken),
+        Action::Unlock => Some(Change::Unlock),
+        Action::Logout => Some(Change::Logout),
+        Action::Lock => Some(Change::Lock),
         _ => None,
     }
 }
@@ -201,6 +205,12 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => open_verify(app, cmds),
         Action::Remove => open_remove(app),
         Action::Token => open_token(app),
+        Action::Unlock => account::open_account(app, crate::ops::account::AccountAction::Unlock),
+        Action::Logout => account::open_account(app, crate::ops::account::AccountAction::Logout),
+        Action::Lock => account::open_account(
+            app,
+            crate::ops::account::AccountAction::Lock { minutes: 15 },
+        ),
         Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
         Action::Audit => audit_view::open(app, cmds),
@@ -267,6 +277,7 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
             | Dialog::Verify(_)
             | Dialog::Remove(_)
             | Dialog::Token(_)
+            | Dialog::Account(_)
     );
     // A change already sent cannot be recalled: the trail says the outcome is unknown, and
     // the device list is read again so the screen shows what the tenant has.
@@ -372,6 +383,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Verify(_) => verify_key(app, key, cmds),
         Dialog::Remove(_) => remove_key(app, key, cmds),
         Dialog::Token(_) => token_key(app, key, cmds),
+        Dialog::Account(_) => account::account_key(app, key, cmds),
         Dialog::CallerCheck(_) => caller::check_key(app, key, cmds),
         Dialog::CallerOverride(_) => caller::override_key(app, key, cmds),
         Dialog::Register(_) => register::register_key(app, key, cmds),
@@ -416,6 +428,7 @@ fn on_result(
         }
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
+        (Purpose::Account, ApiResponse::Account(r)) => account::on_account(app, id, r, cmds),
         (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
         (Purpose::CallerTrigger, ApiResponse::Triggered(r)) => {
             caller::on_triggered(app, id, r, cmds)
