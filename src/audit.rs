@@ -145,6 +145,9 @@ pub struct AuditEntry {
     /// The walkthrough (a call's case, `w-…`) this line belongs to, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case: Option<String>,
+    /// Change lines: the signals on screen when the change was confirmed (`push_bombing`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<Vec<String>>,
 }
 
 /// The caller check a change line refers to, as written in its `caller_check` field.
@@ -302,6 +305,12 @@ impl AuditEntry {
         self
     }
 
+    /// Sets the signals on screen when the change was confirmed.
+    pub fn signals(mut self, names: Vec<String>) -> Self {
+        self.signals = Some(names);
+        self
+    }
+
     /// Sets which caller check preceded this change.
     pub fn caller_check(mut self, check: CallerCheckRef) -> Self {
         self.caller_check = Some(check);
@@ -392,6 +401,7 @@ impl AuditContext {
             caller_check: None,
             verified: None,
             case: None,
+            signals: None,
         }
     }
 }

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use crossterm::event::KeyCode;
-use mfadesk::api::{ErrorKind, RateLimit, User};
+use mfadesk::api::{ErrorKind, Event, RateLimit, User};
 use mfadesk::app::dialogs::{AccountField, Dialog};
 use mfadesk::app::keymap::Action;
 use mfadesk::app::{App, AuditKind, AuditResult, CallerCheckSettings, Cmd, TenantInfo};
@@ -39,6 +39,27 @@ fn locked_kelly() -> User {
     }
 }
 
+/// Five failed sign-ins (four from one address, one from another), then the policy's lock.
+fn lock_events() -> Vec<Event> {
+    let ev = |id: u32, type_id: i64, mins: i64, ip: Option<&str>| Event {
+        id: id.to_string(),
+        created_at: Some(now() - secs(mins * 60)),
+        event_type_id: type_id,
+        user_id: Some(kelly().id),
+        ipaddr: ip.map(str::to_owned),
+        actor_system: (type_id == 19).then(|| "Policy".to_owned()),
+        ..Event::default()
+    };
+    vec![
+        ev(6, 19, 1, None),
+        ev(5, 6, 1, Some("203.0.113.9")),
+        ev(4, 6, 2, Some("203.0.113.9")),
+        ev(3, 6, 3, Some("198.51.100.7")),
+        ev(2, 6, 4, Some("203.0.113.9")),
+        ev(1, 6, 5, Some("203.0.113.9")),
+    ]
+}
+
 fn app_with(tenant: TenantInfo, user: User) -> App {
     let mut app = App::new(tenant, now());
     app.operator = "jdoe".into();
@@ -47,7 +68,12 @@ fn app_with(tenant: TenantInfo, user: User) -> App {
         remaining: Some(4_981),
         reset_secs: Some(1_800),
     });
-    open_user(&mut app, user, vec![sms_device()], vec![sms_factor()]);
+    let events = if user.status == Some(3) {
+        lock_events()
+    } else {
+        Vec::new()
+    };
+    open_user_with_events(&mut app, user, vec![sms_device()], vec![sms_factor()], events);
     app
 }
 

@@ -495,6 +495,13 @@ pub enum Dialog {
         /// First row shown.
         scroll: usize,
     },
+    /// The open user's activity (`h`): one event a line, newest first.
+    History {
+        /// The selected row.
+        selected: usize,
+        /// The selected event is shown whole.
+        detail: bool,
+    },
 }
 
 impl Dialog {

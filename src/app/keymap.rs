@@ -47,6 +47,8 @@ pub enum Action {
     Refresh,
     /// Show the audit trail of this session.
     Audit,
+    /// Show the open user's activity (events).
+    History,
     /// Show help.
     Help,
     /// Quit.
@@ -266,6 +268,14 @@ pub const BINDINGS: &[Binding] = &[
         short: "refresh",
         help: "reload the open user, devices and factors",
         footer: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('h'), NONE)],
+        label: "h",
+        action: Action::History,
+        short: "history",
+        help: "the open user's events, newest first (/ filters, n more)",
+        footer: false,
     },
     Binding {
         keys: &[(KeyCode::Char('A'), SHIFT), (KeyCode::Char('A'), NONE)],

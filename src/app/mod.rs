@@ -1,5 +1,6 @@
 //! Console state and its update function: keys and API results in, commands out.
 
+pub mod activity;
 pub mod audit_view;
 pub mod caller;
 pub mod codes;
@@ -106,6 +107,8 @@ pub struct AuditNote {
     pub verified: Option<bool>,
     /// The walkthrough case id (`w-…`) when the line was written during one.
     pub case: Option<String>,
+    /// Change lines: the signals on screen when the change was confirmed.
+    pub signals: Option<Vec<String>>,
 }
 
 /// Which pane has the keyboard.
@@ -252,6 +255,10 @@ pub(crate) enum Purpose {
     User(UserId),
     Devices(UserId),
     Factors(UserId),
+    /// The open user's recent events.
+    Events(UserId),
+    /// Older events of the open user (the history view's `n`).
+    MoreEvents(UserId),
     Enroll,
     EnrollCheck {
         display_name: String,
@@ -304,6 +311,8 @@ pub struct App {
     pub search: SearchState,
     /// The open user.
     pub user: Option<UserView>,
+    /// The open user's events and signals.
+    pub activity: Option<activity::Activity>,
     /// Dialogs, top last.
     pub dialogs: Vec<Dialog>,
     /// The API budget.
@@ -381,6 +390,7 @@ impl App {
             focus: Focus::Users,
             search: SearchState::default(),
             user: None,
+            activity: None,
             dialogs: Vec::new(),
             rate_limit: None,
             status: None,

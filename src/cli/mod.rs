@@ -6,6 +6,7 @@ mod audit_cmd;
 mod context;
 mod duration;
 mod enroll;
+mod events_cmd;
 mod flow;
 mod gen_cmd;
 mod output;
@@ -29,6 +30,7 @@ pub async fn run(cli: &Cli) -> Option<u8> {
     let json = match command {
         Command::Users { json, .. }
         | Command::Show { json, .. }
+        | Command::Events { json, .. }
         | Command::Enroll { json, .. }
         | Command::Verify { json, .. }
         | Command::Remove { json, .. }
@@ -68,6 +70,21 @@ async fn run_online(cli: &Cli, command: &Command, out: &Output) -> Result<(), Op
     let result = match command {
         Command::Users { query, .. } => users::run(&ctx, out, query).await,
         Command::Show { user, .. } => show::run(&ctx, out, user).await,
+        Command::Events {
+            user,
+            since,
+            until,
+            types,
+            ..
+        } => {
+            let args = events_cmd::EventsArgs {
+                user,
+                since: since.as_deref(),
+                until: until.as_deref(),
+                types,
+            };
+            events_cmd::run(&ctx, out, args).await
+        }
         Command::Enroll {
             user,
             factor,

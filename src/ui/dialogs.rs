@@ -113,6 +113,14 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
         },
         Dialog::CallerOverride(_) => vec![("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } => vec![("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
+        Dialog::History { detail: true, .. } => vec![("j/k", "next/previous"), ("Esc", "back")],
+        Dialog::History { .. } => vec![
+            ("j/k", "move"),
+            ("⏎", "show"),
+            ("/", "filter"),
+            ("n", "14 days more"),
+            ("Esc", "close"),
+        ],
         Dialog::Help { .. } => vec![("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
         _ => vec![("⏎", "dismiss"), ("Esc", "dismiss")],
     }
@@ -379,8 +387,10 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     let width = area.width.saturating_sub(4).min(100);
     let inner_w = width.saturating_sub(2) as usize;
     let mut f = Form::new(inner_w, theme);
+    let history_title: String;
     let (title, danger) = match dialog {
         Dialog::Enroll(d) if d.confirm.is_some() => {
+            signals_block(app, d.target.user_id, &mut f, inner_w);
             let number = validate::normalize_phone(d.phone.value());
             let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
             f.text(fit(
@@ -621,6 +631,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             )
         }
         Dialog::Remove(d) => {
+            signals_block(app, d.target.user_id, &mut f, inner_w);
             f.text(fit(&format!("Remove {}", device_text(&d.device)), inner_w));
             f.text(fit(
                 &format!("from {} (id {})?", d.target.user_label, d.target.user_id),
@@ -705,6 +716,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     }
                 }
                 None => {
+                    signals_block(app, d.target.user_id, &mut f, inner_w);
                     f.text(fit(
                         &format!("Issue a temporary MFA token for {}", d.target.user_label),
                         inner_w,
@@ -892,6 +904,14 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             }
             (" Audit trail ", false)
         }
+        Dialog::History { selected, detail } => {
+            let room = usize::from(area.height.saturating_sub(2));
+            let (lines, title) =
+                super::history::lines(app, *selected, *detail, room, inner_w, theme);
+            f.lines.extend(lines);
+            history_title = title;
+            (history_title.as_str(), false)
+        }
     };
     caller::gate_lines(app, dialog, &mut f, theme);
     // Wrap long text here, not in the Paragraph, so the height counts every row drawn.
@@ -947,6 +967,25 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             inner.y + y,
         ));
     }
+}
+
+/// The open user's signals, repeated above a risky change's confirm (nothing when none holds).
+fn signals_block(app: &App, user_id: i64, f: &mut Form, width: usize) {
+    let Some(a) = app
+        .activity
+        .as_ref()
+        .filter(|a| a.user_id == user_id && !a.signals.is_empty())
+    else {
+        return;
+    };
+    f.styled("Signals on this account:", f.theme.danger());
+    for s in &a.signals {
+        f.styled(
+            fit(&format!("  {}", clean(&s.summary)), width),
+            f.theme.danger(),
+        );
+    }
+    f.blank();
 }
 
 /// Breaks a one-style line wider than `width` at spaces (cutting words longer than a row).

@@ -1,6 +1,7 @@
 //! Pure rendering of the console state into a ratatui frame.
 
 mod dialogs;
+mod history;
 mod panes;
 mod phone;
 pub mod qr;

@@ -54,7 +54,8 @@ pub(super) fn open_account(app: &mut App, action: AccountAction) {
     }));
 }
 
-/// Why the user is locked, for the unlock dialog: the lock itself, then what led to it.
+/// Why the user is locked, for the unlock dialog: the lock itself, then what led to it (the
+/// failed sign-ins and their addresses, from the events read with the user).
 pub(crate) fn lock_reasons(app: &App, user: &crate::api::User) -> Vec<String> {
     let mut why = Vec::new();
     match user.locked_until {
@@ -68,6 +69,44 @@ pub(crate) fn lock_reasons(app: &App, user: &crate::api::User) -> Vec<String> {
         }
         None => {
             why.push("Locked (status 3) with no end time: until someone unlocks the user.".into())
+        }
+    }
+    let Some(events) = app
+        .activity
+        .as_ref()
+        .filter(|a| a.user_id == user.id)
+        .and_then(|a| a.events.as_deref())
+    else {
+        why.push("The user's events are not read yet: r reads them again.".into());
+        return why;
+    };
+    let story = crate::ops::account::lock_story(events, app.now);
+    if let Some((at, kind, actor)) = &story.locked {
+        let how = if *kind == 553 {
+            format!(
+                "locked through the API by {}",
+                crate::ui::text::clean(actor)
+            )
+        } else {
+            "locked by the policy after failed sign-ins".to_owned()
+        };
+        why.push(format!("{} UTC: {how}.", at.format("%H:%M")));
+    }
+    if story.failed.is_empty() {
+        why.push("No failed sign-in in the last 24 hours.".into());
+    } else {
+        let last = story.failed[0].0.format("%H:%M");
+        why.push(format!(
+            "{} failed sign-ins in the last 24 hours, the last at {last} UTC.",
+            story.failed.len()
+        ));
+        let from: Vec<String> = story
+            .addresses
+            .iter()
+            .map(|(ip, n)| format!("{} ({n})", crate::ui::text::clean(ip)))
+            .collect();
+        if !from.is_empty() {
+            why.push(format!("From {}.", from.join(", ")));
         }
     }
     why
@@ -282,6 +321,7 @@ fn apply_locally(app: &mut App, user_id: UserId, action: AccountAction) {
         }
         AccountAction::Logout => {}
     }
+    super::history::refresh_signals(app);
 }
 
 /// Reads the user again (status, `locked_until`) with the devices and factors.
@@ -295,4 +335,5 @@ pub(super) fn reread_user(app: &mut App, user_id: UserId, cmds: &mut Vec<Cmd>) {
     );
     cmds.push(cmd);
     reload_user(app, user_id, cmds);
+    super::history::load(app, user_id, cmds);
 }

@@ -31,6 +31,7 @@ pub(super) fn audit_note(
         caller_check: None,
         verified: None,
         case: None,
+        signals: None,
     }
 }
 
@@ -47,6 +48,10 @@ pub(super) fn record(
     if note.action != AuditKind::CallerCheck && note.caller_check.is_none() {
         // Every change line says which caller check (or override) came before it.
         note.caller_check = Some(super::caller::reference(app, note.user_id, note.action));
+    }
+    if outcome == AuditResult::Attempt && note.signals.is_none() {
+        // The dialogs of these changes repeat the signals: the line says which were on screen.
+        note.signals = super::history::signals_on_screen(app, &note);
     }
     if let Some(e) = error {
         note.http_status = e.status;

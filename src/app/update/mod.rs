@@ -10,6 +10,7 @@ mod connect;
 mod enroll;
 mod errors;
 mod form;
+mod history;
 mod moment;
 mod navigate;
 mod register;
@@ -48,6 +49,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             if event.mfa_api.is_some() {
                 app.mfa_api = event.mfa_api;
             }
+            history::after_answer(app, &event.response, &mut cmds);
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
                 app.last_meta = event.meta.clone();
@@ -67,6 +69,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             cmds.push(Cmd::Quit);
         }
     }
+    // Signals follow the clock (a burst of denied pushes ages out of its hour).
+    history::refresh_signals(app);
     cmds
 }
 
@@ -214,6 +218,7 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
         Action::Audit => audit_view::open(app, cmds),
+        Action::History => history::open(app, cmds),
         Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
         Action::Quit => {
             settle_unknown(
@@ -312,6 +317,17 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         audit_view::key(app, key);
         return;
     }
+    if history::editing(app)
+        || (key.code == KeyCode::Esc
+            && matches!(
+                app.dialogs.last(),
+                Some(Dialog::History { detail: true, .. })
+            ))
+    {
+        // The filter box takes Esc, and Esc on one event goes back to the list.
+        history::key(app, key, cmds);
+        return;
+    }
     if key.code == KeyCode::Esc {
         if let Some(Dialog::Enroll(d)) = app.dialogs.last_mut()
             && d.busy.is_none()
@@ -364,6 +380,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
             }
         }
         Dialog::Audit { .. } => audit_view::key(app, key),
+        Dialog::History { .. } => history::key(app, key, cmds),
         Dialog::SwitchReadOnly(_) => match key.code {
             KeyCode::Char('y') | KeyCode::Enter => {
                 app.dialogs.clear();
@@ -403,6 +420,8 @@ fn on_result(
         (Purpose::User(uid), ApiResponse::User(r)) => on_user_loaded(app, uid, r),
         (Purpose::Devices(uid), ApiResponse::Devices(r)) => on_devices_loaded(app, uid, r),
         (Purpose::Factors(uid), ApiResponse::Factors(r)) => on_factors_loaded(app, uid, r),
+        (Purpose::Events(uid), ApiResponse::Events(r)) => history::on_loaded(app, uid, false, r),
+        (Purpose::MoreEvents(uid), ApiResponse::Events(r)) => history::on_loaded(app, uid, true, r),
         (Purpose::Enroll, ApiResponse::Enrolled(r)) => on_enrolled(app, id, r, cmds),
         (
             Purpose::EnrollCheck {
