@@ -473,6 +473,8 @@ pub enum Dialog {
     Token(TokenDialog),
     /// Unlock, sign out everywhere, or lock.
     Account(AccountDialog),
+    /// A guided walkthrough's checklist.
+    Walk(super::walk::WalkDialog),
     /// A failed call.
     Error(ErrorDialog),
     /// A message.

@@ -43,6 +43,8 @@ pub enum Action {
     Logout,
     /// Lock the user.
     Lock,
+    /// Guided walkthroughs.
+    Walkthrough,
     /// Refresh the open user.
     Refresh,
     /// Show the audit trail of this session.
@@ -259,6 +261,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Lock,
         short: "lock",
         help: "lock the user for 15 min, 1 h, 4 h or the policy's period (Manage All)",
+        footer: false,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('w'), NONE)],
+        label: "w",
+        action: Action::Walkthrough,
+        short: "walkthrough",
+        help: "walkthroughs: lost or replaced device, locked out (a checklist of the dialogs)",
         footer: false,
     },
     Binding {

@@ -10,6 +10,7 @@ pub mod phone;
 pub mod query;
 mod update;
 pub mod validate;
+pub mod walk;
 
 use std::collections::HashMap;
 
@@ -26,7 +27,7 @@ use dialogs::Dialog;
 use keymap::Action;
 use phone::{PhoneCmd, PhoneSnapshot};
 
-pub use update::update;
+pub use update::{lock_reasons, update};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug)]
@@ -467,7 +468,9 @@ impl App {
         }
         let device = self.user.as_ref().and_then(|u| u.selected_device());
         match action {
-            Action::Enroll | Action::Token | Action::Logout | Action::Lock => self.user.is_some(),
+            Action::Enroll | Action::Token | Action::Logout | Action::Lock | Action::Walkthrough => {
+                self.user.is_some()
+            }
             Action::Unlock => self.user.as_ref().is_some_and(|v| self.is_locked(&v.user)),
             // After a failed start, r tries to reach the tenant again; after a failed search, the
             // search.

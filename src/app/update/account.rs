@@ -56,7 +56,7 @@ pub(super) fn open_account(app: &mut App, action: AccountAction) {
 
 /// Why the user is locked, for the unlock dialog: the lock itself, then what led to it (the
 /// failed sign-ins and their addresses, from the events read with the user).
-pub(crate) fn lock_reasons(app: &App, user: &crate::api::User) -> Vec<String> {
+pub fn lock_reasons(app: &App, user: &crate::api::User) -> Vec<String> {
     let mut why = Vec::new();
     match user.locked_until {
         Some(t) => {

@@ -45,6 +45,7 @@ pub(super) fn record(
 ) {
     note.time = app.now;
     note.outcome = outcome;
+    super::walk::stamp(app, &mut note);
     if note.action != AuditKind::CallerCheck && note.caller_check.is_none() {
         // Every change line says which caller check (or override) came before it.
         note.caller_check = Some(super::caller::reference(app, note.user_id, note.action));
@@ -74,7 +75,8 @@ pub(super) fn record(
         app.open_attempts.insert(note.action, note.clone());
     }
     app.audit.push(note.clone());
-    cmds.push(Cmd::Audit(note));
+    cmds.push(Cmd::Audit(note.clone()));
+    super::walk::on_audit(app, &note);
 }
 
 /// Records the outcome of the open attempt of this action (one at a time: dialogs are modal);

@@ -51,7 +51,7 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
         app.set_status(StatusKind::Info, "Still loading this user's devices…");
         return;
     };
-    let devices = checkable_devices(&devices);
+    let devices = super::walk::checkable(app, checkable_devices(&devices));
     let (devices, no_push) = super::history::withhold_push(app, target.user_id, devices);
     if devices.is_empty() && resume.is_none() {
         app.set_status(

@@ -19,6 +19,7 @@ mod search;
 mod token;
 mod user;
 mod verify;
+mod walk;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -36,6 +37,8 @@ use user::{
     on_devices_loaded, on_factors_loaded, on_user_loaded, open_selected_user, refresh, reload_user,
 };
 use verify::{on_triggered, on_verified, open_trigger, open_verify, trigger_key, verify_key};
+
+pub use account::lock_reasons;
 
 /// Applies one message to the state and returns what to do next.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
@@ -215,6 +218,7 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
             app,
             crate::ops::account::AccountAction::Lock { minutes: 15 },
         ),
+        Action::Walkthrough => walk::open(app),
         Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
         Action::Audit => audit_view::open(app, cmds),
@@ -338,6 +342,8 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
         if matches!(app.dialogs.last(), Some(Dialog::Register(_))) {
             register::stop(app, cmds);
+        } else if matches!(app.dialogs.last(), Some(Dialog::Walk(_))) {
+            walk::leave(app);
         } else {
             close_top(app, cmds);
         }
@@ -401,6 +407,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Remove(_) => remove_key(app, key, cmds),
         Dialog::Token(_) => token_key(app, key, cmds),
         Dialog::Account(_) => account::account_key(app, key, cmds),
+        Dialog::Walk(_) => walk::key(app, key, cmds),
         Dialog::CallerCheck(_) => caller::check_key(app, key, cmds),
         Dialog::CallerOverride(_) => caller::override_key(app, key, cmds),
         Dialog::Register(_) => register::register_key(app, key, cmds),
