@@ -348,6 +348,8 @@ pub struct App {
     pub credential_probed: bool,
     /// The tenant refused a lock to this credential (it needs Manage All): `L` sends nothing.
     pub lock_refused: bool,
+    /// A walkthrough ended during this update: its summary becomes the status line last.
+    pub(crate) walk_ended: Option<String>,
     /// The MFA API the session speaks, once the first MFA answer says (header badge).
     pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
@@ -409,6 +411,7 @@ impl App {
             credential_read_only: false,
             credential_probed: false,
             lock_refused: false,
+            walk_ended: None,
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
@@ -468,9 +471,11 @@ impl App {
         }
         let device = self.user.as_ref().and_then(|u| u.selected_device());
         match action {
-            Action::Enroll | Action::Token | Action::Logout | Action::Lock | Action::Walkthrough => {
-                self.user.is_some()
-            }
+            Action::Enroll
+            | Action::Token
+            | Action::Logout
+            | Action::Lock
+            | Action::Walkthrough => self.user.is_some(),
             Action::Unlock => self.user.as_ref().is_some_and(|v| self.is_locked(&v.user)),
             // After a failed start, r tries to reach the tenant again; after a failed search, the
             // search.

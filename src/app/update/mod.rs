@@ -74,6 +74,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     }
     // Signals follow the clock (a burst of denied pushes ages out of its hour).
     history::refresh_signals(app);
+    walk::flush(app);
     cmds
 }
 

@@ -194,7 +194,10 @@ fn override_action(kind: WalkKind) -> GuardedAction {
 }
 
 /// The devices a caller check may use: active ones, never the lost one.
-pub(super) fn checkable(app: &App, devices: Vec<crate::api::OtpDevice>) -> Vec<crate::api::OtpDevice> {
+pub(super) fn checkable(
+    app: &App,
+    devices: Vec<crate::api::OtpDevice>,
+) -> Vec<crate::api::OtpDevice> {
     match active(app).and_then(|w| w.lost.as_ref()) {
         Some(lost) => devices.into_iter().filter(|d| d.id != lost.id).collect(),
         None => devices,
@@ -280,10 +283,15 @@ fn run_step(app: &mut App, cmds: &mut Vec<Cmd>) {
         StepKind::Caller => {
             let others = checkable(app, checkable_devices(&devices(app)));
             if others.is_empty() {
-                set_error(
-                    app,
-                    "The user has no other active device to check the caller with: o overrides with a reason (manager callback to +1 …, at least 10 characters).",
+                let other = if active(app).is_some_and(|w| w.lost.is_some()) {
+                    "other "
+                } else {
+                    ""
+                };
+                let text = format!(
+                    "The user has no {other}active device to check the caller with: o overrides with a reason (manager callback to +1 …, at least 10 characters)."
                 );
+                set_error(app, &text);
                 return;
             }
             super::caller::open_check(app, None, cmds);
@@ -361,29 +369,55 @@ fn skip(app: &mut App, why: &str) {
 
 /// The walkthrough ends: the checklist closes and the status line says what was done.
 fn finish(app: &mut App) {
-    let Some(pos) = app.dialogs.iter().rposition(|d| matches!(d, Dialog::Walk(_))) else {
+    let Some(pos) = app
+        .dialogs
+        .iter()
+        .rposition(|d| matches!(d, Dialog::Walk(_)))
+    else {
         return;
     };
     let Dialog::Walk(w) = app.dialogs.remove(pos) else {
         return;
     };
-    let mut text = format!("{} finished (case {}): {}.", w.kind.title(), w.case, w.summary());
+    let mut text = format!(
+        "{} finished (case {}): {}.",
+        w.kind.title(),
+        w.case,
+        w.summary()
+    );
     if app.tenant.read_only {
         text.push_str(" The rest needs a change credential.");
     }
-    app.set_status(StatusKind::Success, text);
+    // The step's own dialog may still set its status in this update: the summary comes last.
+    app.walk_ended = Some(text);
+}
+
+/// After an update: a walkthrough that ended says so on the status line.
+pub(super) fn flush(app: &mut App) {
+    if let Some(text) = app.walk_ended.take() {
+        app.set_status(StatusKind::Success, text);
+    }
 }
 
 /// Esc on the checklist: leave at this step; the status line says what was done.
 pub(super) fn leave(app: &mut App) {
-    let Some(pos) = app.dialogs.iter().rposition(|d| matches!(d, Dialog::Walk(_))) else {
+    let Some(pos) = app
+        .dialogs
+        .iter()
+        .rposition(|d| matches!(d, Dialog::Walk(_)))
+    else {
         return;
     };
     let Dialog::Walk(w) = app.dialogs.remove(pos) else {
         return;
     };
     let text = if w.running() {
-        format!("Left {} (case {}): {}.", w.kind.title(), w.case, w.summary())
+        format!(
+            "Left {} (case {}): {}.",
+            w.kind.title(),
+            w.case,
+            w.summary()
+        )
     } else {
         "Left the walkthroughs: nothing was done.".to_owned()
     };
@@ -447,6 +481,10 @@ pub(super) fn registered(app: &mut App, user_id: crate::api::UserId) {
     if current(app) == Some(StepKind::Enroll)
         && active(app).is_some_and(|w| w.target.user_id == user_id)
     {
-        mark(app, Mark::Done, Some("enrolled and verified (registration accepted)".into()));
+        mark(
+            app,
+            Mark::Done,
+            Some("enrolled and verified (registration accepted)".into()),
+        );
     }
 }
