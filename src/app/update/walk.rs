@@ -106,7 +106,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 return;
             }
             w.error = None;
-            w.case = format!("w-{}-{}", now.format("%Y%m%d%H%M%S"), w.target.user_id);
+            w.case = format!("w-{}-{}", now.format("%y%m%d%H%M%S"), w.target.user_id);
             w.steps = w
                 .kind
                 .steps()
