@@ -52,6 +52,8 @@ pub enum Msg {
 // A few commands live for one update each: boxing the audit note would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
+// An audit note is the big variant; commands are few and short-lived, moved once to the loop.
+#[allow(clippy::large_enum_variant)]
 pub enum Cmd {
     /// Start an API call.
     Request(RequestId, ApiRequest),
@@ -314,6 +316,10 @@ pub struct App {
     pub user: Option<UserView>,
     /// The open user's events and signals.
     pub activity: Option<activity::Activity>,
+    /// The API client this session uses (to recognise its colleagues' checks in the events).
+    pub client_id: Option<String>,
+    /// Another session's caller check satisfies a required check (profile `caller_check_shared`).
+    pub caller_check_shared: bool,
     /// Dialogs, top last.
     pub dialogs: Vec<Dialog>,
     /// The API budget.
@@ -394,6 +400,8 @@ impl App {
             search: SearchState::default(),
             user: None,
             activity: None,
+            client_id: None,
+            caller_check_shared: false,
             dialogs: Vec::new(),
             rate_limit: None,
             status: None,

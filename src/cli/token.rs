@@ -36,6 +36,7 @@ pub async fn run(
     }
     let secs = u32::try_from(secs).unwrap_or(MFA_TOKEN_MAX_SECS);
     let user = resolve_user(&ctx.client, user_text).await?;
+    let signals = super::show::signals_before_change(&ctx.client, out, &user).await;
     let mut entry = ctx
         .recorder
         .entry(&user, None, AuditAction::MfaToken, AuditOutcome::Attempt);
@@ -51,6 +52,7 @@ pub async fn run(
     );
     let entry =
         flow::confirm_change(ctx, entry, Change::MfaToken, &user, reason, yes, &question).await?;
+    let entry = crate::ops::Recorder::with_signals(entry, &signals);
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::MfaToken {
         user_id: user.id,

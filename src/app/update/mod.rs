@@ -52,7 +52,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             if event.mfa_api.is_some() {
                 app.mfa_api = event.mfa_api;
             }
-            history::after_answer(app, &event.response, &mut cmds);
+            history::after_answer(app, &event.response);
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
                 app.last_meta = event.meta.clone();
