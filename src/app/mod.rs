@@ -49,8 +49,6 @@ pub enum Msg {
 }
 
 /// Everything the console asks the outside world to do.
-// A few commands live for one update each: boxing the audit note would buy nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 // An audit note is the big variant; commands are few and short-lived, moved once to the loop.
 #[allow(clippy::large_enum_variant)]
