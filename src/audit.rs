@@ -39,6 +39,12 @@ pub enum AuditAction {
     MfaToken,
     /// Check that the caller holds one of the user's active devices (changes nothing).
     CallerCheck,
+    /// Unlock a locked user.
+    Unlock,
+    /// Sign a user out everywhere (OneLogin session and single sign-on).
+    Logout,
+    /// Lock a user.
+    Lock,
 }
 
 impl AuditAction {
@@ -51,6 +57,9 @@ impl AuditAction {
             AuditAction::Remove => "remove",
             AuditAction::MfaToken => "mfa_token",
             AuditAction::CallerCheck => "caller_check",
+            AuditAction::Unlock => "unlock",
+            AuditAction::Logout => "logout",
+            AuditAction::Lock => "lock",
         }
     }
 }
@@ -138,6 +147,9 @@ pub struct AuditEntry {
     /// Enroll lines: the number was marked verified, so no code checked it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// The walkthrough (a call's case, `w-…`) this line belongs to, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
     /// Change lines: the signals on screen when the change was confirmed (`push_bombing`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signals: Option<Vec<String>>,
@@ -424,6 +436,7 @@ impl AuditContext {
             method: None,
             caller_check: None,
             verified: None,
+            case: None,
             signals: None,
             id: None,
             cancelled: None,
@@ -583,6 +596,9 @@ impl AuditLog {
             path: path.clone(),
             source,
         };
+        // Other mfadesk processes append to the same trail: while one is mid-write its line's
+        // end is not yet there, so the tail check and the write hold the file's lock together.
+        let _lock = TrailLock::take(file);
         let before = file.metadata().map_err(write_err)?.len();
         // A torn last line (a write cut short elsewhere) would swallow this one: start afresh.
         if before > 0 && !ends_with_newline(file, before) {
@@ -629,6 +645,41 @@ impl AuditLog {
     /// Forgets the last write error (after the console has shown it).
     pub fn clear_error(&mut self) {
         self.last_error = None;
+    }
+}
+
+/// An exclusive advisory lock on the trail for one line's check and write; released on drop.
+/// Where locks are not available the write goes on unlocked (O_APPEND still keeps lines whole).
+struct TrailLock {
+    #[cfg(unix)]
+    fd: std::os::unix::io::RawFd,
+}
+
+impl TrailLock {
+    fn take(file: &File) -> Option<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            let fd = file.as_raw_fd();
+            // SAFETY: flock on a descriptor this File owns for the lock's lifetime.
+            let taken = unsafe { libc::flock(fd, libc::LOCK_EX) } == 0;
+            taken.then_some(Self { fd })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = file;
+            None
+        }
+    }
+}
+
+impl Drop for TrailLock {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        // SAFETY: the descriptor is still open: the lock never outlives the write.
+        unsafe {
+            libc::flock(self.fd, libc::LOCK_UN);
+        }
     }
 }
 

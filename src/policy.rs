@@ -37,6 +37,9 @@ pub enum GuardedAction {
     /// Any enrollment, verified or not: adding a factor is the reset attackers ask for.
     #[value(name = "enroll")]
     Enroll,
+    /// Unlocking a locked user (attackers ask for it).
+    #[value(name = "unlock")]
+    Unlock,
 }
 
 impl GuardedAction {
@@ -58,6 +61,7 @@ impl GuardedAction {
             GuardedAction::Token => "token",
             GuardedAction::EnrollVerified => "enroll_verified",
             GuardedAction::Enroll => "enroll",
+            GuardedAction::Unlock => "unlock",
         }
     }
 }

@@ -100,6 +100,17 @@ pub enum ApiRequest {
     },
     /// Read the API budget.
     RateLimit,
+    /// Unlock a user (`POST /api/2/users/{id}/unlock`).
+    Unlock(UserId),
+    /// Sign a user out everywhere (`PUT /api/1/users/{id}/logout`).
+    Logout(UserId),
+    /// Lock a user for `minutes` (0: the policy's period).
+    Lock {
+        /// The user.
+        user_id: UserId,
+        /// Minutes: 15, 60, 240, or 0 for the policy's period.
+        minutes: u32,
+    },
     /// Read a user's events in a time range, with the event type names.
     GetEvents {
         /// The user.
@@ -147,6 +158,8 @@ pub enum ApiResponse {
     MfaToken(Result<MfaToken, ApiError>),
     /// The API budget.
     RateLimit(Result<RateLimit, ApiError>),
+    /// An account action (unlock, sign out, lock) was accepted or refused.
+    Account(Result<(), ApiError>),
     /// A user's events.
     Events(Result<EventBatch, ApiError>),
 }
@@ -166,7 +179,8 @@ impl ApiResponse {
             | ApiResponse::Removed(Err(e))
             | ApiResponse::MfaToken(Err(e))
             | ApiResponse::RateLimit(Err(e))
-            | ApiResponse::Events(Err(e)) => Some(e),
+            | ApiResponse::Account(Err(e)) => Some(e),
+            ApiResponse::Events(Err(e)) => Some(e),
             _ => None,
         }
     }
@@ -188,6 +202,9 @@ impl ApiRequest {
             ApiRequest::Remove { .. } => "remove",
             ApiRequest::MfaToken { .. } => "temporary token",
             ApiRequest::RateLimit => "rate limit",
+            ApiRequest::Unlock(_) => "unlock",
+            ApiRequest::Logout(_) => "sign out",
+            ApiRequest::Lock { .. } => "lock",
             ApiRequest::GetEvents { .. } => "events",
         }
     }
@@ -297,6 +314,9 @@ pub async fn execute(client: &Client, request: ApiRequest) -> ApiResponse {
         ApiRequest::Search(_)
         | ApiRequest::GetUser(_)
         | ApiRequest::RateLimit
+        | ApiRequest::Unlock(_)
+        | ApiRequest::Logout(_)
+        | ApiRequest::Lock { .. }
         | ApiRequest::GetEvents { .. } => execute_plain(client, request).await,
         mfa => mfa_api::execute(client, mfa).await,
     }
@@ -308,6 +328,11 @@ pub(crate) async fn execute_plain(client: &Client, request: ApiRequest) -> ApiRe
         ApiRequest::Search(queries) => ApiResponse::Search(search(client, &queries).await),
         ApiRequest::GetUser(id) => ApiResponse::User(client.get_user(id).await),
         ApiRequest::RateLimit => ApiResponse::RateLimit(client.get_rate_limit().await),
+        ApiRequest::Unlock(id) => ApiResponse::Account(client.unlock_user(id).await),
+        ApiRequest::Logout(id) => ApiResponse::Account(client.logout_user(id).await),
+        ApiRequest::Lock { user_id, minutes } => {
+            ApiResponse::Account(client.lock_user(user_id, minutes).await)
+        }
         ApiRequest::GetEvents {
             user_id,
             since,

@@ -37,6 +37,14 @@ pub enum Action {
     Remove,
     /// Issue a temporary MFA token.
     Token,
+    /// Unlock a locked user.
+    Unlock,
+    /// Sign the user out everywhere.
+    Logout,
+    /// Lock the user.
+    Lock,
+    /// Guided walkthroughs.
+    Walkthrough,
     /// Refresh the open user.
     Refresh,
     /// Show the audit trail of this session.
@@ -62,7 +70,14 @@ impl Action {
     pub fn is_mutating(self) -> bool {
         matches!(
             self,
-            Action::Enroll | Action::Trigger | Action::Verify | Action::Remove | Action::Token
+            Action::Enroll
+                | Action::Trigger
+                | Action::Verify
+                | Action::Remove
+                | Action::Token
+                | Action::Unlock
+                | Action::Logout
+                | Action::Lock
         )
     }
 
@@ -116,6 +131,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::CallerCheck,
         short: "caller",
         help: "Check caller with an active device (push or code)",
+        footer: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('u'), NONE)],
+        label: "u",
+        action: Action::Unlock,
+        short: "unlock",
+        help: "unlock the user (offered while the user is locked)",
         footer: true,
     },
     Binding {
@@ -225,6 +248,30 @@ pub const BINDINGS: &[Binding] = &[
         short: "token",
         help: "issue a temporary MFA token",
         footer: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('o'), NONE)],
+        label: "o",
+        action: Action::Logout,
+        short: "sign out",
+        help: "sign the user out everywhere (OneLogin session and single sign-on)",
+        footer: false,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('L'), SHIFT), (KeyCode::Char('L'), NONE)],
+        label: "L",
+        action: Action::Lock,
+        short: "lock",
+        help: "lock the user for 15 min, 1 h, 4 h or the policy's period (Manage All)",
+        footer: false,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('w'), NONE)],
+        label: "w",
+        action: Action::Walkthrough,
+        short: "walkthrough",
+        help: "walkthroughs: lost or replaced device, locked out (a checklist of the dialogs)",
+        footer: false,
     },
     Binding {
         keys: &[(KeyCode::Char('r'), NONE)],

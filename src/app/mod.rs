@@ -12,6 +12,7 @@ pub mod phone;
 pub mod query;
 mod update;
 pub mod validate;
+pub mod walk;
 
 use std::collections::HashMap;
 
@@ -28,7 +29,7 @@ use dialogs::Dialog;
 use keymap::Action;
 use phone::{PhoneCmd, PhoneSnapshot};
 
-pub use update::{PASTE_IGNORED, paste_text, settle_on_crash, update};
+pub use update::{PASTE_IGNORED, lock_reasons, paste_text, settle_on_crash, update};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug)]
@@ -114,6 +115,8 @@ pub struct AuditNote {
     pub caller_check: Option<CallerCheckRef>,
     /// Enroll lines: whether the number was marked verified (not checked with a code).
     pub verified: Option<bool>,
+    /// The walkthrough case id (`w-…`) when the line was written during one.
+    pub case: Option<String>,
     /// Change lines: the signals on screen when the change was confirmed.
     pub signals: Option<Vec<String>>,
     /// Shared by an attempt and its outcome, so a reader can tell they belong together.
@@ -287,6 +290,8 @@ pub(crate) enum Purpose {
     Register,
     Remove,
     MfaToken,
+    /// Unlock, sign out everywhere, or lock.
+    Account,
     RateLimit,
     CallerTrigger,
     CallerVerify,
@@ -364,6 +369,10 @@ pub struct App {
     /// Devices' enrollment times known to this session (its own enrollments, the trail's, the
     /// tenant's events): a device enrolled within 24 h never proves the caller.
     pub enrolled: Vec<crate::ops::device_age::EnrolledAt>,
+    /// The tenant refused a lock to this credential (it needs Manage All): `L` sends nothing.
+    pub lock_refused: bool,
+    /// A walkthrough ended during this update: its summary becomes the status line last.
+    pub(crate) walk_ended: Option<String>,
     /// The MFA API the session speaks, once the first MFA answer says (header badge).
     pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
@@ -435,6 +444,8 @@ impl App {
             credential_probed: false,
             enrolled: Vec::new(),
             registrations: Vec::new(),
+            lock_refused: false,
+            walk_ended: None,
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
@@ -516,7 +527,12 @@ impl App {
         }
         let device = self.user.as_ref().and_then(|u| u.selected_device());
         match action {
-            Action::Enroll | Action::Token => self.user.is_some(),
+            Action::Enroll
+            | Action::Token
+            | Action::Logout
+            | Action::Lock
+            | Action::Walkthrough => self.user.is_some(),
+            Action::Unlock => self.user.as_ref().is_some_and(|v| self.is_locked(&v.user)),
             // After a failed start, r tries to reach the tenant again; after a failed search, the
             // search.
             Action::Refresh => {
@@ -542,6 +558,11 @@ impl App {
             Action::Quit => self.dialogs.is_empty(),
             _ => true,
         }
+    }
+
+    /// True when the user is locked: status 3, or a `locked_until` still ahead.
+    pub fn is_locked(&self, user: &User) -> bool {
+        user.status == Some(3) || user.locked_until.is_some_and(|t| t > self.now)
     }
 
     /// The highlighted search result while the users list has focus, when it is not the open
@@ -613,6 +634,7 @@ impl App {
                     | Purpose::Register
                     | Purpose::Remove
                     | Purpose::MfaToken
+                    | Purpose::Account
             )
         })
     }

@@ -138,6 +138,49 @@ pub enum Command {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Unlock a locked user (the lock after failed sign-ins, or an admin's).
+    Unlock {
+        /// User id, email or username.
+        user: String,
+        /// Ticket or reason, for the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Sign a user out everywhere: ends the OneLogin session and single sign-on (apps already
+    /// open keep their own sessions).
+    Logout {
+        /// User id, email or username.
+        user: String,
+        /// Ticket or reason, for the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Lock a user (needs a Manage All credential).
+    Lock {
+        /// User id, email or username.
+        user: String,
+        /// How long: 15, 60 or 240 minutes, or 0 for the policy's lock period.
+        #[arg(long, value_name = "N")]
+        minutes: u32,
+        /// Ticket or reason, for the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Read the audit trail, oldest first.
     Audit {
         /// Only this user (id or email).
@@ -146,9 +189,13 @@ pub enum Command {
         /// Only this operator.
         #[arg(long, value_name = "NAME")]
         operator: Option<String>,
-        /// Only this action (enroll, trigger, verify, caller_check, remove, mfa_token).
+        /// Only this action (enroll, trigger, verify, caller_check, remove, mfa_token, unlock,
+        /// logout, lock).
         #[arg(long, value_name = "A")]
         action: Option<String>,
+        /// Only the lines of this walkthrough case (`w-…`, on every line it wrote).
+        #[arg(long, value_name = "ID")]
+        case: Option<String>,
         /// Only entries since WHEN: a duration (2h, 7d) or an RFC 3339 time.
         #[arg(long, value_name = "WHEN")]
         since: Option<String>,

@@ -4,16 +4,15 @@ use serde_json::json;
 
 use crate::api::with_meta;
 use crate::audit::{AuditAction, AuditOutcome};
-use crate::ops::{Change, OpsError, resolve_device, resolve_user};
+use crate::ops::{Change, OpsError, Recorder, resolve_device, resolve_user};
 use crate::ui::text::clean;
 use crate::worker::{self, ApiRequest, ApiResponse};
 
 use super::context::Context;
+use super::flow;
 use super::output::Output;
-use super::prompt;
 use super::show::{device_json, devices, signals_before_change};
 use super::users::user_json;
-use crate::ops::Recorder;
 
 /// Removes the device after the gate, the caller check and a confirmation.
 pub async fn run(
@@ -31,42 +30,30 @@ pub async fn run(
     );
     let list = list?;
     let device = resolve_device(&list, device_text, &user)?.clone();
-    let mut entry = ctx.recorder.entry(
+    let entry = ctx.recorder.entry(
         &user,
         Some(&device),
         AuditAction::Remove,
         AuditOutcome::Attempt,
     );
-    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
-    let reason = reason.as_deref();
-    entry.reason = reason.map(str::to_owned);
-    let refused = |ctx: &mut Context, e: OpsError| {
-        ctx.recorder.refused(entry.clone(), &e);
-        Err(e)
-    };
-    if let Err(e) = ctx.gate.check(Change::Remove, reason) {
-        return refused(ctx, e);
-    }
-    // Judged before the question (nothing to confirm if it would be refused)…
-    if let Err(e) = ctx.require_caller_check(&user, Some(&list), Change::Remove) {
-        return refused(ctx, e);
-    }
     let question = format!(
         "Remove {} ({}) from {}?",
         clean(&device.label()),
         device.id,
         clean(&user.display_name())
     );
-    if let Err(e) = prompt::confirm(&question, yes).await {
-        return refused(ctx, e);
-    }
-    // …and again just before sending: a check that expired while the question was read
-    // refuses the change.
-    let check = match ctx.require_caller_check(&user, Some(&list), Change::Remove) {
-        Ok(check) => check,
-        Err(e) => return refused(ctx, e),
-    };
-    let entry = Recorder::with_signals(ctx.with_caller_check(entry, check), &signals);
+    let entry = flow::confirm_change(
+        ctx,
+        entry,
+        Change::Remove,
+        &user,
+        Some(&list),
+        reason,
+        yes,
+        &question,
+    )
+    .await?;
+    let entry = Recorder::with_signals(entry, &signals);
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::Remove {
         user_id: user.id,

@@ -11,8 +11,8 @@ use crate::worker::{self, ApiRequest, ApiResponse};
 
 use super::context::Context;
 use super::duration::parse_secs;
+use super::flow;
 use super::output::Output;
-use super::prompt;
 use super::users::user_json;
 
 /// Shortest lifetime accepted, in seconds.
@@ -47,41 +47,28 @@ pub async fn run(
     let mut entry = ctx
         .recorder
         .entry(&user, None, AuditAction::MfaToken, AuditOutcome::Attempt);
-    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
-    let reason = reason.as_deref();
-    entry.reason = reason.map(str::to_owned);
     entry.message = Some(format!(
         "expires_in: {secs}s{}",
         if reusable { ", reusable" } else { "" }
     ));
-    let refused = |ctx: &mut Context, e: OpsError| {
-        ctx.recorder.refused(entry.clone(), &e);
-        Err(e)
-    };
-    if let Err(e) = ctx.gate.check(Change::MfaToken, reason) {
-        return refused(ctx, e);
-    }
-    // Judged before the question (nothing to confirm if it would be refused)…
-    let list = ctx.devices_if_required(&user, Change::MfaToken).await?;
-    if let Err(e) = ctx.require_caller_check(&user, list.as_deref(), Change::MfaToken) {
-        return refused(ctx, e);
-    }
     let question = format!(
         "Issue a{} temporary MFA token for {}, valid {}?",
         if reusable { " reusable" } else { "" },
         clean(&user.display_name()),
         expires_in.trim()
     );
-    if let Err(e) = prompt::confirm(&question, yes).await {
-        return refused(ctx, e);
-    }
-    // …and again just before sending: a check that expired while the question was read
-    // refuses the change.
-    let check = match ctx.require_caller_check(&user, list.as_deref(), Change::MfaToken) {
-        Ok(check) => check,
-        Err(e) => return refused(ctx, e),
-    };
-    let entry = crate::ops::Recorder::with_signals(ctx.with_caller_check(entry, check), &signals);
+    let entry = flow::confirm_change(
+        ctx,
+        entry,
+        Change::MfaToken,
+        &user,
+        None,
+        reason,
+        yes,
+        &question,
+    )
+    .await?;
+    let entry = crate::ops::Recorder::with_signals(entry, &signals);
     ctx.recorder.attempt(entry.clone())?;
     let request = ApiRequest::MfaToken {
         user_id: user.id,

@@ -57,7 +57,7 @@ pub struct Profile {
     /// How long a successful caller check stays valid, in minutes (default 15).
     pub caller_check_minutes: Option<u32>,
     /// Changes that need a fresh caller check first: any of "remove", "token", "enroll_verified",
-    /// "enroll" (any enrollment).
+    /// "enroll" (any enrollment), "unlock".
     #[serde(default)]
     pub require_caller_check: Vec<GuardedAction>,
     /// Allow caller checks in read-only mode (default true: a check changes nothing).

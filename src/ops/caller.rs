@@ -21,6 +21,7 @@ pub fn guarded(change: Change) -> Option<GuardedAction> {
         Change::MfaToken => Some(GuardedAction::Token),
         Change::EnrollVerified => Some(GuardedAction::EnrollVerified),
         Change::Enroll => Some(GuardedAction::Enroll),
+        Change::Unlock => Some(GuardedAction::Unlock),
         _ => None,
     }
 }

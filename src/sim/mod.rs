@@ -70,6 +70,7 @@
 //! The outbox, state tokens and temporary tokens keep only the most recent ones.
 //! `listen` outside 127.0.0.0/8 and ::1 is refused unless `allow_remote`.
 
+mod account;
 mod auth;
 pub mod cli;
 mod clock;

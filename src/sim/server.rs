@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,7 +27,7 @@ use super::ratelimit::RateBook;
 use super::respond::{json_status, v1_err, v2_err};
 use super::seed::{self, Seed};
 use super::state::Tenant;
-use super::{auth, control, events, mfa, mfa_v2, users};
+use super::{account, auth, control, events, mfa, mfa_v2, users};
 
 /// How to run the demo tenant.
 #[derive(Clone, Debug)]
@@ -356,6 +356,9 @@ fn router(app: App) -> Router {
             get(mfa_v2::get_verification).put(mfa_v2::verify_code),
         )
         .route("/api/2/mfa/users/{id}/mfa_token", post(mfa_v2::mfa_token))
+        .route("/api/1/users/{id}/logout", put(account::logout))
+        .route("/api/1/users/{id}/lock_user", put(account::lock))
+        .route("/api/2/users/{id}/unlock", post(account::unlock))
         .merge(control::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)

@@ -9,6 +9,7 @@ pub mod qr;
 mod register;
 pub mod text;
 pub mod theme;
+mod walk;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -61,6 +62,18 @@ pub fn view(app: &App, frame: &mut Frame) {
     panes::draw_user(app, frame, right, &theme);
     draw_status(app, frame, status, &theme);
     draw_footer(app, frame, footer, &theme);
+    // A walkthrough's checklist stays on the left; the step's dialog opens beside it.
+    let body = match walk::running(app) {
+        Some(w) if !matches!(app.dialogs.last(), Some(Dialog::Register(d)) if d.registration.totp_url.is_some()) =>
+        {
+            let [list, rest] =
+                Layout::horizontal([Constraint::Length(walk::width(body)), Constraint::Min(20)])
+                    .areas(body);
+            walk::draw_checklist(w, frame, list, &theme);
+            rest
+        }
+        _ => body,
+    };
     match app.dialogs.last() {
         // A QR code needs every row between header and footer, the phone panel's too.
         Some(Dialog::Register(d)) if d.registration.totp_url.is_some() => {

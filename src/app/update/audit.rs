@@ -30,6 +30,7 @@ pub(super) fn audit_note(
         method: None,
         caller_check: None,
         verified: None,
+        case: None,
         signals: None,
         id: Some(crate::audit::new_attempt_id()),
         cancelled: None,
@@ -46,6 +47,7 @@ pub(super) fn record(
 ) {
     note.time = app.now;
     note.outcome = outcome;
+    super::walk::stamp(app, &mut note);
     if note.action != AuditKind::CallerCheck && note.caller_check.is_none() {
         // Every change line says which caller check (or override) came before it.
         note.caller_check = Some(super::caller::reference(app, note.user_id, note.action));
@@ -75,7 +77,8 @@ pub(super) fn record(
         app.open_attempts.insert(note.action, note.clone());
     }
     app.audit.push(note.clone());
-    cmds.push(Cmd::Audit(note));
+    cmds.push(Cmd::Audit(note.clone()));
+    super::walk::on_audit(app, &note);
 }
 
 /// Records the outcome of the open attempt of this action (one at a time: dialogs are modal);
@@ -116,6 +119,9 @@ pub(super) fn refused(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => AuditKind::Verify,
         Action::Remove => AuditKind::Remove,
         Action::Token => AuditKind::MfaToken,
+        Action::Unlock => AuditKind::Unlock,
+        Action::Logout => AuditKind::Logout,
+        Action::Lock => AuditKind::Lock,
         _ => return,
     };
     let Some(target) = target(app) else { return };

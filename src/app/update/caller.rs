@@ -45,6 +45,7 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
         app.set_status(StatusKind::Info, "Still loading this user's devices…");
         return;
     };
+    let devices = super::walk::checkable(app, devices);
     let no_push = app.push_refusal();
     if devices.is_empty() && resume.is_none() {
         app.set_status(
@@ -208,6 +209,7 @@ pub(super) fn reference(app: &mut App, user_id: UserId, action: AuditKind) -> Ca
         AuditKind::Remove => Some(GuardedAction::Remove),
         AuditKind::MfaToken => Some(GuardedAction::Token),
         AuditKind::Enroll => Some(GuardedAction::EnrollVerified),
+        AuditKind::Unlock => Some(GuardedAction::Unlock),
         _ => None,
     };
     if let Some(g) = guarded

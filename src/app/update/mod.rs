@@ -2,6 +2,7 @@
 //!
 //! This file routes messages, keys and API results; each flow lives in its own module.
 
+mod account;
 mod audit;
 mod audit_view;
 mod caller;
@@ -20,6 +21,7 @@ mod search;
 mod token;
 mod user;
 mod verify;
+mod walk;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -38,6 +40,8 @@ use user::{
     on_devices_loaded, on_factors_loaded, on_user_loaded, open_selected_user, refresh, reload_user,
 };
 use verify::{on_triggered, on_verified, open_trigger, open_verify, trigger_key, verify_key};
+
+pub use account::lock_reasons;
 
 /// Settles every change in flight as unknown, for a console stopping abnormally (a panic): the
 /// audit commands to write before the process exits. Nothing is sent.
@@ -88,6 +92,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     }
     // Signals follow the clock (a burst of denied pushes ages out of its hour).
     history::refresh_signals(app);
+    walk::flush(app);
     cmds
 }
 
@@ -155,6 +160,9 @@ fn console_change(action: Action) -> Option<crate::ops::Change> {
         Action::Verify => Some(Change::Activate),
         Action::Remove => Some(Change::Remove),
         Action::Token => Some(Change::MfaToken),
+        Action::Unlock => Some(Change::Unlock),
+        Action::Logout => Some(Change::Logout),
+        Action::Lock => Some(Change::Lock),
         _ => None,
     }
 }
@@ -250,6 +258,13 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => open_verify(app, cmds),
         Action::Remove => open_remove(app),
         Action::Token => open_token(app),
+        Action::Unlock => account::open_account(app, crate::ops::account::AccountAction::Unlock),
+        Action::Logout => account::open_account(app, crate::ops::account::AccountAction::Logout),
+        Action::Lock => account::open_account(
+            app,
+            crate::ops::account::AccountAction::Lock { minutes: 15 },
+        ),
+        Action::Walkthrough => walk::open(app),
         Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
         Action::Audit => audit_view::open(app, cmds),
@@ -318,6 +333,7 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
             | Dialog::Verify(_)
             | Dialog::Remove(_)
             | Dialog::Token(_)
+            | Dialog::Account(_)
     );
     // A change already sent cannot be recalled: the trail says the outcome is unknown, and
     // the device list is read again so the screen shows what the tenant has.
@@ -373,6 +389,8 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
         if matches!(app.dialogs.last(), Some(Dialog::Register(_))) {
             register::stop(app, cmds);
+        } else if matches!(app.dialogs.last(), Some(Dialog::Walk(_))) {
+            walk::leave(app);
         } else {
             close_top(app, cmds);
         }
@@ -436,6 +454,8 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Verify(_) => verify_key(app, key, cmds),
         Dialog::Remove(_) => remove_key(app, key, cmds),
         Dialog::Token(_) => token_key(app, key, cmds),
+        Dialog::Account(_) => account::account_key(app, key, cmds),
+        Dialog::Walk(_) => walk::key(app, key, cmds),
         Dialog::CallerCheck(_) => caller::check_key(app, key, cmds),
         Dialog::CallerOverride(_) => caller::override_key(app, key, cmds),
         Dialog::Register(_) => register::register_key(app, key, cmds),
@@ -482,6 +502,7 @@ fn on_result(
         }
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
+        (Purpose::Account, ApiResponse::Account(r)) => account::on_account(app, id, r, cmds),
         (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
         (Purpose::CallerTrigger, ApiResponse::Triggered(r)) => on_triggered(app, id, r, cmds),
         (Purpose::CallerVerify, ApiResponse::Verified(r)) => on_verified(app, id, r, cmds),
