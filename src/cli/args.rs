@@ -1,8 +1,11 @@
 //! The command line, defined once for the program, its completions and its man page.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::CliOptions;
+use crate::ops::bulk::BulkAction;
 use crate::sim::cli::SimArgs;
 
 /// A terminal console for managing users' MFA factors in OneLogin.
@@ -119,6 +122,8 @@ pub enum Command {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Apply one change to every row of a CSV file: checked whole, planned, applied, resumable.
+    Bulk(BulkArgs),
     /// Read the audit trail, oldest first.
     Audit {
         /// Only this user (id or email).
@@ -147,4 +152,50 @@ pub enum Command {
     Sim(SimArgs),
     /// List the profiles in the config file (never their secrets).
     Profiles,
+}
+
+/// `mfadesk bulk ACTION --file rows.csv`.
+#[derive(Args, Debug, Clone)]
+pub struct BulkArgs {
+    /// What to do to each row.
+    #[arg(value_enum)]
+    pub action: BulkAction,
+    /// CSV with a header row: user (all), device (remove), expires_in and reusable (token),
+    /// reason (all, else --reason).
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// Resolve every row and print what would be done, then exit 10 having changed nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Ticket or reason for rows whose reason column is empty.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Continue run RUN (b-…) with the same file: done rows are skipped, nothing is applied twice.
+    #[arg(long, value_name = "RUN")]
+    pub resume: Option<String>,
+    /// The share of the hourly API budget the run may spend, more than 0 and at most 1.
+    #[arg(long, value_name = "F", default_value_t = 0.5, value_parser = share)]
+    pub share: f64,
+    /// Apply rows whose user has no fresh caller check though the profile requires one,
+    /// recording this reason as an override on every such row.
+    #[arg(long = "override-caller-check", value_name = "REASON")]
+    pub override_caller_check: Option<String>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// Parses a share of the budget: more than 0, at most 1.
+fn share(text: &str) -> Result<f64, String> {
+    let f: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number: give e.g. 0.5"))?;
+    if f > 0.0 && f <= 1.0 {
+        Ok(f)
+    } else {
+        Err(format!("{f} is not more than 0 and at most 1"))
+    }
 }

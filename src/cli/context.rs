@@ -119,6 +119,47 @@ impl Context {
         )
     }
 
+    /// The caller check a change names: a fresh one, or, when the profile requires one and
+    /// there is none, the operator's override, recorded as its own `overridden` line first.
+    pub fn caller_check_or_override(
+        &mut self,
+        user: &crate::api::User,
+        device: Option<&crate::api::OtpDevice>,
+        change: crate::ops::Change,
+        override_reason: Option<&str>,
+        bulk: Option<&crate::audit::BulkRef>,
+    ) -> Result<crate::audit::CallerCheckRef, OpsError> {
+        let refusal = match self.require_caller_check(user, change) {
+            Ok(check) => return Ok(check),
+            Err(e) => e,
+        };
+        let missing = matches!(
+            &refusal,
+            OpsError::Refused {
+                refusal: crate::ops::Refusal::MissingCallerCheck,
+                ..
+            }
+        );
+        let Some(reason) = override_reason.filter(|_| missing) else {
+            return Err(refusal);
+        };
+        let mut line = self.recorder.entry(
+            user,
+            device,
+            crate::audit::AuditAction::CallerCheck,
+            crate::audit::AuditOutcome::Overridden,
+        );
+        line.reason = Some(reason.to_owned());
+        line.message = Some(format!("override for {}", change.name()));
+        line.bulk = bulk.cloned();
+        // The override is part of the change's record: no line, no change (fail closed).
+        self.recorder.attempt(line)?;
+        Ok(crate::audit::CallerCheckRef::Overridden {
+            reason: reason.to_owned(),
+        }
+        .redacted())
+    }
+
     /// Notes on the change's audit line which caller check preceded it.
     pub fn with_caller_check(
         &self,

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod audit_cmd;
+pub mod bulk;
 mod context;
 mod duration;
 mod enroll;
@@ -31,6 +32,9 @@ pub async fn run(cli: &Cli) -> Option<u8> {
         | Command::Remove { json, .. }
         | Command::Token { json, .. }
         | Command::Audit { json, .. } => json.json,
+        Command::Bulk(args) => {
+            return Some(bulk::main(cli, args, &Output::new(args.json.json)).await);
+        }
         Command::Completions { shell } => {
             gen_cmd::completions(*shell);
             return Some(0);

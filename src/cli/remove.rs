@@ -75,9 +75,12 @@ pub(super) fn entry(
     device: &OtpDevice,
     reason: Option<&str>,
 ) -> AuditEntry {
-    let mut entry =
-        ctx.recorder
-            .entry(user, Some(device), AuditAction::Remove, AuditOutcome::Attempt);
+    let mut entry = ctx.recorder.entry(
+        user,
+        Some(device),
+        AuditAction::Remove,
+        AuditOutcome::Attempt,
+    );
     entry.reason = reason.map(str::to_owned);
     entry
 }
@@ -91,6 +94,16 @@ pub(super) async fn send(
     device: &OtpDevice,
 ) -> Result<ResponseMeta, OpsError> {
     ctx.recorder.attempt(entry.clone())?;
+    deliver(ctx, entry, user, device).await
+}
+
+/// Removes the device and records the outcome of an attempt already on the trail.
+pub(super) async fn deliver(
+    ctx: &mut Context,
+    entry: AuditEntry,
+    user: &User,
+    device: &OtpDevice,
+) -> Result<ResponseMeta, OpsError> {
     let request = ApiRequest::Remove {
         user_id: user.id,
         device_id: device.id.clone(),

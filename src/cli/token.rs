@@ -119,6 +119,17 @@ pub(super) async fn send(
     reusable: bool,
 ) -> Result<(MfaToken, ResponseMeta), OpsError> {
     ctx.recorder.attempt(entry.clone())?;
+    deliver(ctx, entry, user, secs, reusable).await
+}
+
+/// Issues the token and records the outcome of an attempt already on the trail.
+pub(super) async fn deliver(
+    ctx: &mut Context,
+    entry: AuditEntry,
+    user: &User,
+    secs: u32,
+    reusable: bool,
+) -> Result<(MfaToken, ResponseMeta), OpsError> {
     let request = ApiRequest::MfaToken {
         user_id: user.id,
         expires_in: secs,

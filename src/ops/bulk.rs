@@ -158,9 +158,10 @@ pub fn parse(bytes: &[u8], action: BulkAction) -> ParsedFile {
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            parsed
-                .problems
-                .push(Problem::malformed(Some(1), format!("cannot read the header: {e}")));
+            parsed.problems.push(Problem::malformed(
+                Some(1),
+                format!("cannot read the header: {e}"),
+            ));
             return parsed;
         }
     };
@@ -304,9 +305,10 @@ pub fn parse(bytes: &[u8], action: BulkAction) -> ParsedFile {
         parsed.rows.push(row);
     }
     if parsed.rows.is_empty() && parsed.problems.is_empty() {
-        parsed
-            .problems
-            .push(Problem::malformed(None, "the file has a header but no rows"));
+        parsed.problems.push(Problem::malformed(
+            None,
+            "the file has a header but no rows",
+        ));
     }
     parsed
 }
@@ -402,7 +404,10 @@ mod tests {
         assert!(p.rows[0].reusable);
         assert_eq!(p.rows[0].reason.as_deref(), Some("INC-1"));
         assert_eq!(p.rows[1].expires_in, None);
-        assert_eq!(lines(&p), ["line 4: reusable is \"maybe\": use true or false"]);
+        assert_eq!(
+            lines(&p),
+            ["line 4: reusable is \"maybe\": use true or false"]
+        );
         let missing = parse(b"reason\nx\n", BulkAction::Token);
         assert_eq!(lines(&missing), ["line 1: the column \"user\" is missing"]);
         assert_eq!(lines(&parse(b"", BulkAction::Token)).len(), 1);
