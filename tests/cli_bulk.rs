@@ -75,7 +75,7 @@ impl Env {
             .unwrap();
         let config = SimConfig {
             tenant: Some(seed_path),
-            rate_limit: 100_000,
+            rate_limit: 10_000_000,
             latency_ms,
             ..SimConfig::default()
         };
@@ -560,4 +560,180 @@ fn bulk_tokens_appear_on_their_result_line_and_nowhere_else() {
     assert_eq!(status(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("line 2: expires_in"), "{}", stderr(&o));
     assert!(stderr(&o).contains("line 3: expires_in"), "{}", stderr(&o));
+}
+
+/// Lines a child writes to a pipe, collected by a thread as they come.
+fn collect(
+    pipe: impl std::io::Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use std::io::BufRead;
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+#[test]
+fn a_run_killed_after_50_rows_resumes_and_removes_each_device_exactly_once() {
+    let env = Env::new(200, 5);
+    let file = env.laptops(200);
+    let mut child = env
+        .cmd(&["bulk", "remove", "--file", file_arg(&file), "--yes"])
+        .spawn()
+        .unwrap();
+    let out = collect(child.stdout.take().unwrap());
+    let err = collect(child.stderr.take().unwrap());
+    let start = Instant::now();
+    while out.lock().unwrap().len() < 50 {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no 50 rows in time: {:?}",
+            err.lock().unwrap()
+        );
+        assert!(child.try_wait().unwrap().is_none(), "ended too soon");
+        std::thread::park_timeout(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to tidy up
+    child.wait().unwrap();
+    let first: Vec<Value> = out
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(first.len() >= 50 && first.len() < 200, "{}", first.len());
+    let err_text = err.lock().unwrap().join("\n");
+    let run = err_text
+        .split_whitespace()
+        .find(|w| w.starts_with("b-"))
+        .map(|w| w.trim_end_matches(':').to_owned())
+        .unwrap_or_else(|| panic!("no run id on stderr: {err_text}"));
+    assert!(err_text.contains(&format!("--resume {run}")), "{err_text}");
+
+    // A changed file is refused.
+    let changed = env.write("changed.csv", "user,device\nu0@wave.example,laptop\n");
+    let o = env.run(&[
+        "bulk",
+        "remove",
+        "--file",
+        file_arg(&changed),
+        "--resume",
+        &run,
+        "--yes",
+    ]);
+    assert_eq!(status(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("changed"), "{}", stderr(&o));
+
+    let o = env.run(&[
+        "bulk",
+        "remove",
+        "--file",
+        file_arg(&file),
+        "--resume",
+        &run,
+        "--yes",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let second = ndjson(&o);
+    // Every row is reported done, none failed (a second removal would be a 404).
+    let mut done: HashMap<u64, usize> = HashMap::new();
+    for r in first.iter().chain(&second) {
+        assert_eq!(r["outcome"], "done", "{r}");
+        *done.entry(r["line"].as_u64().unwrap()).or_default() += 1;
+    }
+    assert_eq!(done.len(), 200);
+    // Only the row in flight at the kill can be reported by both runs.
+    assert!(done.values().filter(|n| **n > 1).count() <= 1, "{done:?}");
+    assert!(
+        second.len() <= 151,
+        "done rows were skipped: {}",
+        second.len()
+    );
+    for i in 0..200 {
+        assert_eq!(env.device_ids(FIRST + i), [PHONE + i]);
+    }
+    // The request in flight at the kill may have been counted without being applied.
+    let deletes = env.control.request_count(RouteKind::Remove);
+    assert!((200..=201).contains(&deletes), "{deletes} removals sent");
+    // Every row: one attempt line and one outcome line, across both processes.
+    let audit = env.audit_lines();
+    let rows = by_line(&audit, &run);
+    assert_eq!(rows.len(), 200);
+    for (line, lines) in &rows {
+        let outcomes: Vec<&str> = lines
+            .iter()
+            .map(|l| l["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, ["attempt", "success"], "line {line}");
+    }
+    // Nothing is left to do.
+    let o = env.run(&[
+        "bulk",
+        "remove",
+        "--file",
+        file_arg(&file),
+        "--resume",
+        &run,
+        "--yes",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).contains("200 of 200 rows were done before"));
+}
+
+#[test]
+fn a_rate_limit_pauses_when_the_reset_is_near_and_stops_with_exit_5_when_not() {
+    use mfadesk::sim::Fault;
+    let env = Env::new(4, 0);
+    let file = env.laptops(4);
+    env.control.set_fault(
+        RouteKind::Remove,
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
+        Some(1),
+    );
+    let o = env.run(&["bulk", "remove", "--file", file_arg(&file), "--yes"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("paused"), "{}", stderr(&o));
+    assert_eq!(ndjson(&o).len(), 4);
+
+    let env = Env::new(4, 0);
+    let file = env.laptops(4);
+    env.control.set_fault(
+        RouteKind::Remove,
+        Fault::TooManyRequests {
+            retry_after_secs: 1800,
+        },
+        Some(1),
+    );
+    let o = env.run(&["bulk", "remove", "--file", file_arg(&file), "--yes"]);
+    assert_eq!(status(&o), 5, "{}", stderr(&o));
+    let run = run_id(&o);
+    let err = stderr(&o);
+    assert!(err.contains(&format!("--resume {run}")), "{err}");
+    assert!(err.contains("UTC"), "says when: {err}");
+    assert!(
+        ndjson(&o).is_empty(),
+        "the limited row is neither done nor failed"
+    );
+    assert_eq!(env.device_ids(FIRST), [LAPTOP, PHONE]);
+    let o = env.run(&[
+        "bulk",
+        "remove",
+        "--file",
+        file_arg(&file),
+        "--resume",
+        &run,
+        "--yes",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(ndjson(&o).len(), 4);
+    for i in 0..4 {
+        assert_eq!(env.device_ids(FIRST + i), [PHONE + i]);
+    }
 }

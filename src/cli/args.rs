@@ -183,6 +183,9 @@ pub struct BulkArgs {
     /// recording this reason as an override on every such row.
     #[arg(long = "override-caller-check", value_name = "REASON")]
     pub override_caller_check: Option<String>,
+    /// The store holding run journals (default: one file per tenant in the data directory).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
     #[command(flatten)]
     pub json: JsonFlag,
 }

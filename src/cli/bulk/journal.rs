@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::ops::bulk::{BulkAction, RowState};
+use crate::store::Store;
+use crate::store::bulk::{self as stored, StoredRow, StoredRun};
 
 /// What a run is about: enough to refuse a resume with another file or action.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +51,8 @@ type MemoryRuns = Arc<Mutex<BTreeMap<String, (RunInfo, Vec<JournalRow>)>>>;
 pub enum Journal {
     /// Kept in memory only (when no store can be opened): resume is not possible.
     Memory(MemoryRuns),
+    /// In the tenant's store: a later process can resume.
+    Store(Store),
 }
 
 impl Journal {
@@ -61,6 +65,7 @@ impl Journal {
     pub fn is_persistent(&self) -> bool {
         match self {
             Journal::Memory(_) => false,
+            Journal::Store(_) => true,
         }
     }
 
@@ -71,6 +76,28 @@ impl Journal {
                 let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
                 m.insert(info.run.clone(), (info.clone(), rows.to_vec()));
                 Ok(())
+            }
+            Journal::Store(store) => {
+                let run = StoredRun {
+                    id: info.run.clone(),
+                    action: info.action.as_str().to_owned(),
+                    file_hash: info.file_hash.clone(),
+                    file: info.file.clone(),
+                };
+                let rows: Vec<StoredRow> = rows
+                    .iter()
+                    .map(|r| StoredRow {
+                        line: r.line,
+                        target: r.target.to_string(),
+                        state: r.state.as_str().to_owned(),
+                        request_id: r.request_id.clone(),
+                        error: r.error.clone(),
+                    })
+                    .collect();
+                store
+                    .call(move |c| stored::create_run(c, &run, &rows))
+                    .await
+                    .map_err(|e| JournalError(e.to_string()))
             }
         }
     }
@@ -84,6 +111,39 @@ impl Journal {
             Journal::Memory(m) => {
                 let m = m.lock().unwrap_or_else(|p| p.into_inner());
                 Ok(m.get(run).cloned())
+            }
+            Journal::Store(store) => {
+                let id = run.to_owned();
+                let Some((run, rows)) = store
+                    .call(move |c| stored::load_run(c, &id))
+                    .await
+                    .map_err(|e| JournalError(e.to_string()))?
+                else {
+                    return Ok(None);
+                };
+                let bad = |what: &str| JournalError(format!("run {} has {what}", run.id));
+                let info = RunInfo {
+                    action: BulkAction::parse(&run.action)
+                        .ok_or_else(|| bad("an unknown action"))?,
+                    run: run.id.clone(),
+                    file_hash: run.file_hash.clone(),
+                    file: run.file.clone(),
+                };
+                let rows = rows
+                    .into_iter()
+                    .map(|r| {
+                        Ok(JournalRow {
+                            line: r.line,
+                            target: serde_json::from_str(&r.target)
+                                .map_err(|_| bad("an unreadable row"))?,
+                            state: RowState::parse(&r.state)
+                                .ok_or_else(|| bad("an unknown state"))?,
+                            request_id: r.request_id,
+                            error: r.error,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, JournalError>>()?;
+                Ok(Some((info, rows)))
             }
         }
     }
@@ -110,6 +170,23 @@ impl Journal {
                 }
                 row.error = error.map(str::to_owned);
                 Ok(())
+            }
+            Journal::Store(store) => {
+                let (run, state) = (run.to_owned(), state.as_str());
+                let (request_id, error) = (request_id.map(str::to_owned), error.map(str::to_owned));
+                store
+                    .call(move |c| {
+                        stored::set_row(
+                            c,
+                            &run,
+                            line,
+                            state,
+                            request_id.as_deref(),
+                            error.as_deref(),
+                        )
+                    })
+                    .await
+                    .map_err(|e| JournalError(e.to_string()))
             }
         }
     }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::api::{DeviceId, ErrorKind, OtpDevice, User};
 use crate::audit::{AuditAction, AuditOutcome, BulkRef};
+use crate::lane::{Lane, LanePolicy};
 use crate::ops::bulk::{self, BulkAction, Problem, Row, RowState};
 use crate::ops::{OpsError, Refusal, resolve_device, resolve_user};
 use crate::policy;
@@ -35,6 +36,12 @@ const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Rows resolved at once (each resolution is one or two calls).
 const RESOLVE_CONCURRENCY: usize = 4;
+
+/// A 429 whose reset is at most this far off pauses the run; a later one stops it (exit 5).
+const MAX_PAUSE_SECS: u64 = 60;
+
+/// Pauses for one row before the run stops.
+const MAX_PAUSES: usize = 3;
 
 /// The lifetime of a token row that names none, as `mfadesk token` defaults.
 const DEFAULT_EXPIRES_IN: &str = "1h";
@@ -237,7 +244,12 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
         .transpose()
         .map_err(|e| OpsError::Usage(format!("--override-caller-check: {e}")))?;
     let bytes = read_file(&args.file)?;
-    let journal = Journal::memory();
+    // A plan needs no journal; an apply keeps one in the tenant's store when it can.
+    let journal = if args.plan && args.resume.is_none() {
+        Journal::memory()
+    } else {
+        open_journal(ctx, args, out)?
+    };
     let (run_id, targets, resumed) = match &args.resume {
         Some(run) => {
             let (info, rows) = resume_rows(&journal, run, action, &args.file, &bytes).await?;
@@ -317,7 +329,14 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
         })
         .collect();
     let states: HashMap<u64, RowState> = match resumed {
-        Some(states) => states,
+        Some(states) => {
+            let done = states.values().filter(|s| **s == RowState::Done).count();
+            out.note(&format!(
+                "resuming run {run_id}: {done} of {} rows were done before and are skipped",
+                states.len()
+            ));
+            states
+        }
         None => {
             let info = RunInfo {
                 run: run_id.clone(),
@@ -332,6 +351,9 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
             rows.iter().map(|r| (r.line, r.state)).collect()
         }
     };
+    let lane = Lane::new(
+        LanePolicy::new(args.share, None).map_err(|e| OpsError::Usage(format!("--share: {e}")))?,
+    );
     let resume_hint = resume_command(action, &args.file, &run_id);
     out.note(&format!(
         "run {run_id}: {} {} row{}{}",
@@ -351,6 +373,7 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
         journal,
         override_reason,
         tally: Tally::default(),
+        lane,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
@@ -372,15 +395,37 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
             exit_override = Some(130);
             break;
         }
-        let state = states.get(&t.line).copied().unwrap_or(RowState::Planned);
-        match runner.row(t, state).await {
+        let mut step = runner
+            .row(t, states.get(&t.line).copied().unwrap_or(RowState::Planned))
+            .await;
+        for _ in 0..MAX_PAUSES {
+            if !matches!(step, Step::Paused) {
+                break;
+            }
+            // Answered 429 with a reset close by: the lane waits for it, then the row again.
+            step = runner.row(t, RowState::Planned).await;
+        }
+        match step {
             Step::Next => {}
-            Step::RateLimited(message) => {
+            Step::Paused => {
                 stopped = Some(format!(
-                    "{message}; stopped at line {} ({i} of {total} rows handled): continue then with `{resume_hint}`",
+                    "still rate limited after {MAX_PAUSES} pauses at line {}: continue later with `{resume_hint}`",
                     t.line
                 ));
                 exit_override = Some(5);
+                break;
+            }
+            Step::RateLimited(message, when) => {
+                stopped = Some(format!(
+                    "{message}; stopped at line {} ({i} of {total} rows handled): continue {when} with `{resume_hint}`",
+                    t.line
+                ));
+                exit_override = Some(5);
+                break;
+            }
+            Step::Broken(message) => {
+                stopped = Some(message);
+                exit_override = Some(1);
                 break;
             }
         }
@@ -408,6 +453,30 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
         None if tally.failed > 0 || tally.skipped > 0 => 1,
         None => 0,
     })
+}
+
+/// The tenant's store as the journal; in memory (no resume) for the demo or when the store
+/// cannot be opened for a new run.
+fn open_journal(ctx: &Context, args: &BulkArgs, out: &Output) -> Result<Journal, OpsError> {
+    let path = match &args.store {
+        Some(path) => path.clone(),
+        None if ctx.settings.is_demo() => return Ok(Journal::memory()),
+        None => {
+            let paths =
+                crate::config::Paths::platform().map_err(|e| OpsError::Config(e.to_string()))?;
+            crate::store::default_path(&paths.data_dir, ctx.recorder.base_url())
+        }
+    };
+    match crate::store::Store::open(&path) {
+        Ok(store) => Ok(Journal::Store(store)),
+        Err(e) if args.resume.is_some() => Err(OpsError::Config(e.to_string())),
+        Err(e) => {
+            out.note(&format!(
+                "{e}; this run keeps its journal in memory and cannot be resumed"
+            ));
+            Ok(Journal::memory())
+        }
+    }
 }
 
 fn resume_command(action: BulkAction, file: &Path, run: &str) -> String {
@@ -765,7 +834,12 @@ fn attempt_entry(ctx: &Context, action: BulkAction, t: &Target) -> crate::audit:
 /// What the loop does after a row.
 enum Step {
     Next,
-    RateLimited(String),
+    /// Rate limited with a reset close by: try the row again once the lane lets it.
+    Paused,
+    /// Rate limited until later: the run stops; the message and when to resume.
+    RateLimited(String, String),
+    /// The journal cannot be written: the run stops.
+    Broken(String),
 }
 
 /// Applies rows one by one.
@@ -776,6 +850,8 @@ struct Runner<'a> {
     journal: Journal,
     override_reason: Option<String>,
     tally: Tally,
+    /// The background lane every call of the apply waits on.
+    lane: Lane,
 }
 
 /// The result line of a row.
@@ -808,6 +884,21 @@ impl Runner<'_> {
             .await
         {
             eprintln!("mfadesk: {e}");
+        }
+    }
+
+    /// Tells the lane how a call it granted was answered (a 429 is told in [`Self::failed`]).
+    fn observe<T>(&self, result: &Result<T, OpsError>) {
+        let limited = matches!(
+            result
+                .as_ref()
+                .err()
+                .and_then(OpsError::api_error)
+                .map(|a| &a.kind),
+            Some(ErrorKind::RateLimited { .. })
+        );
+        if !limited {
+            self.lane.observe(self.ctx.client.rate_limit());
         }
     }
 
@@ -917,7 +1008,10 @@ impl Runner<'_> {
                 let Some(device) = &t.device else {
                     return self.apply(t, open == 0).await;
                 };
-                let list = match show::devices(&self.ctx.client, &t.user).await {
+                self.lane.acquire().await;
+                let read = show::devices(&self.ctx.client, &t.user).await;
+                self.observe(&read);
+                let list = match read {
                     Ok(list) => list,
                     Err(e) => {
                         return self.failed(t, &e).await;
@@ -937,15 +1031,15 @@ impl Runner<'_> {
                     entry.outcome = AuditOutcome::Success;
                     self.ctx.recorder.outcome(entry);
                 }
-                self.journal(t, RowState::Done, request_id.as_deref(), None)
-                    .await;
                 self.emit(RowResult {
                     target: t,
                     outcome: "done",
-                    request_id,
+                    request_id: request_id.clone(),
                     error: None,
                     mfa_token: None,
                 });
+                self.journal(t, RowState::Done, request_id.as_deref(), None)
+                    .await;
                 Step::Next
             }
             BulkAction::Token => {
@@ -954,8 +1048,6 @@ impl Runner<'_> {
                     return self.apply(t, true).await;
                 }
                 if let Some(e) = last.filter(|e| e.outcome == AuditOutcome::Success) {
-                    self.journal(t, RowState::Done, e.request_id.as_deref(), None)
-                        .await;
                     self.emit(RowResult {
                         target: t,
                         outcome: "done",
@@ -963,6 +1055,8 @@ impl Runner<'_> {
                         error: Some(json!({"kind": "token_lost", "message": "a token was issued before the run stopped and was not kept; issue another with `mfadesk token` if the user still needs one"})),
                         mfa_token: None,
                     });
+                    self.journal(t, RowState::Done, e.request_id.as_deref(), None)
+                        .await;
                     return Step::Next;
                 }
                 // Sent but no answer recorded: a token may exist. Never issue a second blindly.
@@ -982,8 +1076,9 @@ impl Runner<'_> {
 
     async fn failed(&mut self, t: &Target, e: &OpsError) -> Step {
         if let Some(api) = e.api_error()
-            && let ErrorKind::RateLimited { .. } = api.kind
+            && let ErrorKind::RateLimited { reset_secs } = api.kind
         {
+            self.lane.rate_limited(reset_secs);
             // Nothing was applied: the row stays planned for the resume.
             self.journal(
                 t,
@@ -992,7 +1087,20 @@ impl Runner<'_> {
                 Some(&e.to_string()),
             )
             .await;
-            return Step::RateLimited(e.to_string());
+            if reset_secs.is_some_and(|s| s <= MAX_PAUSE_SECS) {
+                eprintln!(
+                    "mfadesk: rate limited at line {}: paused until the budget resets",
+                    t.line
+                );
+                return Step::Paused;
+            }
+            let when = reset_secs
+                .and_then(|secs| i64::try_from(secs).ok())
+                .and_then(chrono::TimeDelta::try_seconds)
+                .and_then(|d| chrono::Utc::now().checked_add_signed(d))
+                .map(|at| format!("after {} UTC", at.format("%H:%M:%S")))
+                .unwrap_or_else(|| "once the budget has reset".to_owned());
+            return Step::RateLimited(format!("{e}"), when);
         }
         let request_id = e.api_error().and_then(|a| a.request_id.clone());
         self.journal(
@@ -1032,7 +1140,17 @@ impl Runner<'_> {
             }
         };
         let entry = self.ctx.with_caller_check(entry, check);
-        self.journal(t, RowState::InFlight, None, None).await;
+        // A row is sent only once the journal says it may be in flight: a resume then
+        // reconciles it instead of sending it again.
+        if let Err(e) = self
+            .journal
+            .set(&self.run, t.line, RowState::InFlight, None, None)
+            .await
+        {
+            let e = OpsError::Config(format!("{e}; nothing was sent for line {}", t.line));
+            self.ctx.recorder.refused(entry, &e);
+            return Step::Broken(e.to_string());
+        }
         if fresh_attempt && let Err(e) = self.ctx.recorder.attempt(entry.clone()) {
             return self.failed(t, &e).await;
         }
@@ -1041,24 +1159,30 @@ impl Runner<'_> {
                 let Some(device) = &t.device else {
                     return Step::Next;
                 };
-                match remove::deliver(self.ctx, entry, &t.user, device).await {
+                self.lane.acquire().await;
+                let sent = remove::deliver(self.ctx, entry, &t.user, device).await;
+                self.observe(&sent);
+                match sent {
                     Ok(meta) => {
-                        self.journal(t, RowState::Done, meta.request_id.as_deref(), None)
-                            .await;
                         self.emit(RowResult {
                             target: t,
                             outcome: "done",
-                            request_id: meta.request_id,
+                            request_id: meta.request_id.clone(),
                             error: None,
                             mfa_token: None,
                         });
+                        self.journal(t, RowState::Done, meta.request_id.as_deref(), None)
+                            .await;
                         Step::Next
                     }
                     Err(e) => self.failed(t, &e).await,
                 }
             }
             BulkAction::Token => {
-                match token::deliver(self.ctx, entry, &t.user, t.secs, t.reusable).await {
+                self.lane.acquire().await;
+                let sent = token::deliver(self.ctx, entry, &t.user, t.secs, t.reusable).await;
+                self.observe(&sent);
+                match sent {
                     Ok((issued, meta)) => {
                         self.journal(t, RowState::Done, meta.request_id.as_deref(), None)
                             .await;
