@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod coverage;
 pub mod lane;
 pub mod logging;
 pub mod mfa_api;

@@ -54,6 +54,33 @@ impl Client {
         })
     }
 
+    /// `GET /api/2/users?limit=..&fields=..`: one page of the whole users list, only the named
+    /// fields, from `cursor` (None: the first page). For reading the whole tenant.
+    pub async fn list_users_page(
+        &self,
+        limit: u32,
+        fields: &str,
+        cursor: Option<&str>,
+    ) -> Result<UserPage, ApiError> {
+        let mut query = vec![("limit", limit.to_string()), ("fields", fields.to_owned())];
+        if let Some(cursor) = cursor.filter(|c| !c.is_empty()) {
+            query.push(("cursor", cursor.to_owned()));
+        }
+        let url = self.url(&["api", "2", "users"])?;
+        let call = Call::new(Endpoint::Users, Method::GET, url).query(query);
+        let reply = self.execute(&call).await?;
+        let users = reply.decode(wire::decode_users)?;
+        let number = |name: &str| reply.header(name).and_then(|v| v.parse().ok());
+        Ok(UserPage {
+            users,
+            total_count: number("total-count"),
+            total_pages: number("total-pages"),
+            current_page: number("current-page"),
+            after_cursor: reply.header("after-cursor"),
+            before_cursor: reply.header("before-cursor"),
+        })
+    }
+
     /// Every page of a search, following After-Cursor, up to `max_pages` requests; users are
     /// de-duplicated by id. Stops early if the server repeats a cursor.
     pub async fn search_users_all(

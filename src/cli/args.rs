@@ -152,6 +152,65 @@ pub enum Command {
     Sim(SimArgs),
     /// List the profiles in the config file (never their secrets).
     Profiles,
+    /// The tenant's MFA coverage, from the store (no API call); `coverage scan` reads the tenant.
+    Coverage(CoverageArgs),
+}
+
+/// `mfadesk coverage [scan]`.
+#[derive(Args, Debug)]
+pub struct CoverageArgs {
+    /// `scan` reads the tenant into the store; without it the report is printed.
+    #[command(subcommand)]
+    pub command: Option<CoverageCommand>,
+    /// Only users of these categories: none, weak, pending_only, strong (comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = category)]
+    pub category: Vec<crate::store::coverage::Category>,
+    /// Print the report as one JSON document.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Write the users as CSV (with a header row) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<std::path::PathBuf>,
+    /// The store file (default: one per tenant in the data directory).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub store: Option<std::path::PathBuf>,
+}
+
+/// `coverage` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum CoverageCommand {
+    /// Read every user's devices into the store, paced within the API budget; resumes a pass
+    /// that was stopped.
+    Scan {
+        /// Share of the hourly budget to spend, more than 0 and at most 1 (default: the
+        /// profile's coverage_share, else 0.5).
+        #[arg(long, value_name = "F", value_parser = share)]
+        share: Option<f64>,
+        /// Calls always left to others (default: the profile's coverage_reserve, else 20 % of
+        /// the limit).
+        #[arg(long, value_name = "N")]
+        reserve: Option<u64>,
+        /// Read only what changed since the last complete pass (events and the users list).
+        #[arg(long)]
+        refresh: bool,
+    },
+}
+
+/// Parses a coverage category.
+fn category(s: &str) -> Result<crate::store::coverage::Category, String> {
+    crate::store::coverage::Category::parse(s.trim())
+        .ok_or_else(|| format!("{s:?} is not a category; use none, weak, pending_only or strong"))
+}
+
+/// Parses a share of the hour.
+fn share(s: &str) -> Result<f64, String> {
+    let f: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    crate::lane::LanePolicy::new(f, None)
+        .map(|p| p.share)
+        .map_err(|e| e.to_string())
 }
 
 /// `mfadesk bulk ACTION --file rows.csv`.

@@ -4,6 +4,7 @@ pub mod args;
 mod audit_cmd;
 pub mod bulk;
 mod context;
+mod coverage_cmd;
 mod duration;
 mod enroll;
 mod gen_cmd;
@@ -40,6 +41,13 @@ pub async fn run(cli: &Cli) -> Option<u8> {
             return Some(0);
         }
         Command::Man => return Some(gen_cmd::man()),
+        Command::Coverage(args) => {
+            let out = Output::new(args.json);
+            return Some(match coverage_cmd::run(&cli.options, &out, args).await {
+                Ok(status) => status,
+                Err(e) => out.fail(&e),
+            });
+        }
         Command::Sim(_) | Command::Profiles => return None,
     };
     let out = Output::new(json);

@@ -64,6 +64,10 @@ pub struct Profile {
     pub read_only_caller_check: bool,
     /// Which MFA API to use: `auto` (default), `v1` or `v2`.
     pub mfa_api: Option<crate::api::MfaApiChoice>,
+    /// Share of the hourly API budget a coverage scan may spend (default 0.5).
+    pub coverage_share: Option<f64>,
+    /// API calls a coverage scan always leaves (default 20 % of the limit).
+    pub coverage_reserve: Option<u64>,
 }
 
 /// The longest a caller check may stay valid: a check is about one call, not a shift.
@@ -185,6 +189,13 @@ impl Profile {
         {
             return Err(invalid(format!(
                 "caller_check_minutes is {minutes}; use 1 to {MAX_CALLER_CHECK_MINUTES} (a check proves who is on this call)"
+            )));
+        }
+        if let Some(share) = self.coverage_share
+            && crate::lane::LanePolicy::new(share, None).is_err()
+        {
+            return Err(invalid(format!(
+                "coverage_share is {share}; use more than 0 and at most 1 (e.g. 0.5 for half the hour)"
             )));
         }
         if self.client_secret.as_ref().is_some_and(Secret::is_empty) {

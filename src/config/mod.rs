@@ -185,6 +185,10 @@ pub struct Settings {
     pub read_only_caller_check: bool,
     /// Which MFA API to use (`--mfa-api`, else the profile's `mfa_api`, else auto).
     pub mfa_api: MfaApiChoice,
+    /// Share of the hour a coverage scan may spend (profile `coverage_share`, default 0.5).
+    pub coverage_share: f64,
+    /// Calls a coverage scan leaves (profile `coverage_reserve`; None: 20 % of the limit).
+    pub coverage_reserve: Option<u64>,
 }
 
 impl Settings {
@@ -326,6 +330,8 @@ pub fn resolve(
             require_caller_check: cli.require_caller_check.iter().copied().collect(),
             read_only_caller_check: true,
             mfa_api: cli.mfa_api.unwrap_or_default(),
+            coverage_share: crate::lane::DEFAULT_SHARE,
+            coverage_reserve: None,
         });
     }
 
@@ -406,6 +412,8 @@ pub fn resolve(
                 require_caller_check: cli.require_caller_check.iter().copied().collect(),
                 read_only_caller_check: true,
                 mfa_api: cli.mfa_api.unwrap_or_default(),
+                coverage_share: crate::lane::DEFAULT_SHARE,
+                coverage_reserve: None,
             }),
         };
     };
@@ -465,6 +473,10 @@ pub fn resolve(
             .mfa_api
             .or_else(|| profile.and_then(|p| p.mfa_api))
             .unwrap_or_default(),
+        coverage_share: profile
+            .and_then(|p| p.coverage_share)
+            .unwrap_or(crate::lane::DEFAULT_SHARE),
+        coverage_reserve: profile.and_then(|p| p.coverage_reserve),
     })
 }
 

@@ -38,6 +38,25 @@ pub struct SimArgs {
     /// Share of API connections closed without an answer (0..1).
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub drop_rate: f64,
+    /// Build N synthetic users (a realistic MFA mix) instead of the built-in 62.
+    #[arg(long, value_name = "N", conflicts_with = "tenant", value_parser = user_count)]
+    pub users: Option<usize>,
+    /// Seed of the synthetic users (the same seed builds the same tenant).
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "users")]
+    pub seed: u64,
+}
+
+/// Parses a user count between 1 and [`super::synth::MAX_USERS`].
+fn user_count(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if (1..=super::synth::MAX_USERS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("must be between 1 and {}", super::synth::MAX_USERS))
+    }
 }
 
 /// Parses `IP:PORT`, `[IPv6]:PORT` or `localhost:PORT` (always 127.0.0.1, never a lookup,
@@ -78,6 +97,7 @@ impl From<SimArgs> for SimConfig {
             fail_rate: a.fail_rate,
             drop_rate: a.drop_rate,
             allow_remote: a.allow_remote,
+            synthetic_users: a.users.map(|n| (n, a.seed)),
             ..SimConfig::default()
         }
     }

@@ -250,6 +250,13 @@ impl SimControl {
         self.app.open.subscribe()
     }
 
+    /// A credential's budget as the headers report it: (limit, remaining, seconds to reset).
+    pub fn rate_budget(&self, client_id: &str) -> (u32, u32, i64) {
+        let mut t = self.app.lock();
+        let now = t.now();
+        t.rate.snapshot(client_id, now)
+    }
+
     /// How many requests reached a route (`Any`: every API request).
     pub fn request_count(&self, route: RouteKind) -> u64 {
         self.app.lock().counts.get(&route).copied().unwrap_or(0)

@@ -69,6 +69,7 @@ mod respond;
 mod seed;
 mod server;
 mod state;
+mod synth;
 mod totp;
 mod users;
 

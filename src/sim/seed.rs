@@ -32,6 +32,8 @@ const TIME_FIELDS: [&str; 7] = [
 pub(crate) struct Seed {
     pub account_id: i64,
     users: Vec<Value>,
+    /// `--users N --seed S`: N synthetic users instead of `users`.
+    synthetic: Option<(usize, u64)>,
 }
 
 /// A device as the seed describes it.
@@ -122,14 +124,26 @@ impl Seed {
         let seed = Seed {
             account_id: file.account_id,
             users: file.users,
+            synthetic: None,
         };
         // Materialize once now so every problem shows at start, not at reset.
         seed.materialize(Utc::now())?;
         Ok(seed)
     }
 
+    /// This seed's account with `users` synthetic users built from `seed` instead.
+    pub(crate) fn with_synthetic(mut self, users: usize, seed: u64) -> Seed {
+        self.users = Vec::new();
+        self.synthetic = Some((users, seed));
+        self
+    }
+
     /// Builds users and devices with relative times taken from `now`.
     pub(crate) fn materialize(&self, now: DateTime<Utc>) -> Result<Materialized, String> {
+        if let Some((n, seed)) = self.synthetic {
+            let (users, devices) = super::synth::build(n, seed, now);
+            return Ok(Materialized { users, devices });
+        }
         let mut users = BTreeMap::new();
         let mut devices = BTreeMap::new();
         let mut device_ids = HashSet::new();
@@ -203,7 +217,7 @@ impl Seed {
 }
 
 /// A stable secret for a TOTP device the seed gave none.
-fn derived_secret(device_id: i64) -> String {
+pub(crate) fn derived_secret(device_id: i64) -> String {
     let bytes: Vec<u8> = format!("mfadesk-demo-{device_id:08}")
         .bytes()
         .take(20)

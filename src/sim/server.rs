@@ -55,6 +55,8 @@ pub struct SimConfig {
     /// From an answer to the next complete request head on a kept-alive connection (10 s;
     /// hyper's header-read timeout also runs then, so only a shorter value changes anything).
     pub idle_timeout: Duration,
+    /// `--users N`: N synthetic users (and `--seed S`) instead of the seed's users.
+    pub synthetic_users: Option<(usize, u64)>,
     /// Open connections at most; more are answered 503 and closed (4096).
     pub max_connections: usize,
     /// Largest request body in bytes; more is 413 (1 MiB).
@@ -75,6 +77,7 @@ impl Default for SimConfig {
             header_read_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(10),
+            synthetic_users: None,
             max_connections: 4096,
             max_body_bytes: 1024 * 1024,
         }
@@ -115,7 +118,7 @@ impl Shared {
         Ok(Tenant {
             account_id: seed.account_id,
             users: Arc::new(m.users),
-            devices: m.devices,
+            devices: super::state::DeviceBook::new(m.devices),
             next_device_id,
             clock,
             tokens: HashMap::new(),
@@ -170,7 +173,10 @@ impl DemoTenant {
             name: name.clone(),
             problem,
         };
-        let seed = Seed::parse(&text).map_err(invalid)?;
+        let mut seed = Seed::parse(&text).map_err(invalid)?;
+        if let Some((users, s)) = config.synthetic_users {
+            seed = seed.with_synthetic(users, s);
+        }
         let tenant = Shared::fresh_tenant(&seed, config.rate_limit).map_err(invalid)?;
         let listener = TcpListener::bind(config.listen)
             .await

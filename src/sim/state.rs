@@ -416,13 +416,88 @@ pub(crate) struct TempToken {
     pub used: bool,
 }
 
+/// Every device by id, with an index by owner so a devices call costs the same whatever the
+/// tenant's size. Reads go through `Deref`; writes through the methods that keep the index.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeviceBook {
+    by_id: BTreeMap<i64, SimDevice>,
+    by_user: HashMap<i64, std::collections::BTreeSet<i64>>,
+}
+
+impl DeviceBook {
+    /// A book holding these devices.
+    pub(crate) fn new(devices: BTreeMap<i64, SimDevice>) -> DeviceBook {
+        let mut by_user: HashMap<i64, std::collections::BTreeSet<i64>> = HashMap::new();
+        for d in devices.values() {
+            by_user.entry(d.user_id).or_default().insert(d.id);
+        }
+        DeviceBook {
+            by_id: devices,
+            by_user,
+        }
+    }
+
+    /// Adds or replaces a device.
+    pub(crate) fn insert(&mut self, id: i64, device: SimDevice) -> Option<SimDevice> {
+        self.by_user.entry(device.user_id).or_default().insert(id);
+        let old = self.by_id.insert(id, device);
+        if let Some(old) = &old {
+            self.unindex(old.user_id, id);
+            self.by_user
+                .entry(self.by_id[&id].user_id)
+                .or_default()
+                .insert(id);
+        }
+        old
+    }
+
+    /// Removes a device.
+    pub(crate) fn remove(&mut self, id: &i64) -> Option<SimDevice> {
+        let old = self.by_id.remove(id)?;
+        self.unindex(old.user_id, *id);
+        Some(old)
+    }
+
+    /// A device to change in place (its owner never changes).
+    pub(crate) fn get_mut(&mut self, id: &i64) -> Option<&mut SimDevice> {
+        self.by_id.get_mut(id)
+    }
+
+    /// A user's devices, by id.
+    pub(crate) fn of_user(&self, user_id: i64) -> Vec<SimDevice> {
+        self.by_user.get(&user_id).map_or_else(Vec::new, |ids| {
+            ids.iter()
+                .filter_map(|id| self.by_id.get(id))
+                .cloned()
+                .collect()
+        })
+    }
+
+    fn unindex(&mut self, user_id: i64, id: i64) {
+        if let Some(ids) = self.by_user.get_mut(&user_id) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_user.remove(&user_id);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for DeviceBook {
+    type Target = BTreeMap<i64, SimDevice>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.by_id
+    }
+}
+
 /// All mutable tenant state, behind one mutex.
 #[derive(Debug)]
 pub(crate) struct Tenant {
     pub account_id: i64,
     /// Shared so a users search can match filters after the lock is released.
     pub users: Arc<BTreeMap<i64, SimUser>>,
-    pub devices: BTreeMap<i64, SimDevice>,
+    pub devices: DeviceBook,
     pub next_device_id: i64,
     pub clock: Clock,
     pub tokens: HashMap<String, AccessToken>,
@@ -501,11 +576,7 @@ impl Tenant {
 
     /// The user's devices, by id.
     pub(crate) fn user_devices(&self, user_id: i64) -> Vec<SimDevice> {
-        self.devices
-            .values()
-            .filter(|d| d.user_id == user_id)
-            .cloned()
-            .collect()
+        self.devices.of_user(user_id)
     }
 
     /// The TOTP secret bytes of a TOTP device.
