@@ -38,6 +38,12 @@ pub enum AuditAction {
     MfaToken,
     /// Check that the caller holds one of the user's active devices (changes nothing).
     CallerCheck,
+    /// Unlock a locked user.
+    Unlock,
+    /// Sign a user out everywhere (OneLogin session and single sign-on).
+    Logout,
+    /// Lock a user.
+    Lock,
 }
 
 impl AuditAction {
@@ -50,6 +56,9 @@ impl AuditAction {
             AuditAction::Remove => "remove",
             AuditAction::MfaToken => "mfa_token",
             AuditAction::CallerCheck => "caller_check",
+            AuditAction::Unlock => "unlock",
+            AuditAction::Logout => "logout",
+            AuditAction::Lock => "lock",
         }
     }
 }
@@ -136,6 +145,9 @@ pub struct AuditEntry {
     /// Lines of a bulk run: the run and the file line the change came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bulk: Option<BulkRef>,
+    /// The walkthrough (a call's case, `w-…`) this line belongs to, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
 }
 
 /// The bulk run and file line an audit line belongs to (`{"run": "b-…", "line": 7}`).
@@ -392,6 +404,7 @@ impl AuditContext {
             caller_check: None,
             verified: None,
             bulk: None,
+            case: None,
         }
     }
 }

@@ -183,6 +183,7 @@ impl AuditSink for FileAudit {
         entry.message = note.message.clone();
         entry.method = note.method.clone();
         entry.caller_check = note.caller_check.clone();
+        entry.case = note.case.clone();
         self.log.record(entry).map_err(|e| e.to_string())
     }
 

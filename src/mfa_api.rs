@@ -92,6 +92,7 @@ fn error_of(response: &ApiResponse) -> Option<&ApiError> {
         ApiResponse::Removed(r) => r.as_ref().err(),
         ApiResponse::MfaToken(r) => r.as_ref().err(),
         ApiResponse::RateLimit(r) => r.as_ref().err(),
+        ApiResponse::Account(r) => r.as_ref().err(),
     }
 }
 
@@ -111,6 +112,9 @@ pub fn failed(request: &ApiRequest, e: ApiError) -> ApiResponse {
         ApiRequest::Remove { .. } => ApiResponse::Removed(Err(e)),
         ApiRequest::MfaToken { .. } => ApiResponse::MfaToken(Err(e)),
         ApiRequest::RateLimit => ApiResponse::RateLimit(Err(e)),
+        ApiRequest::Unlock(_) | ApiRequest::Logout(_) | ApiRequest::Lock { .. } => {
+            ApiResponse::Account(Err(e))
+        }
     }
 }
 

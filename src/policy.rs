@@ -34,6 +34,9 @@ pub enum GuardedAction {
     /// Enrolling a device as already verified (no code from the user).
     #[value(name = "enroll_verified")]
     EnrollVerified,
+    /// Unlocking a locked user (attackers ask for it).
+    #[value(name = "unlock")]
+    Unlock,
 }
 
 impl GuardedAction {
@@ -43,6 +46,7 @@ impl GuardedAction {
             GuardedAction::Remove => "remove",
             GuardedAction::Token => "token",
             GuardedAction::EnrollVerified => "enroll_verified",
+            GuardedAction::Unlock => "unlock",
         }
     }
 }

@@ -166,6 +166,9 @@ fn is_change(req: &ApiRequest) -> bool {
             | ApiRequest::Verify { .. }
             | ApiRequest::Remove { .. }
             | ApiRequest::MfaToken { .. }
+            | ApiRequest::Unlock(_)
+            | ApiRequest::Logout(_)
+            | ApiRequest::Lock { .. }
     )
 }
 
@@ -185,6 +188,9 @@ fn refused(req: &ApiRequest, error: ApiError) -> ApiResponse {
         ApiRequest::Remove { .. } => ApiResponse::Removed(Err(error)),
         ApiRequest::MfaToken { .. } => ApiResponse::MfaToken(Err(error)),
         ApiRequest::RateLimit => ApiResponse::RateLimit(Err(error)),
+        ApiRequest::Unlock(_) | ApiRequest::Logout(_) | ApiRequest::Lock { .. } => {
+            ApiResponse::Account(Err(error))
+        }
     }
 }
 

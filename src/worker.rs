@@ -98,6 +98,17 @@ pub enum ApiRequest {
     },
     /// Read the API budget.
     RateLimit,
+    /// Unlock a user (`POST /api/2/users/{id}/unlock`).
+    Unlock(UserId),
+    /// Sign a user out everywhere (`PUT /api/1/users/{id}/logout`).
+    Logout(UserId),
+    /// Lock a user for `minutes` (0: the policy's period).
+    Lock {
+        /// The user.
+        user_id: UserId,
+        /// Minutes: 15, 60, 240, or 0 for the policy's period.
+        minutes: u32,
+    },
 }
 
 /// Merged results of a multi-query search, with the queries that have more pages.
@@ -136,6 +147,8 @@ pub enum ApiResponse {
     MfaToken(Result<MfaToken, ApiError>),
     /// The API budget.
     RateLimit(Result<RateLimit, ApiError>),
+    /// An account action (unlock, sign out, lock) was accepted or refused.
+    Account(Result<(), ApiError>),
 }
 
 impl ApiResponse {
@@ -152,7 +165,8 @@ impl ApiResponse {
             | ApiResponse::Verified(Err(e))
             | ApiResponse::Removed(Err(e))
             | ApiResponse::MfaToken(Err(e))
-            | ApiResponse::RateLimit(Err(e)) => Some(e),
+            | ApiResponse::RateLimit(Err(e))
+            | ApiResponse::Account(Err(e)) => Some(e),
             _ => None,
         }
     }
@@ -174,6 +188,9 @@ impl ApiRequest {
             ApiRequest::Remove { .. } => "remove",
             ApiRequest::MfaToken { .. } => "temporary token",
             ApiRequest::RateLimit => "rate limit",
+            ApiRequest::Unlock(_) => "unlock",
+            ApiRequest::Logout(_) => "sign out",
+            ApiRequest::Lock { .. } => "lock",
         }
     }
 }
@@ -279,9 +296,12 @@ async fn run(
 /// calls go through [`mfa_api::execute`], which picks v1 or v2.
 pub async fn execute(client: &Client, request: ApiRequest) -> ApiResponse {
     match request {
-        ApiRequest::Search(_) | ApiRequest::GetUser(_) | ApiRequest::RateLimit => {
-            execute_plain(client, request).await
-        }
+        ApiRequest::Search(_)
+        | ApiRequest::GetUser(_)
+        | ApiRequest::RateLimit
+        | ApiRequest::Unlock(_)
+        | ApiRequest::Logout(_)
+        | ApiRequest::Lock { .. } => execute_plain(client, request).await,
         mfa => mfa_api::execute(client, mfa).await,
     }
 }
@@ -292,6 +312,11 @@ pub(crate) async fn execute_plain(client: &Client, request: ApiRequest) -> ApiRe
         ApiRequest::Search(queries) => ApiResponse::Search(search(client, &queries).await),
         ApiRequest::GetUser(id) => ApiResponse::User(client.get_user(id).await),
         ApiRequest::RateLimit => ApiResponse::RateLimit(client.get_rate_limit().await),
+        ApiRequest::Unlock(id) => ApiResponse::Account(client.unlock_user(id).await),
+        ApiRequest::Logout(id) => ApiResponse::Account(client.logout_user(id).await),
+        ApiRequest::Lock { user_id, minutes } => {
+            ApiResponse::Account(client.lock_user(user_id, minutes).await)
+        }
         // MFA calls are dispatched by `mfa_api`, never here.
         mfa => mfa_api::failed(
             &mfa,

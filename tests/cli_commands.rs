@@ -1294,3 +1294,246 @@ fn an_unwritable_audit_trail_refuses_changes_but_not_reads() {
     let o = run(&["show", "kellyslater", "--json"]);
     assert_eq!(status(&o), 0, "{}", stderr(&o));
 }
+
+// ------------------------------------------------------------------------------------------
+// unlock, logout, lock
+
+/// Gabriel Medina: locked in the seed.
+const GABRIEL: i64 = 36216770;
+
+fn user_status(env: &Env, id: i64) -> i64 {
+    env.control
+        .users()
+        .into_iter()
+        .find(|u| u.id == id)
+        .unwrap()
+        .status
+}
+
+impl Env {
+    /// The binary with the Manage All credential.
+    fn run_admin(&self, args: &[&str]) -> Output {
+        let mut child = self
+            .cmd(args)
+            .env("ONELOGIN_CLIENT_ID", "demo-admin")
+            .env("ONELOGIN_CLIENT_SECRET", "demo-admin-secret")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take();
+        finish(child)
+    }
+
+    /// The binary with the Read Users credential.
+    fn run_reader(&self, args: &[&str]) -> Output {
+        let child = self
+            .cmd(args)
+            .env("ONELOGIN_CLIENT_ID", "demo-read")
+            .env("ONELOGIN_CLIENT_SECRET", "demo-read-secret")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        finish(child)
+    }
+}
+
+#[test]
+fn unlock_unlocks_a_locked_user_and_prints_the_new_status() {
+    let env = Env::new();
+    assert_eq!(user_status(&env, GABRIEL), 3);
+    let o = env.run(&[
+        "unlock",
+        &GABRIEL.to_string(),
+        "--reason",
+        "INC-9 locked out",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["action"], "unlock");
+    assert_eq!(doc["user"]["id"], GABRIEL);
+    assert_eq!(doc["user"]["status"], "Active");
+    assert_eq!(doc["user"]["locked_until"], Value::Null);
+    assert!(doc["request_id"].is_string(), "{doc}");
+    assert_eq!(user_status(&env, GABRIEL), 1);
+    let lines = env.audit_lines();
+    let ours: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["action"].as_str().unwrap(),
+                l["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ours, [("unlock", "attempt"), ("unlock", "success")]);
+    assert!(lines.iter().all(|l| l["reason"] == "INC-9 locked out"));
+    // Text output says what was done.
+    let o = env.run(&["unlock", "kellyslater", "--yes"]);
+    assert_eq!(status(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("User cannot be unlocked"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn unlock_of_a_user_not_locked_exits_1_with_not_locked() {
+    let env = Env::new();
+    let o = env.run(&["unlock", "kellyslater", "--yes", "--json"]);
+    assert_eq!(status(&o), 1, "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "not_locked");
+    assert_eq!(doc["error"]["status"], 200);
+    assert_eq!(env.audit_lines().last().unwrap()["outcome"], "failure");
+}
+
+#[test]
+fn logout_signs_out_and_says_what_it_does_not_end() {
+    let env = Env::new();
+    let o = env.run(&["logout", "kellyslater", "--yes"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "Ends the user's OneLogin session and single sign-on. Apps already open keep their own sessions."
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let o = env.run(&["logout", "kellyslater", "--yes", "--json"]);
+    let doc = json(&o);
+    assert_eq!(doc["action"], "logout");
+    assert_eq!(doc["user"]["email"], "kelly.slater@acme.example");
+    let actions: Vec<Value> = env
+        .audit_lines()
+        .iter()
+        .map(|l| l["action"].clone())
+        .collect();
+    assert!(actions.iter().all(|a| a == "logout"));
+    assert_eq!(actions.len(), 4);
+    assert!(env.control.events().iter().any(|e| e.event_type_id == 516));
+}
+
+#[test]
+fn lock_needs_manage_all_and_valid_minutes() {
+    let env = Env::new();
+    // Manage users: refused by the tenant, exit 1, the scope named.
+    let o = env.run(&["lock", "kellyslater", "--minutes", "15", "--yes", "--json"]);
+    assert_eq!(status(&o), 1, "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["error"]["kind"], "insufficient_permission");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Lock needs Manage All"),
+        "{doc}"
+    );
+    assert_eq!(user_status(&env, KELLY), 1);
+    // Not one of 15, 60, 240, 0: usage error, nothing sent or audited.
+    let before = env.audit_lines().len();
+    let o = env.run_admin(&["lock", "kellyslater", "--minutes", "30", "--yes", "--json"]);
+    assert_eq!(status(&o), 2);
+    assert_eq!(error_kind(&o), "usage");
+    assert_eq!(env.audit_lines().len(), before);
+    // Manage All: locked for an hour.
+    let o = env.run_admin(&["lock", "kellyslater", "--minutes", "60", "--yes", "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["action"], "lock");
+    assert_eq!(doc["minutes"], 60);
+    assert_eq!(doc["user"]["status"], "Locked");
+    assert!(doc["user"]["locked_until"].is_string());
+    assert_eq!(user_status(&env, KELLY), 3);
+    let last = env.audit_lines().last().unwrap().clone();
+    assert_eq!(last["action"], "lock");
+    assert_eq!(last["outcome"], "success");
+}
+
+#[test]
+fn account_actions_refuse_read_only_missing_confirmation_reason_and_unknown_users() {
+    let env = Env::new();
+    for args in [
+        vec!["unlock", "36216770"],
+        vec!["logout", "kellyslater"],
+        vec!["lock", "kellyslater", "--minutes", "0"],
+    ] {
+        let mut ro = args.clone();
+        ro.extend(["--yes", "--read-only", "--json"]);
+        let o = env.run(&ro);
+        assert_eq!(status(&o), 4, "{args:?}");
+        assert_eq!(error_kind(&o), "read_only");
+        // No terminal and no --yes: not confirmed.
+        let mut plain = args.clone();
+        plain.push("--json");
+        let o = env.run(&plain);
+        assert_eq!(status(&o), 4, "{args:?}");
+        assert_eq!(error_kind(&o), "not_confirmed");
+        // Unknown user: 3.
+        let mut nobody = args.clone();
+        nobody[1] = "nobody@nowhere.example";
+        nobody.extend(["--yes", "--json"]);
+        let o = env.run(&nobody);
+        assert_eq!(status(&o), 3, "{args:?}");
+        assert_eq!(error_kind(&o), "not_found");
+    }
+    assert_eq!(user_status(&env, GABRIEL), 3);
+    let refused = env
+        .audit_lines()
+        .iter()
+        .filter(|l| l["outcome"] == "refused")
+        .count();
+    assert_eq!(refused, 6);
+    // A profile's require_reason covers all three.
+    let config = env.profile("require_reason = true");
+    for args in [
+        &["unlock", "36216770", "--yes", "--json"][..],
+        &["logout", "kellyslater", "--yes", "--json"],
+        &["lock", "kellyslater", "--minutes", "15", "--yes", "--json"],
+    ] {
+        let o = env.run_profile(&config, args, "");
+        assert_eq!(status(&o), 4, "{args:?}");
+        assert_eq!(error_kind(&o), "missing_reason");
+    }
+    // A Read Users credential is refused by the tenant: exit 1.
+    let o = env.run_reader(&["logout", "kellyslater", "--yes", "--json"]);
+    assert_eq!(status(&o), 1);
+    assert_eq!(error_kind(&o), "insufficient_permission");
+}
+
+#[test]
+fn unlock_can_require_a_caller_check_and_rate_limits_exit_5() {
+    let env = Env::new();
+    let config = env.profile("require_caller_check = [\"unlock\"]");
+    let o = env.run_profile(&config, &["unlock", "36216770", "--yes", "--json"], "");
+    assert_eq!(status(&o), 4, "{}", stdout(&o));
+    assert_eq!(error_kind(&o), "missing_caller_check");
+    assert_eq!(user_status(&env, GABRIEL), 3);
+    // The flag does the same without a profile.
+    let o = env.run(&[
+        "--require-caller-check",
+        "unlock",
+        "unlock",
+        "36216770",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 4);
+    assert_eq!(error_kind(&o), "missing_caller_check");
+    env.control.set_fault(
+        RouteKind::Any,
+        Fault::TooManyRequests {
+            retry_after_secs: 60,
+        },
+        None,
+    );
+    let o = env.run(&["logout", "kellyslater", "--yes", "--json"]);
+    assert_eq!(status(&o), 5);
+    assert_eq!(error_kind(&o), "rate_limited");
+}

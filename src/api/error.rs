@@ -38,6 +38,8 @@ pub enum ErrorKind {
     Cancelled,
     /// Not sent: the audit trail could not record the attempt.
     AuditUnavailable,
+    /// Unlock answered `User cannot be unlocked`: the user is not locked.
+    NotLocked,
 }
 
 /// A failed API call: kind, HTTP status, OneLogin's message and the request id.
@@ -82,6 +84,7 @@ impl ApiError {
             ErrorKind::Config => "Configuration error",
             ErrorKind::Cancelled => "Cancelled",
             ErrorKind::AuditUnavailable => "Audit trail cannot be written",
+            ErrorKind::NotLocked => "Not locked",
         }
     }
 }

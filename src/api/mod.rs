@@ -1,5 +1,6 @@
 //! OneLogin REST client: no UI in here.
 
+pub mod account;
 mod auth;
 pub mod client;
 pub mod error;

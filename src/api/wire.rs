@@ -61,6 +61,12 @@ pub enum Endpoint {
     V2PollVerification,
     /// `POST /api/2/mfa/users/{id}/mfa_token`.
     V2MfaToken,
+    /// `PUT /api/1/users/{id}/logout`.
+    Logout,
+    /// `PUT /api/1/users/{id}/lock_user`.
+    LockUser,
+    /// `POST /api/2/users/{id}/unlock`.
+    Unlock,
 }
 
 impl Endpoint {
@@ -385,6 +391,9 @@ pub fn classify(
             ErrorKind::ExpiredStateToken
         }
         429 => ErrorKind::RateLimited { reset_secs },
+        400..=499 if endpoint == Endpoint::Unlock && lower.contains("cannot be unlocked") => {
+            ErrorKind::NotLocked
+        }
         400..=499 => ErrorKind::BadRequest,
         500..=599 => ErrorKind::Server,
         _ => ErrorKind::MalformedResponse,

@@ -47,6 +47,8 @@ pub enum Msg {
 }
 
 /// Everything the console asks the outside world to do.
+// A few commands live for one update each: boxing the audit note would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cmd {
     /// Start an API call.
@@ -102,6 +104,8 @@ pub struct AuditNote {
     pub caller_check: Option<CallerCheckRef>,
     /// Enroll lines: whether the number was marked verified (not checked with a code).
     pub verified: Option<bool>,
+    /// The walkthrough case id (`w-…`) when the line was written during one.
+    pub case: Option<String>,
 }
 
 /// Which pane has the keyboard.

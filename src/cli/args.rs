@@ -124,6 +124,49 @@ pub enum Command {
     },
     /// Apply one change to every row of a CSV file: checked whole, planned, applied, resumable.
     Bulk(BulkArgs),
+    /// Unlock a locked user (the lock after failed sign-ins, or an admin's).
+    Unlock {
+        /// User id, email or username.
+        user: String,
+        /// Ticket or reason, for the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Sign a user out everywhere: ends the OneLogin session and single sign-on (apps already
+    /// open keep their own sessions).
+    Logout {
+        /// User id, email or username.
+        user: String,
+        /// Ticket or reason, for the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Lock a user (needs a Manage All credential).
+    Lock {
+        /// User id, email or username.
+        user: String,
+        /// How long: 15, 60 or 240 minutes, or 0 for the policy's lock period.
+        #[arg(long, value_name = "N")]
+        minutes: u32,
+        /// Ticket or reason, for the audit trail.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Read the audit trail, oldest first.
     Audit {
         /// Only this user (id or email).
@@ -132,9 +175,13 @@ pub enum Command {
         /// Only this operator.
         #[arg(long, value_name = "NAME")]
         operator: Option<String>,
-        /// Only this action (enroll, trigger, verify, caller_check, remove, mfa_token).
+        /// Only this action (enroll, trigger, verify, caller_check, remove, mfa_token, unlock,
+        /// logout, lock).
         #[arg(long, value_name = "A")]
         action: Option<String>,
+        /// Only the lines of this walkthrough case (`w-…`, on every line it wrote).
+        #[arg(long, value_name = "ID")]
+        case: Option<String>,
         /// Only entries since WHEN: a duration (2h, 7d) or an RFC 3339 time.
         #[arg(long, value_name = "WHEN")]
         since: Option<String>,
@@ -247,17 +294,4 @@ pub struct BulkArgs {
     pub store: Option<PathBuf>,
     #[command(flatten)]
     pub json: JsonFlag,
-}
-
-/// Parses a share of the budget: more than 0, at most 1.
-fn share(text: &str) -> Result<f64, String> {
-    let f: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number: give e.g. 0.5"))?;
-    if f > 0.0 && f <= 1.0 {
-        Ok(f)
-    } else {
-        Err(format!("{f} is not more than 0 and at most 1"))
-    }
 }

@@ -17,6 +17,7 @@ pub fn run(
     operator: &Option<String>,
     action: &Option<String>,
     since: &Option<String>,
+    case: &Option<String>,
 ) -> Result<(), OpsError> {
     let path = match &options.audit_log {
         Some(p) => p.clone(),
@@ -29,13 +30,16 @@ pub fn run(
         .map(|s| parse_since(s, chrono::Utc::now()))
         .transpose()
         .map_err(|e| OpsError::Usage(format!("--since: {e}")))?;
-    const ACTIONS: [&str; 6] = [
+    const ACTIONS: [&str; 9] = [
         "enroll",
         "trigger",
         "verify",
         "caller_check",
         "remove",
         "mfa_token",
+        "unlock",
+        "logout",
+        "lock",
     ];
     if let Some(a) = action
         && !ACTIONS.contains(&a.as_str())
@@ -59,6 +63,7 @@ pub fn run(
         }) && operator.as_deref().is_none_or(|o| e.operator == o)
             && action.as_deref().is_none_or(|a| e.action.as_str() == a)
             && since.is_none_or(|t| e.time >= t)
+            && case.as_deref().is_none_or(|c| e.case.as_deref() == Some(c))
     };
     let entries: Vec<&AuditEntry> = entries.iter().filter(|e| keep(e)).collect();
     if out.json {

@@ -1,5 +1,6 @@
 //! One-shot commands: the console's operations from the shell, as tables or JSON.
 
+mod account;
 pub mod args;
 mod audit_cmd;
 pub mod bulk;
@@ -7,6 +8,7 @@ mod context;
 mod coverage_cmd;
 mod duration;
 mod enroll;
+mod flow;
 mod gen_cmd;
 mod output;
 mod prompt;
@@ -21,6 +23,7 @@ pub use context::Context;
 pub use output::Output;
 
 use crate::ops::OpsError;
+use crate::ops::account::AccountAction;
 
 /// Runs a one-shot command; returns the exit status. `None` when the command is not one of these.
 pub async fn run(cli: &Cli) -> Option<u8> {
@@ -32,6 +35,9 @@ pub async fn run(cli: &Cli) -> Option<u8> {
         | Command::Verify { json, .. }
         | Command::Remove { json, .. }
         | Command::Token { json, .. }
+        | Command::Unlock { json, .. }
+        | Command::Logout { json, .. }
+        | Command::Lock { json, .. }
         | Command::Audit { json, .. } => json.json,
         Command::Bulk(args) => {
             return Some(bulk::main(cli, args, &Output::new(args.json.json)).await);
@@ -57,8 +63,9 @@ pub async fn run(cli: &Cli) -> Option<u8> {
             operator,
             action,
             since,
+            case,
             ..
-        } => audit_cmd::run(&cli.options, &out, user, operator, action, since),
+        } => audit_cmd::run(&cli.options, &out, user, operator, action, since, case),
         _ => run_online(cli, command, &out).await,
     };
     Some(match result {
@@ -135,6 +142,31 @@ async fn run_online(cli: &Cli, command: &Command, out: &Output) -> Result<(), Op
             )
             .await
         }
+        Command::Unlock {
+            user, reason, yes, ..
+        } => {
+            let action = AccountAction::Unlock;
+            account::run(&mut ctx, out, user, action, reason.as_deref(), *yes).await
+        }
+        Command::Logout {
+            user, reason, yes, ..
+        } => {
+            let action = AccountAction::Logout;
+            account::run(&mut ctx, out, user, action, reason.as_deref(), *yes).await
+        }
+        Command::Lock {
+            user,
+            minutes,
+            reason,
+            yes,
+            ..
+        } => match crate::ops::account::lock_minutes(*minutes) {
+            Ok(minutes) => {
+                let action = AccountAction::Lock { minutes };
+                account::run(&mut ctx, out, user, action, reason.as_deref(), *yes).await
+            }
+            Err(e) => Err(e),
+        },
         _ => Ok(()),
     };
     ctx.close().await;

@@ -9,8 +9,8 @@ use crate::ui::text::clean;
 use crate::worker::{self, ApiRequest, ApiResponse};
 
 use super::context::Context;
+use super::flow;
 use super::output::Output;
-use super::prompt;
 use super::show::{device_json, devices};
 use super::users::user_json;
 
@@ -26,30 +26,15 @@ pub async fn run(
     let user = resolve_user(&ctx.client, user_text).await?;
     let list = devices(&ctx.client, &user).await?;
     let device = resolve_device(&list, device_text, &user)?.clone();
-    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
-    let reason = reason.as_deref();
     let entry = entry(ctx, &user, &device, reason);
-    let refused = |ctx: &mut Context, e: OpsError| {
-        ctx.recorder.refused(entry.clone(), &e);
-        Err(e)
-    };
-    if let Err(e) = ctx.gate.check(Change::Remove, reason) {
-        return refused(ctx, e);
-    }
-    let check = match ctx.require_caller_check(&user, Change::Remove) {
-        Ok(check) => check,
-        Err(e) => return refused(ctx, e),
-    };
     let question = format!(
         "Remove {} ({}) from {}?",
         clean(&device.label()),
         device.id,
         clean(&user.display_name())
     );
-    if let Err(e) = prompt::confirm(&question, yes).await {
-        return refused(ctx, e);
-    }
-    let entry = ctx.with_caller_check(entry, check);
+    let entry =
+        flow::confirm_change(ctx, entry, Change::Remove, &user, reason, yes, &question).await?;
     let meta = send(ctx, entry, &user, &device).await?;
     if out.json {
         out.json(&json!({

@@ -11,8 +11,8 @@ use crate::worker::{self, ApiRequest, ApiResponse};
 
 use super::context::Context;
 use super::duration::parse_secs;
+use super::flow;
 use super::output::Output;
-use super::prompt;
 use super::users::user_json;
 
 /// Shortest lifetime accepted, in seconds.
@@ -30,30 +30,15 @@ pub async fn run(
 ) -> Result<(), OpsError> {
     let secs = lifetime(expires_in).map_err(|e| OpsError::Usage(format!("--expires-in {e}")))?;
     let user = resolve_user(&ctx.client, user_text).await?;
-    let reason = prompt::reason(reason, ctx.gate.require_reason && !ctx.gate.read_only).await?;
-    let reason = reason.as_deref();
     let entry = entry(ctx, &user, secs, reusable, reason);
-    let refused = |ctx: &mut Context, e: OpsError| {
-        ctx.recorder.refused(entry.clone(), &e);
-        Err(e)
-    };
-    if let Err(e) = ctx.gate.check(Change::MfaToken, reason) {
-        return refused(ctx, e);
-    }
-    let check = match ctx.require_caller_check(&user, Change::MfaToken) {
-        Ok(check) => check,
-        Err(e) => return refused(ctx, e),
-    };
     let question = format!(
         "Issue a{} temporary MFA token for {}, valid {}?",
         if reusable { " reusable" } else { "" },
         clean(&user.display_name()),
         expires_in.trim()
     );
-    if let Err(e) = prompt::confirm(&question, yes).await {
-        return refused(ctx, e);
-    }
-    let entry = ctx.with_caller_check(entry, check);
+    let entry =
+        flow::confirm_change(ctx, entry, Change::MfaToken, &user, reason, yes, &question).await?;
     let (token, _meta) = send(ctx, entry, &user, secs, reusable).await?;
     let expires = token.expires_at.map(|t| t.to_rfc3339());
     if out.json {

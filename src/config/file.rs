@@ -56,7 +56,7 @@ pub struct Profile {
     pub operator: Option<String>,
     /// How long a successful caller check stays valid, in minutes (default 15).
     pub caller_check_minutes: Option<u32>,
-    /// Changes that need a fresh caller check first: any of "remove", "token", "enroll_verified".
+    /// Changes that need a fresh caller check first: any of "remove", "token", "enroll_verified", "unlock".
     #[serde(default)]
     pub require_caller_check: Vec<GuardedAction>,
     /// Allow caller checks in read-only mode (default true: a check changes nothing).

@@ -76,7 +76,7 @@ pub struct CliOptions {
     #[arg(
         long = "require-caller-check",
         global = true,
-        value_name = "remove,token,enroll_verified",
+        value_name = "remove,token,enroll_verified,unlock",
         value_delimiter = ',',
         value_enum
     )]

@@ -17,6 +17,10 @@ pub enum BulkAction {
     Remove,
     /// Issue a temporary MFA token.
     Token,
+    /// Unlock a locked user.
+    Unlock,
+    /// Sign a user out everywhere.
+    Logout,
 }
 
 impl BulkAction {
@@ -25,14 +29,21 @@ impl BulkAction {
         match self {
             BulkAction::Remove => "remove",
             BulkAction::Token => "token",
+            BulkAction::Unlock => "unlock",
+            BulkAction::Logout => "logout",
         }
     }
 
     /// The action named `text`, as the journal stores it.
     pub fn parse(text: &str) -> Option<BulkAction> {
-        [BulkAction::Remove, BulkAction::Token]
-            .into_iter()
-            .find(|a| a.as_str() == text)
+        [
+            BulkAction::Remove,
+            BulkAction::Token,
+            BulkAction::Unlock,
+            BulkAction::Logout,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == text)
     }
 
     /// The change the single command makes (its gate rules).
@@ -40,6 +51,8 @@ impl BulkAction {
         match self {
             BulkAction::Remove => Change::Remove,
             BulkAction::Token => Change::MfaToken,
+            BulkAction::Unlock => Change::Unlock,
+            BulkAction::Logout => Change::Logout,
         }
     }
 
@@ -48,6 +61,7 @@ impl BulkAction {
         match self {
             BulkAction::Remove => &["user", "device", "reason"],
             BulkAction::Token => &["user", "expires_in", "reusable", "reason"],
+            BulkAction::Unlock | BulkAction::Logout => &["user", "reason"],
         }
     }
 
@@ -55,7 +69,7 @@ impl BulkAction {
     pub fn required(self) -> &'static [&'static str] {
         match self {
             BulkAction::Remove => &["user", "device"],
-            BulkAction::Token => &["user"],
+            BulkAction::Token | BulkAction::Unlock | BulkAction::Logout => &["user"],
         }
     }
 }

@@ -20,6 +20,7 @@ pub fn guarded(change: Change) -> Option<GuardedAction> {
         Change::Remove => Some(GuardedAction::Remove),
         Change::MfaToken => Some(GuardedAction::Token),
         Change::EnrollVerified => Some(GuardedAction::EnrollVerified),
+        Change::Unlock => Some(GuardedAction::Unlock),
         _ => None,
     }
 }

@@ -119,6 +119,7 @@ impl OpsError {
                 ErrorKind::Network => "network",
                 ErrorKind::Timeout => "timeout",
                 ErrorKind::Server => "server",
+                ErrorKind::NotLocked => "not_locked",
                 _ => "api",
             },
             OpsError::NotFound(_) => "not_found",

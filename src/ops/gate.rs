@@ -20,6 +20,12 @@ pub enum Change {
     Remove,
     /// Issue a temporary MFA token.
     MfaToken,
+    /// Unlock a locked user.
+    Unlock,
+    /// Sign a user out everywhere.
+    Logout,
+    /// Lock a user.
+    Lock,
 }
 
 impl Change {
@@ -30,7 +36,10 @@ impl Change {
 
     /// True when the operation needs a reason under `require_reason`.
     pub fn needs_reason(self) -> bool {
-        matches!(self, Change::Remove | Change::MfaToken)
+        matches!(
+            self,
+            Change::Remove | Change::MfaToken | Change::Unlock | Change::Logout | Change::Lock
+        )
     }
 
     /// How the change is named in refusals.
@@ -43,6 +52,9 @@ impl Change {
             Change::CallerCheck => "caller check",
             Change::Remove => "remove",
             Change::MfaToken => "token",
+            Change::Unlock => "unlock",
+            Change::Logout => "logout",
+            Change::Lock => "lock",
         }
     }
 }
@@ -52,7 +64,7 @@ impl Change {
 pub struct Gate {
     /// Refuse every change.
     pub read_only: bool,
-    /// Ask for a reason before remove and temporary token.
+    /// Ask for a reason before remove, temporary token, unlock, sign-out and lock.
     pub require_reason: bool,
     /// Allow caller checks in read-only mode (the profile's `read_only_caller_check`).
     pub read_only_caller_check: bool,

@@ -1,6 +1,7 @@
 //! The operations both faces share: finding a user or device, the policy gate, and the audit
 //! records around every check and change.
 
+pub mod account;
 pub mod bulk;
 pub mod caller;
 pub mod error;

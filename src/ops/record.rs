@@ -1,9 +1,10 @@
 //! Audit records around a check or change: the attempt must be written before anything is sent.
 
 use crate::api::{ApiError, OtpDevice, ResponseMeta, User};
-use crate::audit::{AuditAction, AuditContext, AuditEntry, AuditLog, AuditOutcome};
+use crate::audit::{AuditAction, AuditContext, AuditEntry, AuditLog, AuditOutcome, CallerCheckRef};
 
 use super::error::{OpsError, Refusal};
+use super::gate::{Change, Gate};
 
 /// Writes attempt and outcome lines for one session of commands.
 pub struct Recorder {
@@ -81,6 +82,37 @@ impl Recorder {
     /// Records a failure from the API.
     pub fn failure(&mut self, entry: AuditEntry, error: &ApiError) -> Option<String> {
         self.outcome(entry.failure(error))
+    }
+
+    /// Runs the gate (read-only, reason) and the caller-check requirement's answer over a
+    /// change's attempt line: the line comes back with the trimmed reason and the check it
+    /// names, or the refusal is recorded and returned.
+    pub fn guard(
+        &mut self,
+        gate: &Gate,
+        change: Change,
+        mut entry: AuditEntry,
+        reason: Option<&str>,
+        caller: Result<CallerCheckRef, OpsError>,
+    ) -> Result<AuditEntry, OpsError> {
+        entry.reason = reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned);
+        let checked = gate
+            .check(change, reason)
+            .and_then(|reason| caller.map(|check| (reason, check)));
+        match checked {
+            Ok((reason, check)) => {
+                entry.reason = reason;
+                entry.caller_check = Some(check);
+                Ok(entry)
+            }
+            Err(e) => {
+                self.refused(entry, &e);
+                Err(e)
+            }
+        }
     }
 
     /// Records a refusal (nothing was sent).

@@ -219,6 +219,25 @@ pub(crate) fn authorize_mfa_v2(t: &Tenant, headers: &HeaderMap) -> Result<(), Ap
     }
 }
 
+/// Checks the bearer token for a call only Manage All may make (`lock_user`, spec §10);
+/// other scopes are answered 401 "Insufficient Permission" in the route's shape.
+pub(crate) fn authorize_manage_all(
+    t: &Tenant,
+    headers: &HeaderMap,
+    family: Family,
+) -> Result<(), ApiError> {
+    authorize(t, headers, family, true)?;
+    let now = t.now();
+    let manage_all = bearer(headers)
+        .and_then(|b| t.tokens.get(b))
+        .is_some_and(|tok| tok.expires_at > now && tok.scope == Scope::ManageAll);
+    match (manage_all, family) {
+        (true, _) => Ok(()),
+        (false, Family::V1) => Err(v1_err(401, "Insufficient Permission")),
+        (false, Family::V2) => Err(v2_err(401, "UnauthorizedError", "Insufficient Permission")),
+    }
+}
+
 /// The client id behind a request's valid credentials, whose budget it spends: the
 /// bearer token's client, or (token and revoke endpoints) a right id/secret pair.
 /// None when the request has no valid credentials; it then spends nothing.

@@ -257,6 +257,23 @@ impl SimControl {
         t.rate.snapshot(client_id, now)
     }
 
+    /// Records an event (as the tenant's own routes do) and returns its id.
+    pub fn record_event(&self, event: super::events::NewEvent) -> i64 {
+        self.app.lock().record_event(event)
+    }
+
+    /// Every event recorded, oldest first.
+    pub fn events(&self) -> Vec<super::events::SimEvent> {
+        self.app.lock().events.iter().cloned().collect()
+    }
+
+    /// A sign-in at the login page: `ok` false counts a failure (and locks at 5).
+    pub fn login(&self, user_id: i64, ok: bool, ip: Option<&str>) -> i64 {
+        self.app
+            .lock()
+            .login(user_id, ok, ip.map(str::to_owned), None, None)
+    }
+
     /// How many requests reached a route (`Any`: every API request).
     pub fn request_count(&self, route: RouteKind) -> u64 {
         self.app.lock().counts.get(&route).copied().unwrap_or(0)
@@ -277,6 +294,8 @@ pub(crate) fn routes() -> Router<App> {
         .route("/_sim/totp/{device_id}", get(totp_one))
         .route("/_sim/clock/advance", post(advance))
         .route("/_sim/reset", post(reset))
+        .route("/_sim/users/{id}/login", post(super::events::login))
+        .route("/_sim/events", post(super::events::inject))
 }
 
 /// `GET /_sim/outbox`.

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::DEMO_YUBIKEY_CODE;
 use super::auth::{Family, authorize};
 use super::clock::iso_s;
+use super::events::{NewEvent, caller};
 use super::respond::{
     ApiError, Reply, body_json, field_bool, field_i64, field_str, json_status, ok, v1_err, v1_ok,
 };
@@ -248,6 +249,11 @@ pub(crate) async fn enroll(
         totp_secret: None,
     };
     t.devices.insert(id, device.clone());
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(540, uid, client.clone()).device(&device));
+    if verified {
+        t.record_event(NewEvent::api(22, uid, client).device(&device));
+    }
     let mut item = device_json(&device, true);
     if !verified {
         // An unverified phone gets its first code now; the state token verifies it.
@@ -320,6 +326,8 @@ pub(crate) async fn trigger(
             (token, at, msg)
         }
     };
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(539, uid, client).device(&d));
     let item = json!({
         "id": uid,
         "device_id": d.id,
@@ -335,9 +343,16 @@ pub(crate) async fn trigger(
 
 /// Marks a device verified.
 pub(crate) fn activate(t: &mut Tenant, device_id: i64) {
-    if let Some(d) = t.devices.get_mut(&device_id) {
-        d.active = true;
+    let Some(d) = t.devices.get_mut(&device_id) else {
+        return;
+    };
+    if d.active {
+        return;
     }
+    d.active = true;
+    // The device became usable: OneLogin logs it as added (22).
+    let d = d.clone();
+    t.record_event(NewEvent::by_user(22, d.user_id).device(&d));
 }
 
 /// 401 for a wrong code.
@@ -358,11 +373,57 @@ pub(crate) async fn verify(
     let body = body_json(&body)?;
     let otp = field_str(&body, "otp_token").map(|s| s.trim().to_string());
     let state = field_str(&body, "state_token");
-    let now = t.now();
+    let client = caller(&t, &headers);
     if raw_device.trim() == "0" {
-        return verify_temp_token(&mut t, uid, otp);
+        let result = verify_temp_token(&mut t, uid, otp);
+        record_verify(&mut t, uid, None, client, &result);
+        return result;
     }
     let d = device(&t, uid, &raw_device)?;
+    let result = check_device(&mut t, uid, &d, otp, state);
+    record_verify(&mut t, uid, Some(&d), client, &result);
+    result
+}
+
+/// Records a verify's outcome: 528 on success, 527 on a wrong code or a denied push
+/// (a pending push and a bad request record nothing).
+fn record_verify(
+    t: &mut Tenant,
+    uid: i64,
+    d: Option<&SimDevice>,
+    client: Option<String>,
+    result: &Reply,
+) {
+    let event_type = match result {
+        Ok(r) if r.status().is_success() && !is_pending(r) => 528,
+        Err(ApiError::V1 { code: 401, .. }) => 527,
+        _ => return,
+    };
+    let mut e = NewEvent::api(event_type, uid, client);
+    if let Some(d) = d {
+        e = e.device(d);
+    }
+    t.record_event(e);
+}
+
+/// Whether a verify answer is "push pending".
+fn is_pending(r: &Response) -> bool {
+    r.extensions().get::<Pending>().is_some()
+}
+
+/// Marks the "authentication pending" answer, so no event is recorded for it.
+#[derive(Clone, Copy, Debug)]
+struct Pending;
+
+/// Checks a code or a push answer against a device.
+fn check_device(
+    t: &mut Tenant,
+    uid: i64,
+    d: &SimDevice,
+    otp: Option<String>,
+    state: Option<String>,
+) -> Reply {
+    let now = t.now();
     let push = d.kind == FactorKind::Protect && state.is_some();
     if matches!(
         d.kind,
@@ -387,11 +448,13 @@ pub(crate) async fn verify(
         } else {
             match st.push {
                 PushAnswer::Pending => {
-                    return Ok(json_status(
+                    let mut r = json_status(
                         200,
                         &json!({"status": {"type": "pending", "code": 200,
                             "message": "Authentication pending on OL Protect", "error": false}}),
-                    ));
+                    );
+                    r.extensions_mut().insert(Pending);
+                    return Ok(r);
                 }
                 PushAnswer::Denied => return Err(v1_err(401, "Push notification was denied")),
                 PushAnswer::Approved => {}
@@ -412,7 +475,7 @@ pub(crate) async fn verify(
             return Err(wrong_code());
         }
     }
-    activate(&mut t, d.id);
+    activate(t, d.id);
     Ok(success())
 }
 
@@ -449,6 +512,8 @@ pub(crate) async fn remove(
     let uid = user_id(&t, &raw)?;
     let d = device(&t, uid, &raw_device)?;
     t.devices.remove(&d.id);
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(24, uid, client).device(&d));
     // Outstanding state tokens and pushes die with the device.
     t.state_tokens.retain(|_, s| s.device_id != d.id);
     Ok(ok(&json!({})))
@@ -488,6 +553,8 @@ pub(crate) async fn mfa_token(
         expires_at,
         used: false,
     });
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(1100, uid, client));
     Ok(ok(&json!({
         "mfa_token": token,
         "reusable": reusable,

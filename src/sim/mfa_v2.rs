@@ -2,6 +2,7 @@
 //! state tokens and outbox as v1: a device enrolled here is listed by v1 and the other way round.
 //! A v2 verification is a state token keyed by its id, so pushes and codes work alike.
 
+use super::events::{NewEvent, caller};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -153,6 +154,8 @@ pub(crate) async fn remove(
     let uid = open(&t, &headers, &raw)?;
     let d = user_device(&t, uid, &raw_device)?;
     t.devices.remove(&d.id);
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(24, uid, client).device(&d));
     t.state_tokens.retain(|_, s| s.device_id != d.id);
     Ok(json_status(204, &Value::Null).map(|_| axum::body::Body::empty()))
 }
@@ -202,6 +205,10 @@ fn enroll_device(t: &mut Tenant, r: &SimRegistration) -> i64 {
             totp_secret: r.totp_secret.clone(),
         },
     );
+    if let Some(d) = t.devices.get(&id).cloned() {
+        t.record_event(NewEvent::api(540, r.user_id, None).device(&d));
+        t.record_event(NewEvent::api(22, r.user_id, None).device(&d));
+    }
     id
 }
 
@@ -478,14 +485,18 @@ pub(crate) async fn create_verification(
     let raw_device =
         field_str(&body, "device_id").ok_or_else(|| ApiError::Validation("device_id".into()))?;
     let d = user_device(&t, uid, &raw_device)?;
+    let client = caller(&t, &headers);
     if let Some(code) = otp(&body) {
         // Verify without activation (spec §6): a code from an app or key.
         if !direct_code_ok(&t, &d, &code) {
+            t.record_event(NewEvent::api(527, uid, client).device(&d));
             return Err(wrong_code());
         }
         activate(&mut t, d.id);
+        t.record_event(NewEvent::api(528, uid, client).device(&d));
         return Ok(success());
     }
+    t.record_event(NewEvent::api(539, uid, client).device(&d));
     let expires = expires_in(&body)?;
     let now = t.now();
     let id = uuid();
@@ -570,13 +581,16 @@ pub(crate) async fn verify_code(
         Some(sent) if sent.is_empty() => direct_code_ok(&t, &d, &code),
         Some(sent) => sent.eq_ignore_ascii_case(&code),
     };
+    let client = caller(&t, &headers);
     if !good {
+        t.record_event(NewEvent::api(527, uid, client).device(&d));
         return Err(wrong_code());
     }
     if let Some(s) = t.state_tokens.get_mut(&id) {
         s.consumed = true;
     }
     activate(&mut t, d.id);
+    t.record_event(NewEvent::api(528, uid, client).device(&d));
     Ok(success())
 }
 
@@ -599,6 +613,12 @@ pub(crate) async fn get_verification(
             s.consumed = true;
         }
         activate(&mut t, st.device_id);
+        let client = caller(&t, &headers);
+        let mut e = NewEvent::api(528, uid, client);
+        if let Some(d) = t.devices.get(&st.device_id) {
+            e = e.device(d);
+        }
+        t.record_event(e);
     }
     Ok(json_status(
         200,
@@ -636,6 +656,8 @@ pub(crate) async fn mfa_token(
         expires_at,
         used: false,
     });
+    let client = caller(&t, &headers);
+    t.record_event(NewEvent::api(1100, uid, client));
     Ok(created(&json!({
         "mfa_token": token,
         "reusable": reusable,

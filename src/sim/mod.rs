@@ -55,12 +55,14 @@
 //! The outbox, state tokens and temporary tokens keep only the most recent ones.
 //! `listen` outside 127.0.0.0/8 and ::1 is refused unless `allow_remote`.
 
+mod account;
 mod auth;
 pub mod cli;
 mod clock;
 mod conn;
 mod control;
 mod error;
+mod events;
 mod faults;
 mod mfa;
 mod mfa_v2;
@@ -76,6 +78,7 @@ mod users;
 pub use conn::handling_request;
 pub use control::SimControl;
 pub use error::SimError;
+pub use events::{EVENT_TYPES, NewEvent, SimEvent};
 pub use faults::{Fault, RouteKind};
 pub use server::{DemoTenant, SimConfig};
 pub use state::{

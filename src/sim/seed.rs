@@ -34,6 +34,8 @@ pub(crate) struct Seed {
     users: Vec<Value>,
     /// `--users N --seed S`: N synthetic users instead of `users`.
     synthetic: Option<(usize, u64)>,
+    /// Events the tenant starts with (`created_at` usually relative, so stories stay recent).
+    events: Vec<Value>,
 }
 
 /// A device as the seed describes it.
@@ -65,12 +67,15 @@ fn yes() -> bool {
 struct SeedFile {
     account_id: i64,
     users: Vec<Value>,
+    #[serde(default)]
+    events: Vec<Value>,
 }
 
 /// The tenant a seed describes, at one moment.
 pub(crate) struct Materialized {
     pub users: BTreeMap<i64, SimUser>,
     pub devices: BTreeMap<i64, SimDevice>,
+    pub events: Vec<super::events::NewEvent>,
 }
 
 /// Whether `n` is an E.164 number: `+`, then 8–15 digits, the first not 0.
@@ -84,7 +89,7 @@ pub(crate) fn is_e164(n: &str) -> bool {
 }
 
 /// Resolves `now`, `now-2d`, `now+90m` against `now`; other strings are left alone.
-fn resolve_time(text: &str, now: DateTime<Utc>) -> Result<Option<String>, String> {
+pub(crate) fn resolve_time(text: &str, now: DateTime<Utc>) -> Result<Option<String>, String> {
     let Some(rest) = text.strip_prefix("now") else {
         return Ok(None);
     };
@@ -125,6 +130,7 @@ impl Seed {
             account_id: file.account_id,
             users: file.users,
             synthetic: None,
+            events: file.events,
         };
         // Materialize once now so every problem shows at start, not at reset.
         seed.materialize(Utc::now())?;
@@ -142,7 +148,11 @@ impl Seed {
     pub(crate) fn materialize(&self, now: DateTime<Utc>) -> Result<Materialized, String> {
         if let Some((n, seed)) = self.synthetic {
             let (users, devices) = super::synth::build(n, seed, now);
-            return Ok(Materialized { users, devices });
+            return Ok(Materialized {
+                users,
+                devices,
+                events: Vec::new(),
+            });
         }
         let mut users = BTreeMap::new();
         let mut devices = BTreeMap::new();
@@ -212,7 +222,22 @@ impl Seed {
                 return Err(format!("user id {uid} appears twice"));
             }
         }
-        Ok(Materialized { users, devices })
+        let mut events = Vec::new();
+        for (i, raw) in self.events.iter().enumerate() {
+            let e = super::events::new_event_from_json(raw, now)
+                .map_err(|e| format!("events[{i}]: {e}"))?;
+            if let Some(u) = e.user_id
+                && !users.contains_key(&u)
+            {
+                return Err(format!("events[{i}]: no user {u}"));
+            }
+            events.push(e);
+        }
+        Ok(Materialized {
+            users,
+            devices,
+            events,
+        })
     }
 }
 

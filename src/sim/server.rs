@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,7 +27,7 @@ use super::ratelimit::RateBook;
 use super::respond::{json_status, v1_err, v2_err};
 use super::seed::{self, Seed};
 use super::state::Tenant;
-use super::{auth, control, mfa, mfa_v2, users};
+use super::{account, auth, control, events, mfa, mfa_v2, users};
 
 /// How to run the demo tenant.
 #[derive(Clone, Debug)]
@@ -115,7 +115,7 @@ impl Shared {
             .unwrap_or(100_000)
             .checked_add(1)
             .ok_or("device ids must leave room for new devices (below 9223372036854775807)")?;
-        Ok(Tenant {
+        let mut tenant = Tenant {
             account_id: seed.account_id,
             users: Arc::new(m.users),
             devices: super::state::DeviceBook::new(m.devices),
@@ -129,7 +129,11 @@ impl Shared {
             rate: RateBook::new(rate_limit),
             faults: Vec::new(),
             counts: HashMap::new(),
-        })
+            events: Default::default(),
+            next_event_id: 0,
+        };
+        super::events::seed_events(&mut tenant, m.events);
+        Ok(tenant)
     }
 }
 
@@ -302,6 +306,8 @@ fn router(app: App) -> Router {
         .route("/auth/rate_limit", get(auth::rate_limit))
         .route("/api/2/users", get(users::list))
         .route("/api/2/users/{id}", get(users::get_one))
+        .route("/api/1/events", get(events::list))
+        .route("/api/1/events/types", get(events::types))
         .route("/api/1/users/{id}/auth_factors", get(mfa::auth_factors))
         .route(
             "/api/1/users/{id}/otp_devices",
@@ -345,6 +351,9 @@ fn router(app: App) -> Router {
             get(mfa_v2::get_verification).put(mfa_v2::verify_code),
         )
         .route("/api/2/mfa/users/{id}/mfa_token", post(mfa_v2::mfa_token))
+        .route("/api/1/users/{id}/logout", put(account::logout))
+        .route("/api/1/users/{id}/lock_user", put(account::lock))
+        .route("/api/2/users/{id}/unlock", post(account::unlock))
         .merge(control::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)

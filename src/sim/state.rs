@@ -509,6 +509,10 @@ pub(crate) struct Tenant {
     pub rate: RateBook,
     pub faults: Vec<FaultRule>,
     pub counts: HashMap<super::faults::RouteKind, u64>,
+    /// Every event recorded, oldest first (bounded by `events::MAX_EVENTS`).
+    pub events: super::events::EventLog,
+    /// The id of the last event recorded.
+    pub next_event_id: i64,
 }
 
 /// Most SMS and voice messages the outbox keeps (the oldest go first).
@@ -624,6 +628,18 @@ impl Tenant {
                     && s.expires_at > now =>
             {
                 s.push = answer;
+                let (user_id, device_id) = (s.user_id, s.device_id);
+                // The user answered on their phone: accepted 1400, denied 950.
+                let event_type = if answer == PushAnswer::Denied {
+                    950
+                } else {
+                    1400
+                };
+                let mut e = super::events::NewEvent::by_user(event_type, user_id);
+                if let Some(d) = self.devices.get(&device_id) {
+                    e = e.device(d);
+                }
+                self.record_event(e);
                 true
             }
             _ => false,

@@ -30,6 +30,7 @@ pub(super) fn audit_note(
         method: None,
         caller_check: None,
         verified: None,
+        case: None,
     }
 }
 

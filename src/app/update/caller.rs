@@ -180,6 +180,7 @@ pub(super) fn reference(app: &mut App, user_id: UserId, action: AuditKind) -> Ca
         AuditKind::Remove => Some(GuardedAction::Remove),
         AuditKind::MfaToken => Some(GuardedAction::Token),
         AuditKind::Enroll => Some(GuardedAction::EnrollVerified),
+        AuditKind::Unlock => Some(GuardedAction::Unlock),
         _ => None,
     };
     if let Some(g) = guarded

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::api::{DeviceId, ErrorKind, OtpDevice, User};
 use crate::audit::{AuditAction, AuditOutcome, BulkRef};
 use crate::lane::{Lane, LanePolicy};
+use crate::ops::account::{self, AccountAction, AuditExtra};
 use crate::ops::bulk::{self, BulkAction, Problem, Row, RowState};
 use crate::ops::{OpsError, Refusal, resolve_device, resolve_user};
 use crate::policy;
@@ -138,6 +139,11 @@ impl Target {
                 Some(d) => format!("remove {} ({})", d.label(), d.id),
                 None => "remove".to_owned(),
             },
+            BulkAction::Unlock => match self.user.locked_until {
+                Some(until) => format!("unlock (locked until {})", until.to_rfc3339()),
+                None => "unlock".to_owned(),
+            },
+            BulkAction::Logout => "sign out everywhere".to_owned(),
             BulkAction::Token => format!(
                 "issue a {} temporary MFA token valid {}",
                 if self.reusable {
@@ -790,6 +796,17 @@ async fn confirm(
             targets.len(),
             if targets.len() == 1 { "" } else { "s" }
         ),
+        BulkAction::Unlock => format!(
+            "unlock {} user{}",
+            targets.len(),
+            if targets.len() == 1 { "" } else { "s" }
+        ),
+        BulkAction::Logout => format!(
+            "sign {} user{} out everywhere ({})",
+            targets.len(),
+            if targets.len() == 1 { "" } else { "s" },
+            account::LOGOUT_EFFECT
+        ),
     };
     let question = format!(
         "{}{what} from {}. Type yes to go on: ",
@@ -828,6 +845,13 @@ fn attempt_entry(ctx: &Context, action: BulkAction, t: &Target) -> crate::audit:
                 .entry(&t.user, None, AuditAction::Remove, AuditOutcome::Attempt),
         },
         BulkAction::Token => token::entry(ctx, &t.user, t.secs, t.reusable, t.reason.as_deref()),
+        BulkAction::Unlock | BulkAction::Logout => {
+            let mut entry =
+                ctx.recorder
+                    .entry(&t.user, None, audit_action(action), AuditOutcome::Attempt);
+            entry.reason.clone_from(&t.reason);
+            entry
+        }
     }
 }
 
@@ -966,10 +990,7 @@ impl Runner<'_> {
     fn trail_of(&self, t: &Target) -> (usize, Option<crate::audit::AuditEntry>) {
         let path = &self.ctx.settings.audit_log;
         let entries = crate::audit::read_entries(path).unwrap_or_default();
-        let change = match self.action {
-            BulkAction::Remove => AuditAction::Remove,
-            BulkAction::Token => AuditAction::MfaToken,
-        };
+        let change = audit_action(self.action);
         let mine: Vec<_> = entries
             .into_iter()
             .filter(|e| {
@@ -1004,6 +1025,33 @@ impl Runner<'_> {
     async fn reconcile(&mut self, t: &Target) -> Step {
         let (open, last) = self.trail_of(t);
         match self.action {
+            BulkAction::Unlock | BulkAction::Logout => {
+                if let Some(e) = last.filter(|e| e.outcome == AuditOutcome::Success) {
+                    return self.done(t, e.request_id, None).await;
+                }
+                if self.action == BulkAction::Unlock && open == 1 {
+                    // Unlocked already (by the call in flight, or by someone): nothing to send.
+                    self.lane.acquire().await;
+                    let read = resolve_user(&self.ctx.client, &t.user.id.to_string()).await;
+                    self.observe(&read);
+                    match read {
+                        Ok(user) if user.locked_until.is_none() && user.status != Some(3) => {
+                            let mut entry = attempt_entry(self.ctx, self.action, t);
+                            entry.bulk = Some(self.bulk_ref(t));
+                            entry.message =
+                                Some("reconciled on resume: the user was no longer locked".into());
+                            entry.outcome = AuditOutcome::Success;
+                            self.ctx.recorder.outcome(entry);
+                            return self.done(t, None, None).await;
+                        }
+                        Ok(_) => {}
+                        Err(e) => return self.failed(t, &e).await,
+                    }
+                }
+                // Signing out twice changes nothing more than once; an unlock still locked
+                // never reached the tenant.
+                self.apply(t, true).await
+            }
             BulkAction::Remove => {
                 let Some(device) = &t.device else {
                     return self.apply(t, open == 0).await;
@@ -1122,24 +1170,48 @@ impl Runner<'_> {
 
     /// Gates and applies a row; `fresh_attempt` false reuses an attempt line already written.
     async fn apply(&mut self, t: &Target, fresh_attempt: bool) -> Step {
-        let change = self.action.change();
         let bulk_ref = self.bulk_ref(t);
-        let mut entry = attempt_entry(self.ctx, self.action, t);
-        entry.bulk = Some(bulk_ref.clone());
-        let check = match self.ctx.caller_check_or_override(
+        let caller = self.ctx.caller_check_or_override(
             &t.user,
             t.device.as_ref(),
-            change,
+            self.action.change(),
             self.override_reason.as_deref(),
             Some(&bulk_ref),
-        ) {
-            Ok(check) => check,
-            Err(e) => {
-                self.ctx.recorder.refused(entry, &e);
-                return self.failed(t, &e).await;
+        );
+        // The single commands' gate: read-only, reason, caller check; a refusal is recorded.
+        let gate = self.ctx.gate.clone();
+        let guarded = match account_action(self.action) {
+            Some(action) => {
+                let extra = AuditExtra {
+                    bulk: Some(bulk_ref),
+                    ..AuditExtra::default()
+                };
+                account::check(
+                    &mut self.ctx.recorder,
+                    &gate,
+                    &t.user,
+                    action,
+                    t.reason.as_deref(),
+                    caller,
+                    &extra,
+                )
+            }
+            None => {
+                let mut entry = attempt_entry(self.ctx, self.action, t);
+                entry.bulk = Some(bulk_ref);
+                self.ctx.recorder.guard(
+                    &gate,
+                    self.action.change(),
+                    entry,
+                    t.reason.as_deref(),
+                    caller,
+                )
             }
         };
-        let entry = self.ctx.with_caller_check(entry, check);
+        let entry = match guarded {
+            Ok(entry) => entry,
+            Err(e) => return self.failed(t, &e).await,
+        };
         // A row is sent only once the journal says it may be in flight: a resume then
         // reconciles it instead of sending it again.
         if let Err(e) = self
@@ -1151,59 +1223,86 @@ impl Runner<'_> {
             self.ctx.recorder.refused(entry, &e);
             return Step::Broken(e.to_string());
         }
+        if let Some(action) = account_action(self.action) {
+            self.lane.acquire().await;
+            let ctx = &mut *self.ctx;
+            let sent = account::send(&ctx.client, &mut ctx.recorder, entry, &t.user, action).await;
+            self.observe(&sent);
+            return match sent {
+                Ok(meta) => self.done(t, meta.request_id, None).await,
+                Err(e) => self.failed(t, &e).await,
+            };
+        }
         if fresh_attempt && let Err(e) = self.ctx.recorder.attempt(entry.clone()) {
             return self.failed(t, &e).await;
         }
-        match self.action {
-            BulkAction::Remove => {
-                let Some(device) = &t.device else {
-                    return Step::Next;
-                };
-                self.lane.acquire().await;
+        self.lane.acquire().await;
+        match (self.action, &t.device) {
+            (BulkAction::Remove, Some(device)) => {
                 let sent = remove::deliver(self.ctx, entry, &t.user, device).await;
                 self.observe(&sent);
                 match sent {
-                    Ok(meta) => {
-                        self.emit(RowResult {
-                            target: t,
-                            outcome: "done",
-                            request_id: meta.request_id.clone(),
-                            error: None,
-                            mfa_token: None,
-                        });
-                        self.journal(t, RowState::Done, meta.request_id.as_deref(), None)
-                            .await;
-                        Step::Next
-                    }
+                    Ok(meta) => self.done(t, meta.request_id, None).await,
                     Err(e) => self.failed(t, &e).await,
                 }
             }
-            BulkAction::Token => {
-                self.lane.acquire().await;
+            _ => {
                 let sent = token::deliver(self.ctx, entry, &t.user, t.secs, t.reusable).await;
                 self.observe(&sent);
                 match sent {
                     Ok((issued, meta)) => {
-                        self.journal(t, RowState::Done, meta.request_id.as_deref(), None)
-                            .await;
                         // The token goes to this line on stdout and nowhere else.
                         let extra = json!({
                             "mfa_token": issued.mfa_token.expose(),
                             "reusable": issued.reusable,
                             "expires_at": issued.expires_at.map(|e| e.to_rfc3339()),
                         });
-                        self.emit(RowResult {
-                            target: t,
-                            outcome: "done",
-                            request_id: meta.request_id,
-                            error: None,
-                            mfa_token: Some(extra),
-                        });
-                        Step::Next
+                        self.done(t, meta.request_id, Some(extra)).await
                     }
                     Err(e) => self.failed(t, &e).await,
                 }
             }
         }
+    }
+
+    /// A row applied: its result line, then the journal (a kill in between makes the resume
+    /// report it again, after reading the tenant, never apply it again).
+    async fn done(&mut self, t: &Target, request_id: Option<String>, token: Option<Value>) -> Step {
+        let is_token = token.is_some();
+        if is_token {
+            // A token is never issued twice: the journal knows before the line is printed.
+            self.journal(t, RowState::Done, request_id.as_deref(), None)
+                .await;
+        }
+        self.emit(RowResult {
+            target: t,
+            outcome: "done",
+            request_id: request_id.clone(),
+            error: None,
+            mfa_token: token,
+        });
+        if !is_token {
+            self.journal(t, RowState::Done, request_id.as_deref(), None)
+                .await;
+        }
+        Step::Next
+    }
+}
+
+/// The account operation a bulk action is, if it is one.
+fn account_action(action: BulkAction) -> Option<AccountAction> {
+    match action {
+        BulkAction::Unlock => Some(AccountAction::Unlock),
+        BulkAction::Logout => Some(AccountAction::Logout),
+        BulkAction::Remove | BulkAction::Token => None,
+    }
+}
+
+/// The audit action of a bulk action's change lines.
+fn audit_action(action: BulkAction) -> AuditAction {
+    match account_action(action) {
+        Some(a) => a.audit_action(),
+        None if action == BulkAction::Remove => AuditAction::Remove,
+        None => AuditAction::MfaToken,
     }
 }
