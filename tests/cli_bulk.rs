@@ -65,9 +65,13 @@ struct Env {
 
 impl Env {
     fn new(users: i64, latency_ms: u64) -> Env {
+        Env::with_seed(&seed(users), latency_ms)
+    }
+
+    fn with_seed(seed: &Value, latency_ms: u64) -> Env {
         let home = tempfile::tempdir().unwrap();
         let seed_path = home.path().join("tenant.json");
-        std::fs::write(&seed_path, seed(users).to_string()).unwrap();
+        std::fs::write(&seed_path, seed.to_string()).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -736,4 +740,137 @@ fn a_rate_limit_pauses_when_the_reset_is_near_and_stops_with_exit_5_when_not() {
     for i in 0..4 {
         assert_eq!(env.device_ids(FIRST + i), [PHONE + i]);
     }
+}
+
+#[test]
+fn bulk_unlock_and_logout_act_on_each_account_with_its_own_audit_lines() {
+    let mut tenant = seed(4);
+    for i in 0..3 {
+        tenant["users"][i]["status"] = json!(3);
+        tenant["users"][i]["locked_until"] = json!("now+2h");
+    }
+    let env = Env::with_seed(&tenant, 0);
+    let file = env.write(
+        "locked.csv",
+        "user,reason\nu0@wave.example,INC-8 lockout wave\nuser1,INC-8\n7000002,INC-8\n",
+    );
+    let o = env.run(&["bulk", "unlock", "--file", file_arg(&file), "--plan"]);
+    assert_eq!(status(&o), 10, "{}", stderr(&o));
+    assert!(stdout(&o).contains("locked until"), "{}", stdout(&o));
+    let o = env.run(&["bulk", "unlock", "--file", file_arg(&file), "--yes"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let run = run_id(&o);
+    let results = ndjson(&o);
+    assert_eq!(results.len(), 3);
+    let users = env.control.users();
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["action"], "unlock");
+        assert_eq!(r["outcome"], "done", "{r}");
+        assert!(r.get("device").is_none());
+        let u = users.iter().find(|u| u.id == FIRST + i as i64).unwrap();
+        assert_eq!(u.status, 1, "user {i} is unlocked");
+        assert!(u.locked_until.is_none());
+    }
+    let audit = env.audit_lines();
+    for (line, lines) in by_line(&audit, &run) {
+        let outcomes: Vec<&str> = lines
+            .iter()
+            .map(|l| l["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, ["attempt", "success"], "line {line}");
+        assert_eq!(lines[0]["action"], "unlock");
+    }
+
+    let file = env.write("out.csv", "user\nu0@wave.example\nu3@wave.example\n");
+    let o = env.run(&[
+        "bulk",
+        "logout",
+        "--file",
+        file_arg(&file),
+        "--yes",
+        "--reason",
+        "INC-9 session theft",
+        "--json",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(ndjson(&o).len(), 2);
+    let signed_out: Vec<i64> = env
+        .control
+        .events()
+        .iter()
+        .filter(|e| e.event_type_id == 516)
+        .filter_map(|e| e.user_id)
+        .collect();
+    assert_eq!(signed_out, [FIRST, FIRST + 3]);
+    // A user column only: a device column is unknown to these actions.
+    let file = env.write("bad.csv", "user,device\nu0@wave.example,laptop\n");
+    let o = env.run(&["bulk", "logout", "--file", file_arg(&file), "--yes"]);
+    assert_eq!(status(&o), 2, "{}", stderr(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_stops_after_the_row_in_flight_and_says_how_to_resume() {
+    let env = Env::new(40, 20);
+    let file = env.laptops(40);
+    let mut child = env
+        .cmd(&["bulk", "remove", "--file", file_arg(&file), "--yes"])
+        .spawn()
+        .unwrap();
+    let out = collect(child.stdout.take().unwrap());
+    let err = collect(child.stderr.take().unwrap());
+    let start = Instant::now();
+    while out.lock().unwrap().len() < 5 {
+        assert!(start.elapsed() < DEADLINE, "{:?}", err.lock().unwrap());
+        std::thread::park_timeout(Duration::from_millis(5));
+    }
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: signalling our own child by its pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(start.elapsed() < DEADLINE, "did not stop");
+        std::thread::park_timeout(Duration::from_millis(10));
+    };
+    assert_eq!(code, Some(130));
+    // The reader threads see the end of the pipes once the process is gone.
+    let wait = Instant::now();
+    while !err.lock().unwrap().iter().any(|l| l.contains(" done, ")) {
+        assert!(wait.elapsed() < DEADLINE, "{:?}", err.lock().unwrap());
+        std::thread::park_timeout(Duration::from_millis(10));
+    }
+    let err_text = err.lock().unwrap().join("\n");
+    assert!(err_text.contains("interrupted"), "{err_text}");
+    let run = err_text
+        .split_whitespace()
+        .find(|w| w.starts_with("b-"))
+        .map(|w| w.trim_end_matches(':').to_owned())
+        .unwrap();
+    assert!(err_text.contains(&format!("--resume {run}`")), "{err_text}");
+    let first: Vec<Value> = out
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(first.len() < 40, "stopped early: {}", first.len());
+    // Stopped between rows: every row it reported is done, nothing is in flight.
+    assert_eq!(
+        env.control.request_count(RouteKind::Remove),
+        first.len() as u64
+    );
+    let o = env.run(&[
+        "bulk",
+        "remove",
+        "--file",
+        file_arg(&file),
+        "--resume",
+        &run,
+        "--yes",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(first.len() + ndjson(&o).len(), 40);
+    assert_eq!(env.control.request_count(RouteKind::Remove), 40);
 }
