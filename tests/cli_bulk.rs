@@ -874,3 +874,88 @@ fn sigint_stops_after_the_row_in_flight_and_says_how_to_resume() {
     assert_eq!(first.len() + ndjson(&o).len(), 40);
     assert_eq!(env.control.request_count(RouteKind::Remove), 40);
 }
+
+/// Starts a bulk run whose first call of `route` hangs, and SIGKILLs it once the row's attempt
+/// line is on the trail: the row is in flight in the journal with an open attempt.
+fn kill_in_flight(env: &Env, route: RouteKind, args: &[&str]) -> String {
+    use mfadesk::sim::Fault;
+    env.control
+        .set_fault(route, Fault::Delay(Duration::from_secs(300)), Some(1));
+    let mut child = env.cmd(args).spawn().unwrap();
+    let err = collect(child.stderr.take().unwrap());
+    let start = Instant::now();
+    while !env
+        .audit_lines()
+        .iter()
+        .any(|l| l["outcome"] == "attempt" && l["bulk"].is_object())
+    {
+        assert!(start.elapsed() < DEADLINE, "{:?}", err.lock().unwrap());
+        std::thread::park_timeout(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let err_text = err.lock().unwrap().join("\n");
+    err_text
+        .split_whitespace()
+        .find(|w| w.starts_with("b-"))
+        .map(|w| w.trim_end_matches(':').to_owned())
+        .unwrap_or_else(|| panic!("{err_text}"))
+}
+
+#[test]
+fn a_row_in_flight_at_a_kill_is_reconciled_never_applied_twice() {
+    // A removal whose call never completed: the device is still there, so the resume sends
+    // it, under the attempt line already written.
+    let env = Env::new(1, 0);
+    let file = env.laptops(1);
+    let run = kill_in_flight(
+        &env,
+        RouteKind::Remove,
+        &["bulk", "remove", "--file", file_arg(&file), "--yes"],
+    );
+    assert_eq!(env.device_ids(FIRST), [LAPTOP, PHONE]);
+    let o = env.run(&[
+        "bulk",
+        "remove",
+        "--file",
+        file_arg(&file),
+        "--resume",
+        &run,
+        "--yes",
+    ]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(ndjson(&o)[0]["outcome"], "done");
+    assert_eq!(env.device_ids(FIRST), [PHONE]);
+    let audit = env.audit_lines();
+    let rows = by_line(&audit, &run);
+    let outcomes: Vec<&str> = rows[&2]
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["attempt", "success"]);
+
+    // A token whose call may have reached the tenant: never issued again blindly.
+    let env = Env::new(1, 0);
+    let file = env.write("t.csv", "user\nu0@wave.example\n");
+    let run = kill_in_flight(
+        &env,
+        RouteKind::MfaToken,
+        &["bulk", "token", "--file", file_arg(&file), "--yes"],
+    );
+    let o = env.run(&[
+        "bulk",
+        "token",
+        "--file",
+        file_arg(&file),
+        "--resume",
+        &run,
+        "--yes",
+    ]);
+    assert_eq!(status(&o), 1, "{}", stderr(&o));
+    let row = &ndjson(&o)[0];
+    assert_eq!(row["outcome"], "skipped");
+    assert_eq!(row["error"]["kind"], "needs_agent");
+    assert!(row.get("mfa_token").is_none());
+    assert_eq!(env.control.request_count(RouteKind::MfaToken), 1);
+    assert!(stderr(&o).contains("0 done, 0 failed, 1 skipped"));
+}
