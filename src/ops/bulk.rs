@@ -165,10 +165,12 @@ pub fn parse(bytes: &[u8], action: BulkAction) -> ParsedFile {
         hash: hash(bytes),
         ..ParsedFile::default()
     };
+    // Spreadsheets often save CSV with a byte-order mark before the header.
+    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(bytes);
+        .from_reader(body);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -427,6 +429,14 @@ mod tests {
         assert_eq!(lines(&parse(b"", BulkAction::Token)).len(), 1);
         // A device column makes no sense for a token.
         assert!(parse(b"user,device\n7,x\n", BulkAction::Token).problems[0].malformed);
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_line_ends_are_read() {
+        let p = parse(b"\xef\xbb\xbfUser,Device\r\n7,x\r\n", BulkAction::Remove);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        assert_eq!(p.rows[0].user, "7");
+        assert_eq!(p.rows[0].device.as_deref(), Some("x"));
     }
 
     #[test]

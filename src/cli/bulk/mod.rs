@@ -323,7 +323,15 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
             _ => OpsError::Usage(message),
         });
     }
-    confirm(action, &targets, args, resumed.is_some()).await?;
+    let left: Vec<Target> = match &resumed {
+        Some(states) => targets
+            .iter()
+            .filter(|t| states.get(&t.line) != Some(&RowState::Done))
+            .cloned()
+            .collect(),
+        None => targets.clone(),
+    };
+    confirm(action, &left, args, resumed.is_some()).await?;
     let rows: Vec<JournalRow> = targets
         .iter()
         .map(|t| JournalRow {
@@ -613,12 +621,12 @@ async fn resolve_rows(
         .buffer_unordered(RESOLVE_CONCURRENCY)
         .collect()
         .await;
-    for user in users.values() {
-        if let Err(e @ OpsError::Api(_)) = user {
-            return Err(OpsError::Api(e.api_error().cloned().unwrap_or_else(|| {
-                crate::api::ApiError::new(ErrorKind::Network, e.to_string())
-            })));
-        }
+    // A failed call is not the row's fault: the check stops there, nothing sent.
+    if let Some(e) = users
+        .values()
+        .find_map(|u| u.as_ref().err().and_then(OpsError::api_error))
+    {
+        return Err(OpsError::Api(e.clone()));
     }
     let mut devices: HashMap<i64, Vec<OtpDevice>> = HashMap::new();
     if action == BulkAction::Remove {
