@@ -4,6 +4,7 @@
 //! gate's refusals, overrides audited per row, and no token anywhere but stdout.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -958,4 +959,92 @@ fn a_row_in_flight_at_a_kill_is_reconciled_never_applied_twice() {
     assert!(row.get("mfa_token").is_none());
     assert_eq!(env.control.request_count(RouteKind::MfaToken), 1);
     assert!(stderr(&o).contains("0 done, 0 failed, 1 skipped"));
+}
+
+/// Runs `mfadesk bulk` in a pseudo-terminal (the built-in demo, no credentials), answers the
+/// confirmation with `answer` once it is asked, and returns the exit code and what was shown.
+#[cfg(unix)]
+fn in_terminal(args: &[&str], answer: &str) -> (u32, String) {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("rows.csv"),
+        "user,device\nkellyslater,Pixel 8\n",
+    )
+    .unwrap();
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 30,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.env_clear();
+    cmd.env("HOME", home.path());
+    cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
+    cmd.env("XDG_DATA_HOME", home.path().join("data"));
+    cmd.env("TERM", "xterm");
+    cmd.env("NO_COLOR", "1");
+    cmd.args(args);
+    cmd.cwd(home.path());
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let mut writer = pair.master.take_writer().unwrap();
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = shown.clone();
+    std::thread::spawn(move || {
+        let _master = pair.master;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let start = Instant::now();
+    while !shown.lock().unwrap().contains("Type yes to go on") {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no question: {}",
+            shown.lock().unwrap()
+        );
+        std::thread::park_timeout(Duration::from_millis(10));
+    }
+    assert!(
+        shown.lock().unwrap().contains("remove 1 device of 1 user"),
+        "{}",
+        shown.lock().unwrap()
+    );
+    writer.write_all(answer.as_bytes()).unwrap();
+    writer.flush().unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < DEADLINE, "{}", shown.lock().unwrap());
+        std::thread::park_timeout(Duration::from_millis(10));
+    };
+    let text = shown.lock().unwrap().clone();
+    (status.exit_code(), text)
+}
+
+#[cfg(unix)]
+#[test]
+fn on_a_terminal_the_apply_needs_yes_typed_in_full() {
+    let args = ["bulk", "remove", "--file", "rows.csv"];
+    let (code, shown) = in_terminal(&args, "y\r");
+    assert_eq!(code, 4, "{shown}");
+    assert!(shown.contains("type yes in full"), "{shown}");
+    assert!(!shown.contains("\"outcome\""), "{shown}");
+    let (code, shown) = in_terminal(&args, "yes\r");
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("\"outcome\":\"done\""), "{shown}");
+    assert!(shown.contains("1 done, 0 failed, 0 skipped"), "{shown}");
 }
