@@ -100,11 +100,26 @@ impl Context {
         user: &crate::api::User,
         change: crate::ops::Change,
     ) -> Result<crate::audit::CallerCheckRef, OpsError> {
-        let entries = if self.settings.audit_log.exists() {
+        let entries = self.caller_trail();
+        self.require_caller_check_in(entries.as_deref().map_err(String::as_str), user, change)
+    }
+
+    /// The audit trail the caller-check rule reads, or why it cannot be read.
+    pub fn caller_trail(&self) -> Result<Vec<crate::audit::AuditEntry>, String> {
+        if self.settings.audit_log.exists() {
             crate::audit::read_entries(&self.settings.audit_log).map_err(|e| e.to_string())
         } else {
             Ok(Vec::new())
-        };
+        }
+    }
+
+    /// [`Self::require_caller_check`] over a trail already read (a bulk run reads it once).
+    pub fn require_caller_check_in(
+        &self,
+        entries: Result<&[crate::audit::AuditEntry], &str>,
+        user: &crate::api::User,
+        change: crate::ops::Change,
+    ) -> Result<crate::audit::CallerCheckRef, OpsError> {
         let policy = crate::ops::caller::CallerPolicy {
             required: &self.settings.require_caller_check,
             minutes: self.settings.caller_check_minutes,
@@ -114,13 +129,14 @@ impl Context {
             &policy,
             change,
             user,
-            entries.as_deref().map_err(String::as_str),
+            entries,
             chrono::Utc::now(),
         )
     }
 
-    /// The caller check a change names: a fresh one, or, when the profile requires one and
-    /// there is none, the operator's override, recorded as its own `overridden` line first.
+    /// The caller check a change names, by `trail`: a fresh one, or, when the profile requires
+    /// one and there is none, the operator's override, recorded as its own `overridden` line
+    /// first.
     pub fn caller_check_or_override(
         &mut self,
         user: &crate::api::User,
@@ -128,8 +144,9 @@ impl Context {
         change: crate::ops::Change,
         override_reason: Option<&str>,
         bulk: Option<&crate::audit::BulkRef>,
+        trail: Result<&[crate::audit::AuditEntry], &str>,
     ) -> Result<crate::audit::CallerCheckRef, OpsError> {
-        let refusal = match self.require_caller_check(user, change) {
+        let refusal = match self.require_caller_check_in(trail, user, change) {
             Ok(check) => return Ok(check),
             Err(e) => e,
         };

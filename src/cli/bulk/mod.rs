@@ -380,6 +380,7 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
             String::new()
         }
     ));
+    let trail = ctx.caller_trail();
     let mut runner = Runner {
         ctx,
         action,
@@ -388,6 +389,7 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
         override_reason,
         tally: Tally::default(),
         lane,
+        trail,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
@@ -884,6 +886,9 @@ struct Runner<'a> {
     tally: Tally,
     /// The background lane every call of the apply waits on.
     lane: Lane,
+    /// The audit trail as it was at the start, for caller checks: read once, not once a row
+    /// (a check's freshness is still judged when each row is sent).
+    trail: Result<Vec<crate::audit::AuditEntry>, String>,
 }
 
 /// The result line of a row.
@@ -1185,6 +1190,7 @@ impl Runner<'_> {
             self.action.change(),
             self.override_reason.as_deref(),
             Some(&bulk_ref),
+            self.trail.as_deref().map_err(String::as_str),
         );
         // The single commands' gate: read-only, reason, caller check; a refusal is recorded.
         let gate = self.ctx.gate.clone();
