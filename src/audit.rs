@@ -148,6 +148,9 @@ pub struct AuditEntry {
     /// The walkthrough (a call's case, `w-…`) this line belongs to, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case: Option<String>,
+    /// Change lines: the signals on screen when the change was confirmed (`push_bombing`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<Vec<String>>,
 }
 
 /// The bulk run and file line an audit line belongs to (`{"run": "b-…", "line": 7}`).
@@ -314,6 +317,12 @@ impl AuditEntry {
         self
     }
 
+    /// Sets the signals on screen when the change was confirmed.
+    pub fn signals(mut self, names: Vec<String>) -> Self {
+        self.signals = Some(names);
+        self
+    }
+
     /// Sets which caller check preceded this change.
     pub fn caller_check(mut self, check: CallerCheckRef) -> Self {
         self.caller_check = Some(check);
@@ -405,6 +414,7 @@ impl AuditContext {
             verified: None,
             bulk: None,
             case: None,
+            signals: None,
         }
     }
 }

@@ -184,6 +184,7 @@ impl AuditSink for FileAudit {
         entry.method = note.method.clone();
         entry.caller_check = note.caller_check.clone();
         entry.case = note.case.clone();
+        entry.signals = note.signals.clone();
         self.log.record(entry).map_err(|e| e.to_string())
     }
 

@@ -93,6 +93,7 @@ fn error_of(response: &ApiResponse) -> Option<&ApiError> {
         ApiResponse::MfaToken(r) => r.as_ref().err(),
         ApiResponse::RateLimit(r) => r.as_ref().err(),
         ApiResponse::Account(r) => r.as_ref().err(),
+        ApiResponse::Events(r) => r.as_ref().err(),
     }
 }
 
@@ -115,6 +116,7 @@ pub fn failed(request: &ApiRequest, e: ApiError) -> ApiResponse {
         ApiRequest::Unlock(_) | ApiRequest::Logout(_) | ApiRequest::Lock { .. } => {
             ApiResponse::Account(Err(e))
         }
+        ApiRequest::GetEvents { .. } => ApiResponse::Events(Err(e)),
     }
 }
 

@@ -191,6 +191,7 @@ fn refused(req: &ApiRequest, error: ApiError) -> ApiResponse {
         ApiRequest::Unlock(_) | ApiRequest::Logout(_) | ApiRequest::Lock { .. } => {
             ApiResponse::Account(Err(error))
         }
+        ApiRequest::GetEvents { .. } => ApiResponse::Events(Err(error)),
     }
 }
 

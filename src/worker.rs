@@ -11,7 +11,9 @@ use crate::api::{
     Registration, ResponseMeta, Secret, TriggerResult, User, UserId, UserQuery, VerifyOutcome,
     with_meta,
 };
+use crate::api::{EventBatch, EventQuery};
 use crate::mfa_api;
+use chrono::{DateTime, Utc};
 
 /// Tags a request so its result can be matched (and dropped when stale).
 pub type RequestId = u64;
@@ -109,6 +111,15 @@ pub enum ApiRequest {
         /// Minutes: 15, 60, 240, or 0 for the policy's period.
         minutes: u32,
     },
+    /// Read a user's events in a time range, with the event type names.
+    GetEvents {
+        /// The user.
+        user_id: UserId,
+        /// From this time.
+        since: DateTime<Utc>,
+        /// Up to this time (None: now).
+        until: Option<DateTime<Utc>>,
+    },
 }
 
 /// Merged results of a multi-query search, with the queries that have more pages.
@@ -149,6 +160,8 @@ pub enum ApiResponse {
     RateLimit(Result<RateLimit, ApiError>),
     /// An account action (unlock, sign out, lock) was accepted or refused.
     Account(Result<(), ApiError>),
+    /// A user's events.
+    Events(Result<EventBatch, ApiError>),
 }
 
 impl ApiResponse {
@@ -167,6 +180,7 @@ impl ApiResponse {
             | ApiResponse::MfaToken(Err(e))
             | ApiResponse::RateLimit(Err(e))
             | ApiResponse::Account(Err(e)) => Some(e),
+            ApiResponse::Events(Err(e)) => Some(e),
             _ => None,
         }
     }
@@ -191,6 +205,7 @@ impl ApiRequest {
             ApiRequest::Unlock(_) => "unlock",
             ApiRequest::Logout(_) => "sign out",
             ApiRequest::Lock { .. } => "lock",
+            ApiRequest::GetEvents { .. } => "events",
         }
     }
 }
@@ -301,7 +316,8 @@ pub async fn execute(client: &Client, request: ApiRequest) -> ApiResponse {
         | ApiRequest::RateLimit
         | ApiRequest::Unlock(_)
         | ApiRequest::Logout(_)
-        | ApiRequest::Lock { .. } => execute_plain(client, request).await,
+        | ApiRequest::Lock { .. }
+        | ApiRequest::GetEvents { .. } => execute_plain(client, request).await,
         mfa => mfa_api::execute(client, mfa).await,
     }
 }
@@ -317,12 +333,45 @@ pub(crate) async fn execute_plain(client: &Client, request: ApiRequest) -> ApiRe
         ApiRequest::Lock { user_id, minutes } => {
             ApiResponse::Account(client.lock_user(user_id, minutes).await)
         }
+        ApiRequest::GetEvents {
+            user_id,
+            since,
+            until,
+        } => ApiResponse::Events(user_events(client, user_id, since, until).await),
         // MFA calls are dispatched by `mfa_api`, never here.
         mfa => mfa_api::failed(
             &mfa,
             ApiError::new(crate::api::ErrorKind::Config, "not a user or budget call"),
         ),
     }
+}
+
+/// A user's events and the type names, read concurrently (the names only once a session).
+async fn user_events(
+    client: &Client,
+    user_id: UserId,
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Result<EventBatch, ApiError> {
+    let query = EventQuery {
+        user_id: Some(user_id),
+        since: Some(since),
+        until,
+        ..EventQuery::default()
+    };
+    let (events, types) = tokio::join!(
+        client.get_events(&query, crate::api::events::EVENTS_MAX_PAGES),
+        client.event_types()
+    );
+    // Without the names the events still read, as `event <id>`.
+    let types = types.unwrap_or_else(|e| {
+        tracing::info!("event type names unavailable: {}", e.message);
+        Default::default()
+    });
+    Ok(EventBatch {
+        events: events?,
+        types,
+    })
 }
 
 /// Runs every query at once and merges the pages, de-duplicated by user id.

@@ -345,7 +345,13 @@ fn opening_a_user_loads_devices_and_factors_together() {
         reqs,
         vec![
             ApiRequest::GetDevices(kelly().id),
-            ApiRequest::GetFactors(kelly().id)
+            ApiRequest::GetFactors(kelly().id),
+            // The last 14 days of events, in the same round trip.
+            ApiRequest::GetEvents {
+                user_id: kelly().id,
+                since: app.now - chrono::TimeDelta::days(14),
+                until: None,
+            }
         ]
     );
     let view = app.user.as_ref().unwrap();

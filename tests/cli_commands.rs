@@ -1295,6 +1295,103 @@ fn an_unwritable_audit_trail_refuses_changes_but_not_reads() {
     assert_eq!(status(&o), 0, "{}", stderr(&o));
 }
 
+/// Denies three pushes to Stephanie's Protect from the demo phone (events 539 and 950).
+fn bomb_steph(env: &Env) {
+    use mfadesk::sim::NewEvent;
+    for _ in 0..3 {
+        env.control.record_event(NewEvent {
+            event_type_id: 950,
+            user_id: Some(STEPH),
+            actor_user_id: Some(STEPH),
+            otp_device_id: Some(525503),
+            otp_device_name: Some("Steph's Pixel".into()),
+            ..NewEvent::default()
+        });
+    }
+}
+
+#[test]
+fn events_lists_a_users_events_as_a_table_and_as_json() {
+    let env = Env::new();
+    bomb_steph(&env);
+    env.control.login(STEPH, false, Some("185.220.101.4"));
+    let o = env.run(&["events", &STEPH.to_string(), "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["user"]["id"], STEPH);
+    let events = doc["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "{doc}");
+    // Newest first: the failed sign-in, then the denied pushes.
+    let failed = &events[0];
+    assert_eq!(failed["event_type_id"], 6);
+    assert_eq!(failed["event"], "USER_FAILED_ONELOGIN_LOGIN");
+    assert_eq!(failed["ipaddr"], "185.220.101.4");
+    assert!(failed["risk_score"].is_i64());
+    assert_eq!(failed["actor"], "the user");
+    for key in [
+        "id",
+        "created_at",
+        "event_type_id",
+        "event",
+        "device",
+        "ipaddr",
+        "risk_score",
+        "risk_reasons",
+        "actor",
+        "notes",
+    ] {
+        assert!(failed.get(key).is_some(), "{key} missing: {failed}");
+    }
+    assert_eq!(events[1]["event"], "OL_OTP_PUSH_REJECT");
+    assert_eq!(events[1]["device"], "Steph's Pixel");
+
+    // --type filters (comma list); the table has a header and one line per event.
+    let o = env.run(&["events", &STEPH.to_string(), "--type", "6,19"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("TIME") && text.contains("EVENT") && text.contains("RISK"));
+    assert!(text.contains("User failed onelogin login"), "{text}");
+    assert!(!text.contains("push reject"), "{text}");
+    // --until before the events: none.
+    let o = env.run(&["events", &STEPH.to_string(), "--until", "1h", "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["events"].as_array().unwrap().len(), 0);
+    // Bad input: usage (2); an unknown user: 3.
+    let o = env.run(&["events", &STEPH.to_string(), "--since", "yesterday"]);
+    assert_eq!(status(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--since"), "{}", stderr(&o));
+    let o = env.run(&["events", &STEPH.to_string(), "--type", "push"]);
+    assert_eq!(status(&o), 2, "{}", stderr(&o));
+    let o = env.run(&["events", "nobody@acme.example", "--json"]);
+    assert_eq!(status(&o), 3);
+}
+
+#[test]
+fn show_lists_signals_in_json_and_above_the_devices() {
+    let env = Env::new();
+    let o = env.run(&["show", &STEPH.to_string(), "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["signals"], serde_json::json!([]));
+    bomb_steph(&env);
+    let o = env.run(&["show", &STEPH.to_string(), "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let signals = json(&o)["signals"].as_array().unwrap().clone();
+    assert_eq!(signals.len(), 1, "{signals:?}");
+    assert_eq!(signals[0]["name"], "push_bombing");
+    assert!(
+        signals[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("⚠ 3 denied pushes in the last hour (last ")
+    );
+    assert!(signals[0]["at"].is_string());
+    let o = env.run(&["show", &STEPH.to_string()]);
+    let text = stdout(&o);
+    let signal = text.find("⚠ 3 denied pushes").expect(&text);
+    let devices = text.find("DEVICE").expect(&text);
+    assert!(signal < devices, "signals come above the devices: {text}");
+}
+
 // ------------------------------------------------------------------------------------------
 // unlock, logout, lock
 

@@ -154,6 +154,8 @@ struct Inner {
     mfa_api: MfaApiChoice,
     /// The MFA API this session settled on; None while `auto` has not asked yet.
     mfa_version: StdMutex<Option<MfaVersion>>,
+    /// The tenant's event type names, read once per session.
+    event_types: tokio::sync::OnceCell<Arc<super::events::EventTypes>>,
 }
 
 impl fmt::Debug for Client {
@@ -432,8 +434,16 @@ impl Client {
                     MfaApiChoice::V1 => Some(MfaVersion::V1),
                     MfaApiChoice::V2 => Some(MfaVersion::V2),
                 }),
+                event_types: tokio::sync::OnceCell::new(),
             }),
         })
+    }
+
+    /// The session's cache of event type names.
+    pub(crate) fn event_types_cell(
+        &self,
+    ) -> &tokio::sync::OnceCell<Arc<super::events::EventTypes>> {
+        &self.inner.event_types
     }
 
     /// The base URL this client talks to.

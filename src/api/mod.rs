@@ -4,6 +4,7 @@ pub mod account;
 mod auth;
 pub mod client;
 pub mod error;
+pub mod events;
 pub mod meta;
 pub mod mfa;
 mod mfa_v2;
@@ -16,6 +17,7 @@ pub mod wire_v2;
 
 pub use client::{Client, ClientConfig, Credentials, parse_base_url};
 pub use error::{ApiError, ErrorKind};
+pub use events::{Event, EventBatch, EventPage, EventQuery, EventTypes};
 pub use meta::{ResponseMeta, with_meta};
 pub use mfa_v2::RegistrationRequest;
 pub use retry::RetryPolicy;

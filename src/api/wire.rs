@@ -67,6 +67,10 @@ pub enum Endpoint {
     LockUser,
     /// `POST /api/2/users/{id}/unlock`.
     Unlock,
+    /// `GET /api/1/events`.
+    Events,
+    /// `GET /api/1/events/types`.
+    EventTypes,
 }
 
 impl Endpoint {

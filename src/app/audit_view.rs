@@ -30,6 +30,8 @@ pub struct AuditRow {
     email: Option<String>,
     /// The user id, for the filter.
     user_id: i64,
+    /// The walkthrough case (`w-…`), for the filter.
+    case: Option<String>,
 }
 
 fn who(name: &Option<String>, email: &Option<String>, id: i64) -> String {
@@ -64,6 +66,7 @@ impl From<&AuditEntry> for AuditRow {
             message: e.message.clone(),
             email: e.user_email.clone(),
             user_id: e.user_id,
+            case: e.case.clone(),
         }
     }
 }
@@ -82,12 +85,14 @@ impl From<&AuditNote> for AuditRow {
             message: n.message.clone(),
             email: n.user_email.clone(),
             user_id: n.user_id,
+            case: n.case.clone(),
         }
     }
 }
 
 impl AuditRow {
-    /// True when the filter text is in the user, the ticket or reason, or the operator.
+    /// True when the filter text is in the user, the ticket or reason, the operator or the
+    /// walkthrough's case id.
     pub fn matches(&self, filter: &str) -> bool {
         let filter = filter.trim().to_lowercase();
         if filter.is_empty() {
@@ -98,6 +103,7 @@ impl AuditRow {
             self.email.as_deref(),
             self.reason.as_deref(),
             Some(self.operator.as_str()),
+            self.case.as_deref(),
         ];
         fields
             .into_iter()

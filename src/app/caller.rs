@@ -144,6 +144,9 @@ pub fn guarded(dialog: &Dialog) -> Option<(GuardedAction, UserId)> {
         Dialog::Remove(d) => Some((GuardedAction::Remove, d.target.user_id)),
         Dialog::Token(d) if d.issued.is_none() => Some((GuardedAction::Token, d.target.user_id)),
         Dialog::Enroll(d) if d.verified => Some((GuardedAction::EnrollVerified, d.target.user_id)),
+        Dialog::Account(d) if d.action == crate::ops::account::AccountAction::Unlock => {
+            Some((GuardedAction::Unlock, d.target.user_id))
+        }
         _ => None,
     }
 }
@@ -153,6 +156,7 @@ pub fn typing(dialog: &Dialog) -> bool {
     match dialog {
         Dialog::Remove(d) => d.button == RemoveButton::Reason,
         Dialog::Token(d) => d.field == TokenField::Reason,
+        Dialog::Account(d) => d.field == super::dialogs::AccountField::Reason,
         // Only the Verified box is not text: letters on the factor picker start the name.
         Dialog::Enroll(d) => d.field != super::dialogs::EnrollField::Verified,
         _ => true,

@@ -319,6 +319,64 @@ impl RemoveDialog {
     }
 }
 
+/// The account dialog's fields, in Tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountField {
+    /// The Cancel button (focused first).
+    Cancel,
+    /// Lock only: how long.
+    Minutes,
+    /// The reason, when the profile asks for one.
+    Reason,
+    /// The action's button.
+    Confirm,
+}
+
+/// Confirm an account action: unlock, sign out everywhere, lock.
+#[derive(Clone, Debug)]
+pub struct AccountDialog {
+    /// Whose account.
+    pub target: Target,
+    /// What is done (a lock carries the minutes chosen).
+    pub action: crate::ops::account::AccountAction,
+    /// The focused field.
+    pub field: AccountField,
+    /// A reason or ticket, when the profile asks for one.
+    pub reason: Option<Input>,
+    /// Why the user is locked (unlock), one line each.
+    pub why: Vec<String>,
+    /// A problem to show.
+    pub error: Option<String>,
+    /// The call in flight.
+    pub busy: Option<RequestId>,
+    /// The credential cannot do this (lock needs Manage All): the button sends nothing.
+    pub blocked: Option<String>,
+}
+
+impl AccountDialog {
+    /// The focus order for Tab.
+    pub fn fields(&self) -> Vec<AccountField> {
+        let mut f = vec![AccountField::Cancel];
+        if matches!(self.action, crate::ops::account::AccountAction::Lock { .. }) {
+            f.push(AccountField::Minutes);
+        }
+        if self.reason.is_some() {
+            f.push(AccountField::Reason);
+        }
+        f.push(AccountField::Confirm);
+        f
+    }
+
+    /// The button's word: Unlock, Sign out, Lock.
+    pub fn verb(&self) -> &'static str {
+        match self.action {
+            crate::ops::account::AccountAction::Unlock => "Unlock",
+            crate::ops::account::AccountAction::Logout => "Sign out",
+            crate::ops::account::AccountAction::Lock { .. } => "Lock",
+        }
+    }
+}
+
 /// Lifetimes offered for temporary tokens: (label, seconds).
 pub const TOKEN_PRESETS: &[(&str, u32)] = &[
     ("10 minutes", 600),
@@ -413,6 +471,10 @@ pub enum Dialog {
     Remove(RemoveDialog),
     /// Temporary MFA token.
     Token(TokenDialog),
+    /// Unlock, sign out everywhere, or lock.
+    Account(AccountDialog),
+    /// A guided walkthrough's checklist.
+    Walk(super::walk::WalkDialog),
     /// A failed call.
     Error(ErrorDialog),
     /// A message.
@@ -435,6 +497,13 @@ pub enum Dialog {
         /// First row shown.
         scroll: usize,
     },
+    /// The open user's activity (`h`): one event a line, newest first.
+    History {
+        /// The selected row.
+        selected: usize,
+        /// The selected event is shown whole.
+        detail: bool,
+    },
 }
 
 impl Dialog {
@@ -446,6 +515,7 @@ impl Dialog {
             Dialog::Verify(d) => d.busy,
             Dialog::Remove(d) => d.busy,
             Dialog::Token(d) => d.busy,
+            Dialog::Account(d) => d.busy,
             Dialog::CallerCheck(d) => d.busy,
             Dialog::Register(d) => d.busy,
             _ => None,

@@ -37,10 +37,20 @@ pub enum Action {
     Remove,
     /// Issue a temporary MFA token.
     Token,
+    /// Unlock a locked user.
+    Unlock,
+    /// Sign the user out everywhere.
+    Logout,
+    /// Lock the user.
+    Lock,
+    /// Guided walkthroughs.
+    Walkthrough,
     /// Refresh the open user.
     Refresh,
     /// Show the audit trail of this session.
     Audit,
+    /// Show the open user's activity (events).
+    History,
     /// Show help.
     Help,
     /// Quit.
@@ -58,7 +68,14 @@ impl Action {
     pub fn is_mutating(self) -> bool {
         matches!(
             self,
-            Action::Enroll | Action::Trigger | Action::Verify | Action::Remove | Action::Token
+            Action::Enroll
+                | Action::Trigger
+                | Action::Verify
+                | Action::Remove
+                | Action::Token
+                | Action::Unlock
+                | Action::Logout
+                | Action::Lock
         )
     }
 
@@ -223,12 +240,52 @@ pub const BINDINGS: &[Binding] = &[
         footer: true,
     },
     Binding {
+        keys: &[(KeyCode::Char('u'), NONE)],
+        label: "u",
+        action: Action::Unlock,
+        short: "unlock",
+        help: "unlock the user (offered while the user is locked)",
+        footer: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('o'), NONE)],
+        label: "o",
+        action: Action::Logout,
+        short: "sign out",
+        help: "sign the user out everywhere (OneLogin session and single sign-on)",
+        footer: false,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('L'), SHIFT), (KeyCode::Char('L'), NONE)],
+        label: "L",
+        action: Action::Lock,
+        short: "lock",
+        help: "lock the user for 15 min, 1 h, 4 h or the policy's period (Manage All)",
+        footer: false,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('w'), NONE)],
+        label: "w",
+        action: Action::Walkthrough,
+        short: "walkthrough",
+        help: "walkthroughs: lost or replaced device, locked out (a checklist of the dialogs)",
+        footer: false,
+    },
+    Binding {
         keys: &[(KeyCode::Char('r'), NONE)],
         label: "r",
         action: Action::Refresh,
         short: "refresh",
         help: "reload the open user, devices and factors",
         footer: true,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('h'), NONE)],
+        label: "h",
+        action: Action::History,
+        short: "history",
+        help: "the open user's events, newest first (/ filters, n more)",
+        footer: false,
     },
     Binding {
         keys: &[(KeyCode::Char('A'), SHIFT), (KeyCode::Char('A'), NONE)],

@@ -1,5 +1,6 @@
 //! Console state and its update function: keys and API results in, commands out.
 
+pub mod activity;
 pub mod audit_view;
 pub mod caller;
 pub mod codes;
@@ -9,6 +10,7 @@ pub mod phone;
 pub mod query;
 mod update;
 pub mod validate;
+pub mod walk;
 
 use std::collections::HashMap;
 
@@ -25,7 +27,7 @@ use dialogs::Dialog;
 use keymap::Action;
 use phone::{PhoneCmd, PhoneSnapshot};
 
-pub use update::update;
+pub use update::{lock_reasons, update};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug)]
@@ -106,6 +108,8 @@ pub struct AuditNote {
     pub verified: Option<bool>,
     /// The walkthrough case id (`w-…`) when the line was written during one.
     pub case: Option<String>,
+    /// Change lines: the signals on screen when the change was confirmed.
+    pub signals: Option<Vec<String>>,
 }
 
 /// Which pane has the keyboard.
@@ -252,6 +256,10 @@ pub(crate) enum Purpose {
     User(UserId),
     Devices(UserId),
     Factors(UserId),
+    /// The open user's recent events.
+    Events(UserId),
+    /// Older events of the open user (the history view's `n`).
+    MoreEvents(UserId),
     Enroll,
     EnrollCheck {
         display_name: String,
@@ -269,6 +277,8 @@ pub(crate) enum Purpose {
     Register,
     Remove,
     MfaToken,
+    /// Unlock, sign out everywhere, or lock.
+    Account,
     RateLimit,
     CallerTrigger,
     CallerVerify,
@@ -302,6 +312,8 @@ pub struct App {
     pub search: SearchState,
     /// The open user.
     pub user: Option<UserView>,
+    /// The open user's events and signals.
+    pub activity: Option<activity::Activity>,
     /// Dialogs, top last.
     pub dialogs: Vec<Dialog>,
     /// The API budget.
@@ -334,6 +346,8 @@ pub struct App {
     pub credential_read_only: bool,
     /// The credential's scope was asked once this session (the first `c`).
     pub credential_probed: bool,
+    /// The tenant refused a lock to this credential (it needs Manage All): `L` sends nothing.
+    pub lock_refused: bool,
     /// The MFA API the session speaks, once the first MFA answer says (header badge).
     pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
@@ -377,6 +391,7 @@ impl App {
             focus: Focus::Users,
             search: SearchState::default(),
             user: None,
+            activity: None,
             dialogs: Vec::new(),
             rate_limit: None,
             status: None,
@@ -393,6 +408,7 @@ impl App {
             caller_override: None,
             credential_read_only: false,
             credential_probed: false,
+            lock_refused: false,
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),
@@ -452,7 +468,10 @@ impl App {
         }
         let device = self.user.as_ref().and_then(|u| u.selected_device());
         match action {
-            Action::Enroll | Action::Token => self.user.is_some(),
+            Action::Enroll | Action::Token | Action::Logout | Action::Lock | Action::Walkthrough => {
+                self.user.is_some()
+            }
+            Action::Unlock => self.user.as_ref().is_some_and(|v| self.is_locked(&v.user)),
             // After a failed start, r tries to reach the tenant again; after a failed search, the
             // search.
             Action::Refresh => {
@@ -478,6 +497,14 @@ impl App {
             Action::Quit => self.dialogs.is_empty(),
             _ => true,
         }
+    }
+
+    /// True when the user is locked: status 3, or a `locked_until` still ahead.
+    pub fn is_locked(&self, user: &User) -> bool {
+        user.status == Some(3)
+            || user
+                .locked_until
+                .is_some_and(|t| self.tenant_time(t) > self.now)
     }
 
     /// The highlighted search result while the users list has focus, when it is not the open
@@ -549,6 +576,7 @@ impl App {
                     | Purpose::Register
                     | Purpose::Remove
                     | Purpose::MfaToken
+                    | Purpose::Account
             )
         })
     }

@@ -51,6 +51,22 @@ pub enum Command {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// What happened to a user: their events, newest first (default: the last 14 days).
+    Events {
+        /// User id, email or username.
+        user: String,
+        /// From WHEN: a duration back from now (2h, 7d) or an RFC 3339 time.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Up to WHEN: a duration back from now (2h, 7d) or an RFC 3339 time.
+        #[arg(long, value_name = "WHEN")]
+        until: Option<String>,
+        /// Only these event type ids, comma-separated (e.g. 950,1002).
+        #[arg(long = "type", value_name = "ID,…", value_delimiter = ',')]
+        types: Vec<i64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Enroll a phone or other factor; a phone continues into verification.
     Enroll {
         /// User id, email or username.

@@ -8,6 +8,7 @@ mod context;
 mod coverage_cmd;
 mod duration;
 mod enroll;
+mod events_cmd;
 mod flow;
 mod gen_cmd;
 mod output;
@@ -31,6 +32,7 @@ pub async fn run(cli: &Cli) -> Option<u8> {
     let json = match command {
         Command::Users { json, .. }
         | Command::Show { json, .. }
+        | Command::Events { json, .. }
         | Command::Enroll { json, .. }
         | Command::Verify { json, .. }
         | Command::Remove { json, .. }
@@ -80,6 +82,21 @@ async fn run_online(cli: &Cli, command: &Command, out: &Output) -> Result<(), Op
     let result = match command {
         Command::Users { query, .. } => users::run(&ctx, out, query).await,
         Command::Show { user, .. } => show::run(&ctx, out, user).await,
+        Command::Events {
+            user,
+            since,
+            until,
+            types,
+            ..
+        } => {
+            let args = events_cmd::EventsArgs {
+                user,
+                since: since.as_deref(),
+                until: until.as_deref(),
+                types,
+            };
+            events_cmd::run(&ctx, out, args).await
+        }
         Command::Enroll {
             user,
             factor,

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::api::{AuthFactor, Client, OtpDevice, User};
+use crate::api::{AuthFactor, Client, Event, OtpDevice, User};
 use crate::app::dialogs::DeviceKind;
 use crate::app::validate::mask_phone;
 use crate::ops::{OpsError, resolve_user};
@@ -65,13 +65,44 @@ pub async fn devices(client: &Client, user: &User) -> Result<Vec<OtpDevice>, Ops
     }
 }
 
+/// The user's last 14 days of events (empty, with a note, when they cannot be read).
+async fn recent_events(client: &Client, out: &Output, user: &User) -> Vec<Event> {
+    let now = chrono::Utc::now();
+    let request = ApiRequest::GetEvents {
+        user_id: user.id,
+        since: crate::ops::events::history_since(now),
+        until: None,
+    };
+    match worker::execute(client, request).await {
+        ApiResponse::Events(Ok(batch)) => batch.events,
+        ApiResponse::Events(Err(e)) => {
+            out.note(&format!(
+                "events could not be read, signals may be missing: {}",
+                crate::ui::text::clean(&e.message)
+            ));
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Prints the user.
 pub async fn run(ctx: &Context, out: &Output, text: &str) -> Result<(), OpsError> {
     let user = resolve_user(&ctx.client, text).await?;
-    let (devices, factors) = devices_and_factors(&ctx.client, &user).await?;
+    // Devices, factors and events in one round trip.
+    let (loads, events) = tokio::join!(
+        devices_and_factors(&ctx.client, &user),
+        recent_events(&ctx.client, out, &user)
+    );
+    let (devices, factors) = loads?;
+    let signals = crate::ops::signals::signals(&user, &events, chrono::Utc::now());
     if out.json {
         out.json(&json!({
             "user": user_json(&user),
+            "signals": signals
+                .iter()
+                .map(|s| json!({"name": s.name.as_str(), "summary": s.summary, "at": s.at.to_rfc3339()}))
+                .collect::<Vec<_>>(),
             "devices": devices.iter().map(device_json).collect::<Vec<_>>(),
             "factors": factors
                 .iter()
@@ -94,6 +125,13 @@ pub async fn run(ctx: &Context, out: &Output, text: &str) -> Result<(), OpsError
     });
     out.text(&format!("{} · last login {login}", user.status().label()));
     out.text("");
+    if !signals.is_empty() {
+        out.text(&out.bold("Signals"));
+        for s in &signals {
+            out.text(&format!("  {}", crate::ui::text::clean(&s.summary)));
+        }
+        out.text("");
+    }
     if devices.is_empty() {
         out.text("No enrolled device.");
     } else {

@@ -1,7 +1,9 @@
 //! Account actions (unlock, sign out everywhere, lock) as one operation both faces and bulk
 //! runs share: the gate, the caller check, the reason, and the attempt and outcome lines.
 
-use crate::api::{Client, ErrorKind, ResponseMeta, User, with_meta};
+use chrono::{DateTime, Utc};
+
+use crate::api::{Client, ErrorKind, Event, ResponseMeta, User, with_meta};
 use crate::audit::{AuditAction, AuditEntry, AuditOutcome, CallerCheckRef};
 use crate::worker::{self, ApiRequest, ApiResponse};
 
@@ -184,6 +186,52 @@ pub async fn perform(
 ) -> Result<ResponseMeta, OpsError> {
     let entry = check(recorder, gate, user, action, reason, caller, extra)?;
     send(client, recorder, entry, user, action).await
+}
+
+/// What led to a lock, read from the user's events: the failed sign-ins before it (and the
+/// addresses they came from) and the lock itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LockStory {
+    /// Failed sign-ins (event 6) in the 24 hours up to now, newest first.
+    pub failed: Vec<(DateTime<Utc>, Option<String>)>,
+    /// Each address the failed sign-ins came from, with how many came from it, most first.
+    pub addresses: Vec<(String, usize)>,
+    /// The newest lock (event 19 after failed sign-ins, 553 through the API), and who did it.
+    pub locked: Option<(DateTime<Utc>, i64, String)>,
+}
+
+/// Reads the lock's story from the events (any order).
+pub fn lock_story(events: &[Event], now: DateTime<Utc>) -> LockStory {
+    let day = now - chrono::TimeDelta::hours(24);
+    let mut failed: Vec<(DateTime<Utc>, Option<String>)> = events
+        .iter()
+        .filter(|e| e.event_type_id == 6)
+        .filter_map(|e| {
+            e.created_at
+                .map(|at| (at, e.ipaddr.clone().filter(|ip| !ip.is_empty())))
+        })
+        .filter(|(at, _)| *at >= day && *at <= now)
+        .collect();
+    failed.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    let mut addresses: Vec<(String, usize)> = Vec::new();
+    for ip in failed.iter().filter_map(|(_, ip)| ip.as_deref()) {
+        match addresses.iter_mut().find(|(a, _)| a == ip) {
+            Some((_, n)) => *n += 1,
+            None => addresses.push((ip.to_owned(), 1)),
+        }
+    }
+    addresses.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let locked = events
+        .iter()
+        .filter(|e| matches!(e.event_type_id, 19 | 553))
+        .filter_map(|e| e.created_at.map(|at| (at, e.event_type_id, e.actor())))
+        .filter(|(at, _, _)| *at <= now)
+        .max_by_key(|(at, _, _)| *at);
+    LockStory {
+        failed,
+        addresses,
+        locked,
+    }
 }
 
 #[cfg(test)]

@@ -27,10 +27,25 @@
 //!
 //! Seed timestamps may be relative (`now-2d`, `now+90m`), resolved at start and reset.
 //!
+//! # Demo stories (seed `events`, relative to the sim clock at start)
+//! | id | who | story |
+//! |---|---|---|
+//! | 36216802 | Noah Garcia | push-bombed now: five denied pushes (950) in 15 min, failed sign-ins from 185.220.101.44 (risk 93) |
+//! | 36216804 | Olivia Okafor | phone number changed yesterday (1245), a new device today (22, 525600) |
+//! | 36216801 | Liam Patel | a temporary MFA token issued two hours ago (1100) by a colleague |
+//! | 36216770 | Gabriel Medina | locked (19) after five failed sign-ins from 198.51.100.23 |
+//!
 //! # Demo routes (no auth, not rate-limited, never faulted, JSON)
 //! `GET /_sim/outbox`, `GET /_sim/pushes`, `POST /_sim/pushes/{state_token}/approve|deny`,
 //! `GET /_sim/totp` (all codes), `GET /_sim/totp/{device_id}`,
-//! `POST /_sim/clock/advance?seconds=N`, `POST /_sim/reset`.
+//! `POST /_sim/clock/advance?seconds=N`, `POST /_sim/reset`,
+//! `POST /_sim/users/{id}/login` (`{"ok": false, "ip": "…", "risk_score": n}`: a failed sign-in,
+//! locking at 5; `{"ok": true}`: a sign-in), `POST /_sim/events` (records any event).
+//!
+//! # Events (spec §9)
+//! Everything the tenant does is recorded through one recorder (`Tenant::record_event`, or
+//! [`SimControl::record_event`]) and served by `GET /api/1/events` (newest first unless
+//! `sort=+id`; `after_cursor` paging; `next_link` names OneLogin's host) and `/events/types`.
 //!
 //! # Answers where the docs are silent
 //! Unknown route or method: 404 v1 `"No Route Exists"` (v2 shape under `/api/2/`).

@@ -13,9 +13,11 @@ use super::theme::Theme;
 use crate::api::OtpDevice;
 use crate::app::codes;
 use crate::app::dialogs::*;
-use crate::app::keymap::{BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
+use crate::app::keymap::{Action, BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
 use crate::app::validate::{self, countdown, mask_phone};
 use crate::app::{App, AuditResult};
+use crate::app::walk::{WALKS, WalkDialog, WalkKind, WalkStage};
+use crate::ops::account::{AccountAction, LOGOUT_EFFECT, period};
 
 mod caller;
 
@@ -62,6 +64,27 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
             ("Tab", "switch button"),
             ("Esc", "cancel"),
         ],
+        Dialog::Account(d) if d.field == AccountField::Reason => vec![
+            ("Tab", "next"),
+            ("^U", "clear"),
+            ("⏎", "to the button"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Account(d) if d.field == AccountField::Minutes => {
+            vec![("←/→", "how long"), ("Tab", "next"), ("Esc", "cancel")]
+        }
+        Dialog::Account(d) if d.blocked.is_some() => vec![("Esc", "close")],
+        Dialog::Account(d) if d.field == AccountField::Confirm => vec![
+            ("⏎", account_verb(d)),
+            ("Tab/←/→", "switch button"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Account(_) => vec![
+            ("⏎", "cancel"),
+            ("Tab/←/→", "switch button"),
+            ("Esc", "cancel"),
+        ],
+        Dialog::Walk(w) => walk_keys(w),
         Dialog::Register(d) if d.ended => vec![("⏎", "close"), ("Esc", "close")],
         Dialog::Register(d) if d.mode == RegisterMode::Protect => vec![
             ("s", "setup key"),
@@ -92,6 +115,14 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
         },
         Dialog::CallerOverride(_) => vec![("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } => vec![("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
+        Dialog::History { detail: true, .. } => vec![("j/k", "next/previous"), ("Esc", "back")],
+        Dialog::History { .. } => vec![
+            ("j/k", "move"),
+            ("⏎", "show"),
+            ("/", "filter"),
+            ("n", "14 days more"),
+            ("Esc", "close"),
+        ],
         Dialog::Help { .. } => vec![("j/k", "scroll"), ("g/G", "top/end"), ("Esc", "close")],
         _ => vec![("⏎", "dismiss"), ("Esc", "dismiss")],
     }
@@ -148,6 +179,239 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
         width: w,
         height: h,
     }
+}
+
+fn walk_keys(w: &WalkDialog) -> Vec<(&'static str, &'static str)> {
+    match w.stage {
+        WalkStage::Choose => vec![("j/k", "choose"), ("⏎", "start"), ("Esc", "leave")],
+        WalkStage::Reason => vec![("⏎", "start"), ("^U", "clear"), ("Esc", "leave")],
+        WalkStage::PickLost => vec![("j/k", "choose"), ("⏎", "this one is lost"), ("Esc", "leave")],
+        WalkStage::Steps => {
+            let caller = w.steps.get(w.current).is_some_and(|s| s.title == "Check the caller");
+            let mut keys = vec![("⏎", "run this step"), ("s", "skip")];
+            if caller {
+                keys.push(("o", "override"));
+            }
+            keys.push(("Esc", "leave"));
+            keys
+        }
+    }
+}
+
+/// The walkthrough dialog: the choice, the reason, the lost device, or the current step.
+fn draw_walk(app: &App, w: &WalkDialog, f: &mut Form<'_>, theme: &Theme) {
+    let inner_w = f.width;
+    match w.stage {
+        WalkStage::Choose => {
+            f.text(fit(&format!("Walkthroughs for {}:", w.target.user_label), inner_w));
+            f.blank();
+            for (i, k) in WALKS.iter().enumerate() {
+                let style = if i == w.selected { theme.selected() } else { theme.text() };
+                let mark = if i == w.selected { ">" } else { " " };
+                f.styled(format!("{mark} {}", k.title()), style);
+            }
+            f.blank();
+            f.styled(
+                "Each step opens the console's own dialog: nothing is done without its confirm.",
+                theme.dim(),
+            );
+        }
+        WalkStage::Reason => {
+            f.text(fit(&format!("{} · {}", w.kind.title(), w.target.user_label), inner_w));
+            f.text("Ticket or reason for this call, asked once: every audit line of the");
+            f.text("walkthrough carries it, with one case id.");
+            f.blank();
+            f.input("Ticket/reason", &w.reason, true, None);
+        }
+        WalkStage::PickLost => {
+            f.text("Which device is lost or replaced?");
+            f.text("It is never offered for the caller check.");
+            f.blank();
+            let devices = app
+                .user
+                .as_ref()
+                .and_then(|u| u.devices.clone())
+                .unwrap_or_default();
+            for (i, d) in devices.iter().enumerate() {
+                let style = if i == w.selected { theme.selected() } else { theme.text() };
+                let mark = if i == w.selected { ">" } else { " " };
+                f.styled(fit(&format!("{mark} {}", device_text(d)), inner_w), style);
+            }
+        }
+        WalkStage::Steps => {
+            let Some(step) = w.steps.get(w.current) else {
+                return;
+            };
+            f.styled(
+                format!("Step {} of {}: {}", w.current + 1, w.steps.len(), step.title),
+                theme.title(),
+            );
+            f.blank();
+            for line in walk_step_text(app, w) {
+                f.text(line);
+            }
+            if step.mark == crate::app::walk::Mark::Failed {
+                f.blank();
+                f.styled(
+                    format!(
+                        "✗ Failed: {}. Enter tries again, s skips.",
+                        step.note.as_deref().unwrap_or("see the status line")
+                    ),
+                    theme.danger(),
+                );
+            }
+        }
+    }
+    f.error(&w.error);
+}
+
+/// What the current step does, in the agent's words.
+fn walk_step_text(app: &App, w: &WalkDialog) -> Vec<String> {
+    let lost = w.lost.as_ref().map(device_text).unwrap_or_default();
+    let title = w.steps.get(w.current).map_or("", |s| s.title);
+    match (w.kind, title) {
+        (WalkKind::LostDevice, "Check the caller") => vec![
+            format!("Enter checks the caller on a device other than the lost {lost}."),
+            "No other device: o overrides with a reason (manager callback to +1 …).".into(),
+        ],
+        (WalkKind::LostDevice, "Remove the lost device") => {
+            vec![format!("Enter opens the removal of {lost}; confirm it on its button.")]
+        }
+        (_, "Sign out everywhere") | (_, "Sign out (unknown addresses)") => {
+            let mut v = Vec::new();
+            if w.kind == WalkKind::LockedOut {
+                let events = app
+                    .activity
+                    .as_ref()
+                    .and_then(|a| a.events.as_deref())
+                    .unwrap_or(&[]);
+                let story = crate::ops::account::lock_story(events, app.now);
+                let from: Vec<String> = story
+                    .addresses
+                    .iter()
+                    .map(|(ip, n)| format!("{} ({n})", clean(ip)))
+                    .collect();
+                v.push(format!("Failed sign-ins came from {}.", from.join(", ")));
+                v.push("Ask the caller: does the user recognise these addresses?".into());
+                v.push("Not recognised: Enter signs the user out everywhere. Recognised: s.".into());
+            } else {
+                v.push("Enter signs the user out everywhere: a session opened with the lost".into());
+                v.push("device ends.".into());
+            }
+            v.push(LOGOUT_EFFECT.into());
+            v
+        }
+        (_, "Temporary MFA token") => vec![
+            "Enter issues a temporary MFA token (read it to the caller once), or s skips.".into(),
+        ],
+        (_, "Enroll and verify the new device") => vec![
+            "Enter enrolls the new device and verifies it while the caller is on the line:".into(),
+            "any factor the tenant offers.".into(),
+        ],
+        (WalkKind::LockedOut, "Why the user is locked") => {
+            let mut v = Vec::new();
+            if let Some(view) = app.user.as_ref() {
+                v.extend(crate::app::lock_reasons(app, &view.user));
+            }
+            if let Some(a) = app.activity.as_ref() {
+                for s in &a.signals {
+                    v.push(clean(&s.summary));
+                }
+            }
+            v.push("Enter when the caller has heard why.".into());
+            v
+        }
+        (WalkKind::LockedOut, "Check the caller") => vec![
+            "Enter checks the caller on one of the user's devices.".into(),
+            "No working device: o overrides with a reason (manager callback to +1 …).".into(),
+        ],
+        (WalkKind::LockedOut, "Unlock") => {
+            vec!["Enter opens the unlock; confirm it on its button.".into()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn account_verb(d: &AccountDialog) -> &'static str {
+    match d.action {
+        AccountAction::Unlock => "unlock",
+        AccountAction::Logout => "sign out",
+        AccountAction::Lock { .. } => "lock",
+    }
+}
+
+/// The account dialog's body: what happens, why, the options, and the two buttons.
+fn draw_account(app: &App, d: &AccountDialog, f: &mut Form<'_>, theme: &Theme) -> &'static str {
+    let inner_w = f.width;
+    let who = format!("{} (id {})", d.target.user_label, d.target.user_id);
+    let title = match d.action {
+        AccountAction::Unlock => {
+            f.text(fit(&format!("Unlock {who}?"), inner_w));
+            if !d.why.is_empty() {
+                f.blank();
+                f.styled("Why the user is locked:", theme.title());
+                for line in &d.why {
+                    f.text(format!("  {line}"));
+                }
+            }
+            " Unlock user "
+        }
+        AccountAction::Logout => {
+            f.text(fit(&format!("Sign {who} out everywhere?"), inner_w));
+            f.blank();
+            f.text(LOGOUT_EFFECT);
+            " Sign out everywhere "
+        }
+        AccountAction::Lock { minutes } => {
+            f.text(fit(&format!("Lock {who}?"), inner_w));
+            f.text("The user cannot sign in until the lock ends or someone unlocks them.");
+            f.blank();
+            let label = match minutes {
+                0 => "policy's period".to_owned(),
+                m => period(m),
+            };
+            f.choice("For", &label, d.field == AccountField::Minutes);
+            " Lock user "
+        }
+    };
+    if let Some(r) = &d.reason {
+        f.blank();
+        f.input("Ticket/reason", r, d.field == AccountField::Reason, None);
+    }
+    if let Some(b) = &d.blocked {
+        f.blank();
+        f.styled(format!("! {b}"), theme.danger());
+    }
+    f.blank();
+    let (c, a) = match d.field {
+        AccountField::Confirm => (theme.text(), theme.danger().patch(theme.selected())),
+        AccountField::Cancel => (theme.selected(), theme.danger()),
+        _ => (theme.text(), theme.danger()),
+    };
+    let cm = if d.field == AccountField::Cancel {
+        ">"
+    } else {
+        " "
+    };
+    let am = if d.field == AccountField::Confirm {
+        ">"
+    } else {
+        " "
+    };
+    f.lines.push(Line::from(vec![
+        Span::raw("   "),
+        Span::styled(format!("{cm}[ Cancel ]"), c),
+        Span::raw("   "),
+        Span::styled(format!("{am}[ {} ]", d.verb()), a),
+    ]));
+    f.error(&d.error);
+    let doing = match d.action {
+        AccountAction::Unlock => "Unlocking…",
+        AccountAction::Logout => "Signing out…",
+        AccountAction::Lock { .. } => "Locking…",
+    };
+    f.busy(d.busy.is_some(), app.spinner, doing);
+    title
 }
 
 fn device_text(d: &OtpDevice) -> String {
@@ -276,8 +540,10 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
     let width = area.width.saturating_sub(4).min(100);
     let inner_w = width.saturating_sub(2) as usize;
     let mut f = Form::new(inner_w, theme);
+    let history_title: String;
     let (title, danger) = match dialog {
         Dialog::Enroll(d) if d.confirm.is_some() => {
+            signals_block(app, d.target.user_id, &mut f, inner_w);
             let number = validate::normalize_phone(d.phone.value());
             let factor = d.factors.get(d.factor).map_or("—", |x| x.name.as_str());
             f.text(fit(
@@ -518,6 +784,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             )
         }
         Dialog::Remove(d) => {
+            signals_block(app, d.target.user_id, &mut f, inner_w);
             f.text(fit(&format!("Remove {}", device_text(&d.device)), inner_w));
             f.text(fit(
                 &format!("from {} (id {})?", d.target.user_label, d.target.user_id),
@@ -563,6 +830,11 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             f.busy(d.busy.is_some(), app.spinner, "Removing…");
             (" Remove device ", true)
         }
+        Dialog::Account(d) => (draw_account(app, d, &mut f, theme), true),
+        Dialog::Walk(w) => {
+            draw_walk(app, w, &mut f, theme);
+            (" Walkthrough ", false)
+        }
         Dialog::Token(d) => {
             match &d.issued {
                 Some(t) => {
@@ -601,6 +873,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     }
                 }
                 None => {
+                    signals_block(app, d.target.user_id, &mut f, inner_w);
                     f.text(fit(
                         &format!("Issue a temporary MFA token for {}", d.target.user_label),
                         inner_w,
@@ -667,6 +940,10 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         }
         Dialog::Help { .. } => {
             for b in BINDINGS {
+                if b.action == Action::Unlock && !app.available(Action::Unlock) {
+                    // Offered only while the open user is locked.
+                    continue;
+                }
                 let avail = app.available(b.action) || !b.action.is_mutating();
                 let style = if avail { theme.text() } else { theme.dim() };
                 let no_check = b.action == crate::app::keymap::Action::CallerCheck
@@ -784,6 +1061,14 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             }
             (" Audit trail ", false)
         }
+        Dialog::History { selected, detail } => {
+            let room = usize::from(area.height.saturating_sub(2));
+            let (lines, title) =
+                super::history::lines(app, *selected, *detail, room, inner_w, theme);
+            f.lines.extend(lines);
+            history_title = title;
+            (history_title.as_str(), false)
+        }
     };
     caller::gate_lines(app, dialog, &mut f, theme);
     // Wrap long text here, not in the Paragraph, so the height counts every row drawn.
@@ -839,6 +1124,25 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             inner.y + y,
         ));
     }
+}
+
+/// The open user's signals, repeated above a risky change's confirm (nothing when none holds).
+fn signals_block(app: &App, user_id: i64, f: &mut Form, width: usize) {
+    let Some(a) = app
+        .activity
+        .as_ref()
+        .filter(|a| a.user_id == user_id && !a.signals.is_empty())
+    else {
+        return;
+    };
+    f.styled("Signals on this account:", f.theme.danger());
+    for s in &a.signals {
+        f.styled(
+            fit(&format!("  {}", clean(&s.summary)), width),
+            f.theme.danger(),
+        );
+    }
+    f.blank();
 }
 
 /// Breaks a one-style line wider than `width` at spaces (cutting words longer than a row).

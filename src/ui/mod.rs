@@ -1,12 +1,14 @@
 //! Pure rendering of the console state into a ratatui frame.
 
 mod dialogs;
+mod history;
 mod panes;
 mod phone;
 pub mod qr;
 mod register;
 pub mod text;
 pub mod theme;
+mod walk;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -59,6 +61,19 @@ pub fn view(app: &App, frame: &mut Frame) {
     panes::draw_user(app, frame, right, &theme);
     draw_status(app, frame, status, &theme);
     draw_footer(app, frame, footer, &theme);
+    // A walkthrough's checklist stays on the left; the step's dialog opens beside it.
+    let body = match walk::running(app) {
+        Some(w) if !matches!(app.dialogs.last(), Some(Dialog::Register(d)) if d.registration.totp_url.is_some()) => {
+            let [list, rest] = Layout::horizontal([
+                Constraint::Length(walk::width(body)),
+                Constraint::Min(20),
+            ])
+            .areas(body);
+            walk::draw_checklist(w, frame, list, &theme);
+            rest
+        }
+        _ => body,
+    };
     match app.dialogs.last() {
         // A QR code needs every row between header and footer, the phone panel's too.
         Some(Dialog::Register(d)) if d.registration.totp_url.is_some() => {

@@ -13,6 +13,7 @@ use crate::app::dialogs::DeviceKind;
 use crate::app::query;
 use crate::app::validate::mask_phone;
 use crate::app::{App, Focus};
+use crate::ops::signals::SignalName;
 use unicode_width::UnicodeWidthStr;
 
 fn pane<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
@@ -384,6 +385,7 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     if !extra.is_empty() {
         lines.push(Line::styled(fit(&extra.join(" · "), w), theme.dim()));
     }
+    signal_lines(app, u.id, w, theme, &mut lines);
     if let Some(check) = app.caller_check() {
         let line = crate::app::caller::check_line(check, app.now, app.tenant.caller_check.minutes);
         let style = if line.ok { theme.ok() } else { theme.warn() };
@@ -500,6 +502,36 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         0
     };
     frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
+}
+
+/// The Signals block: one line a signal, newest first, each with its time; nothing when none
+/// holds. `⚠` and words carry the meaning, colour only repeats it.
+fn signal_lines(app: &App, user_id: i64, w: usize, theme: &Theme, lines: &mut Vec<Line<'static>>) {
+    let Some(a) = app.activity.as_ref().filter(|a| a.user_id == user_id) else {
+        return;
+    };
+    if a.signals.is_empty() {
+        return;
+    }
+    lines.push(section("Signals", false, w, theme));
+    for s in &a.signals {
+        let mut text = clean(&s.summary);
+        // These summaries carry no time of their own.
+        if matches!(s.name, SignalName::OtpFailures | SignalName::FailedLogins) {
+            text.push_str(&format!(
+                " · last {}",
+                s.at.with_timezone(&chrono::Local).format("%H:%M")
+            ));
+        }
+        let style = if s.name.is_warning() {
+            theme.danger()
+        } else {
+            theme.warn()
+        };
+        for row in wrap(&text, w) {
+            lines.push(Line::styled(row, style));
+        }
+    }
 }
 
 fn section(name: &str, focused: bool, w: usize, theme: &Theme) -> Line<'static> {

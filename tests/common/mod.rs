@@ -304,15 +304,30 @@ pub fn search_with(app: &mut App, users: Vec<User>) {
     answer(app, id, search_ok(users));
 }
 
-/// Searches, opens `user` (first in the results) and answers both loads.
+/// Searches, opens `user` (first in the results) and answers the loads (no events).
 pub fn open_user(app: &mut App, user: User, devices: Vec<OtpDevice>, factors: Vec<AuthFactor>) {
+    open_user_with_events(app, user, devices, factors, Vec::new());
+}
+
+/// Searches, opens `user` and answers the loads, events included.
+pub fn open_user_with_events(
+    app: &mut App,
+    user: User,
+    devices: Vec<OtpDevice>,
+    factors: Vec<AuthFactor>,
+    events: Vec<mfadesk::api::Event>,
+) {
     search_with(app, vec![user]);
     let loads = requests(&enter(app));
-    assert_eq!(loads.len(), 2);
+    assert_eq!(loads.len(), 3);
     for (id, req) in loads {
         let response = match req {
             ApiRequest::GetDevices(_) => ApiResponse::Devices(Ok(devices.clone())),
             ApiRequest::GetFactors(_) => ApiResponse::Factors(Ok(factors.clone())),
+            ApiRequest::GetEvents { .. } => ApiResponse::Events(Ok(mfadesk::api::EventBatch {
+                events: events.clone(),
+                types: Default::default(),
+            })),
             other => panic!("unexpected load {other:?}"),
         };
         answer(app, id, response);

@@ -31,6 +31,7 @@ pub(super) fn audit_note(
         caller_check: None,
         verified: None,
         case: None,
+        signals: None,
     }
 }
 
@@ -44,9 +45,14 @@ pub(super) fn record(
 ) {
     note.time = app.now;
     note.outcome = outcome;
+    super::walk::stamp(app, &mut note);
     if note.action != AuditKind::CallerCheck && note.caller_check.is_none() {
         // Every change line says which caller check (or override) came before it.
         note.caller_check = Some(super::caller::reference(app, note.user_id, note.action));
+    }
+    if outcome == AuditResult::Attempt && note.signals.is_none() {
+        // The dialogs of these changes repeat the signals: the line says which were on screen.
+        note.signals = super::history::signals_on_screen(app, &note);
     }
     if let Some(e) = error {
         note.http_status = e.status;
@@ -69,7 +75,8 @@ pub(super) fn record(
         app.open_attempts.insert(note.action, note.clone());
     }
     app.audit.push(note.clone());
-    cmds.push(Cmd::Audit(note));
+    cmds.push(Cmd::Audit(note.clone()));
+    super::walk::on_audit(app, &note);
 }
 
 /// Records the outcome of the open attempt of this action (one at a time: dialogs are modal);
@@ -105,6 +112,9 @@ pub(super) fn refused(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => AuditKind::Verify,
         Action::Remove => AuditKind::Remove,
         Action::Token => AuditKind::MfaToken,
+        Action::Unlock => AuditKind::Unlock,
+        Action::Logout => AuditKind::Logout,
+        Action::Lock => AuditKind::Lock,
         _ => return,
     };
     let Some(target) = target(app) else { return };

@@ -51,9 +51,13 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
         app.set_status(StatusKind::Info, "Still loading this user's devices…");
         return;
     };
-    let devices = checkable_devices(&devices);
+    let devices = super::walk::checkable(app, checkable_devices(&devices));
+    let (devices, no_push) = super::history::withhold_push(app, target.user_id, devices);
     if devices.is_empty() && resume.is_none() {
-        app.set_status(StatusKind::Warning, NO_ACTIVE_DEVICE);
+        app.set_status(
+            StatusKind::Warning,
+            no_push.as_deref().unwrap_or(NO_ACTIVE_DEVICE),
+        );
         return;
     }
     // A status about the gate or an older check would be stale under the dialog.
@@ -69,7 +73,7 @@ pub(super) fn open_check(app: &mut App, resume: Option<GuardedAction>, cmds: &mu
         state_token: None,
         expires_at: None,
         code: Input::default(),
-        error: None,
+        error: no_push,
         busy: None,
         resume,
     }));

@@ -21,7 +21,13 @@ pub(super) fn is_tab(key: &KeyEvent) -> Option<bool> {
 
 /// A ticket or reason field, when the tenant profile asks for one.
 pub(super) fn reason_input(app: &App) -> Option<Input> {
-    app.tenant.require_reason.then(Input::default)
+    // A walkthrough asked once at its start: its dialogs carry that reason.
+    let asked = super::walk::active(app)
+        .filter(|w| w.running())
+        .map(|w| Input::new(w.reason_text()));
+    app.tenant
+        .require_reason
+        .then(|| asked.unwrap_or_default())
 }
 
 /// The reason typed: none when not asked for, an error when asked for and blank.

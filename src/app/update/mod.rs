@@ -2,6 +2,7 @@
 //!
 //! This file routes messages, keys and API results; each flow lives in its own module.
 
+mod account;
 mod audit;
 mod audit_view;
 mod caller;
@@ -9,6 +10,7 @@ mod connect;
 mod enroll;
 mod errors;
 mod form;
+mod history;
 mod moment;
 mod navigate;
 mod register;
@@ -17,6 +19,7 @@ mod search;
 mod token;
 mod user;
 mod verify;
+mod walk;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -35,6 +38,8 @@ use user::{
 };
 use verify::{on_triggered, on_verified, open_trigger, open_verify, trigger_key, verify_key};
 
+pub use account::lock_reasons;
+
 /// Applies one message to the state and returns what to do next.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     let mut cmds = Vec::new();
@@ -47,6 +52,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             if event.mfa_api.is_some() {
                 app.mfa_api = event.mfa_api;
             }
+            history::after_answer(app, &event.response, &mut cmds);
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
                 app.last_meta = event.meta.clone();
@@ -66,6 +72,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             cmds.push(Cmd::Quit);
         }
     }
+    // Signals follow the clock (a burst of denied pushes ages out of its hour).
+    history::refresh_signals(app);
     cmds
 }
 
@@ -132,6 +140,9 @@ fn console_change(action: Action) -> Option<crate::ops::Change> {
         Action::Verify => Some(Change::Activate),
         Action::Remove => Some(Change::Remove),
         Action::Token => Some(Change::MfaToken),
+        Action::Unlock => Some(Change::Unlock),
+        Action::Logout => Some(Change::Logout),
+        Action::Lock => Some(Change::Lock),
         _ => None,
     }
 }
@@ -201,9 +212,17 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Verify => open_verify(app, cmds),
         Action::Remove => open_remove(app),
         Action::Token => open_token(app),
+        Action::Unlock => account::open_account(app, crate::ops::account::AccountAction::Unlock),
+        Action::Logout => account::open_account(app, crate::ops::account::AccountAction::Logout),
+        Action::Lock => account::open_account(
+            app,
+            crate::ops::account::AccountAction::Lock { minutes: 15 },
+        ),
+        Action::Walkthrough => walk::open(app),
         Action::Refresh if connect::failed(app) => connect::retry(app, cmds),
         Action::Refresh => refresh(app, cmds),
         Action::Audit => audit_view::open(app, cmds),
+        Action::History => history::open(app, cmds),
         Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
         Action::Quit => {
             settle_unknown(
@@ -267,6 +286,7 @@ fn close_top(app: &mut App, cmds: &mut Vec<Cmd>) {
             | Dialog::Verify(_)
             | Dialog::Remove(_)
             | Dialog::Token(_)
+            | Dialog::Account(_)
     );
     // A change already sent cannot be recalled: the trail says the outcome is unknown, and
     // the device list is read again so the screen shows what the tenant has.
@@ -301,6 +321,17 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         audit_view::key(app, key);
         return;
     }
+    if history::editing(app)
+        || (key.code == KeyCode::Esc
+            && matches!(
+                app.dialogs.last(),
+                Some(Dialog::History { detail: true, .. })
+            ))
+    {
+        // The filter box takes Esc, and Esc on one event goes back to the list.
+        history::key(app, key, cmds);
+        return;
+    }
     if key.code == KeyCode::Esc {
         if let Some(Dialog::Enroll(d)) = app.dialogs.last_mut()
             && d.busy.is_none()
@@ -311,6 +342,8 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         }
         if matches!(app.dialogs.last(), Some(Dialog::Register(_))) {
             register::stop(app, cmds);
+        } else if matches!(app.dialogs.last(), Some(Dialog::Walk(_))) {
+            walk::leave(app);
         } else {
             close_top(app, cmds);
         }
@@ -353,6 +386,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
             }
         }
         Dialog::Audit { .. } => audit_view::key(app, key),
+        Dialog::History { .. } => history::key(app, key, cmds),
         Dialog::SwitchReadOnly(_) => match key.code {
             KeyCode::Char('y') | KeyCode::Enter => {
                 app.dialogs.clear();
@@ -372,6 +406,8 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
         Dialog::Verify(_) => verify_key(app, key, cmds),
         Dialog::Remove(_) => remove_key(app, key, cmds),
         Dialog::Token(_) => token_key(app, key, cmds),
+        Dialog::Account(_) => account::account_key(app, key, cmds),
+        Dialog::Walk(_) => walk::key(app, key, cmds),
         Dialog::CallerCheck(_) => caller::check_key(app, key, cmds),
         Dialog::CallerOverride(_) => caller::override_key(app, key, cmds),
         Dialog::Register(_) => register::register_key(app, key, cmds),
@@ -391,6 +427,8 @@ fn on_result(
         (Purpose::User(uid), ApiResponse::User(r)) => on_user_loaded(app, uid, r),
         (Purpose::Devices(uid), ApiResponse::Devices(r)) => on_devices_loaded(app, uid, r),
         (Purpose::Factors(uid), ApiResponse::Factors(r)) => on_factors_loaded(app, uid, r),
+        (Purpose::Events(uid), ApiResponse::Events(r)) => history::on_loaded(app, uid, false, r),
+        (Purpose::MoreEvents(uid), ApiResponse::Events(r)) => history::on_loaded(app, uid, true, r),
         (Purpose::Enroll, ApiResponse::Enrolled(r)) => on_enrolled(app, id, r, cmds),
         (
             Purpose::EnrollCheck {
@@ -416,6 +454,7 @@ fn on_result(
         }
         (Purpose::Remove, ApiResponse::Removed(r)) => on_removed(app, id, r, cmds),
         (Purpose::MfaToken, ApiResponse::MfaToken(r)) => on_issued(app, id, r, cmds),
+        (Purpose::Account, ApiResponse::Account(r)) => account::on_account(app, id, r, cmds),
         (Purpose::RateLimit, ApiResponse::RateLimit(r)) => connect::on_rate_limit(app, r),
         (Purpose::CallerTrigger, ApiResponse::Triggered(r)) => {
             caller::on_triggered(app, id, r, cmds)

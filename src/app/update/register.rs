@@ -227,6 +227,7 @@ pub(super) fn on_registration(
                 }
                 settle(app, AuditKind::Enroll, AuditResult::Success, None, cmds);
                 app.dialogs.remove(pos);
+                super::walk::registered(app, target.user_id);
                 app.set_status(
                     StatusKind::Success,
                     format!("Enrolled {label} for {}: active.", target.user_label),

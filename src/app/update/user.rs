@@ -36,6 +36,7 @@ pub(super) fn open_selected_user(app: &mut App, cmds: &mut Vec<Cmd>) {
     app.focus = Focus::Devices;
     load_devices(app, user_id, cmds);
     load_factors(app, user_id, cmds);
+    super::history::load(app, user_id, cmds);
 }
 
 /// Cancels user, device and factor loads in flight (superseded by new ones).
@@ -46,7 +47,11 @@ fn cancel_loads(app: &mut App, cmds: &mut Vec<Cmd>) {
         .filter(|(_, p)| {
             matches!(
                 p,
-                Purpose::User(_) | Purpose::Devices(_) | Purpose::Factors(_)
+                Purpose::User(_)
+                    | Purpose::Devices(_)
+                    | Purpose::Factors(_)
+                    | Purpose::Events(_)
+                    | Purpose::MoreEvents(_)
             )
         })
         .map(|(id, _)| *id)
@@ -89,6 +94,10 @@ pub(super) fn refresh(app: &mut App, cmds: &mut Vec<Cmd>) {
     cmds.push(cmd);
     load_devices(app, user_id, cmds);
     load_factors(app, user_id, cmds);
+    if let Some(a) = app.activity.as_mut() {
+        a.loading_more = false;
+    }
+    super::history::load(app, user_id, cmds);
 }
 
 /// Reads the devices and factors again, if this user is still open.
@@ -108,6 +117,7 @@ pub(super) fn on_user_loaded(app: &mut App, uid: UserId, r: Result<User, ApiErro
                     *row = user.clone();
                 }
                 view.user = user;
+                super::history::refresh_signals(app);
             }
             Err(e) => view.devices_error = Some(load_error(&e)),
         }

@@ -1,0 +1,93 @@
+//! Events end to end: the real loop with scripted keys against the demo tenant over HTTP.
+
+mod support;
+
+use crossterm::event::KeyCode;
+use support::{Console, open_user};
+
+const STEPHANIE: i64 = 36216767;
+
+/// Pushes Stephanie denied on the demo phone (events 950).
+fn denials(ctl: &mfadesk::sim::SimControl) -> usize {
+    ctl.events()
+        .iter()
+        .filter(|e| e.user_id == Some(STEPHANIE) && e.event_type_id == 950)
+        .count()
+}
+
+#[tokio::test]
+async fn three_denied_pushes_withdraw_the_push_from_the_caller_check() {
+    let mut c = Console::start().await;
+    open_user(&mut c, "stephanie", "Stephanie Gilmore").await;
+    for round in 1..=3 {
+        c.key(KeyCode::Char('c'));
+        let s = c.wait_text("Check caller").await;
+        assert!(!s.contains("Push not offered"), "round {round}: {s}");
+        c.key(KeyCode::Enter);
+        let s = c
+            .wait_text("Waiting for the caller to approve the push")
+            .await;
+        assert!(s.contains("Push sent to OneLogin Protect"), "{s}");
+        // The demo phone's x denies it (event 950).
+        c.key(KeyCode::Char('x'));
+        let ctl = c.ctl();
+        // Recorded by the tenant, and seen by the check (not only the pane line of the last one).
+        c.wait_for("the denial seen", |s| {
+            denials(&ctl) == round
+                && s.contains("push denied")
+                && !s.contains("Waiting for the caller")
+        })
+        .await;
+        c.key(KeyCode::Esc);
+        c.wait_idle().await;
+    }
+    assert_eq!(denials(&c.ctl()), 3);
+    // The events were read again after each denial: the user pane says so, and the caller
+    // check no longer offers the push.
+    let s = c.wait_text("⚠ 3 denied pushes in the last hour").await;
+    assert!(s.contains("── Signals"), "{s}");
+    c.key(KeyCode::Char('c'));
+    let s = c
+        .wait_text("Push not offered: 3 denied pushes in the last hour. Check with a code.")
+        .await;
+    // The dialog's device rows: Protect's code and the voice call, no push.
+    let rows: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("They prove it"))
+        .take_while(|l| !l.contains("Enter checks"))
+        .filter(|l| l.contains("OneLogin"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{s}");
+    assert!(
+        rows.iter().all(|l| !l.contains(" push ")),
+        "no push offered: {s}"
+    );
+    assert!(rows[0].contains("code"), "{s}");
+    c.key(KeyCode::Esc);
+    c.wait_for("the check closed", |s| !s.contains("┌ Check caller"))
+        .await;
+    c.quit().await;
+}
+
+#[tokio::test]
+async fn history_view_shows_the_tenants_events() {
+    let mut c = Console::start().await;
+    c.ctl().login(STEPHANIE, false, Some("203.0.113.77"));
+    open_user(&mut c, "stephanie", "Stephanie Gilmore").await;
+    c.key(KeyCode::Char('h'));
+    let s = c.wait_text("History · Stephanie Gilmore").await;
+    let s = if s.contains("203.0.113.77") {
+        s
+    } else {
+        c.wait_text("203.0.113.77").await
+    };
+    assert!(s.contains("User failed onelogin login"), "{s}");
+    c.key(KeyCode::Enter);
+    let s = c.wait_text("Event · Stephanie Gilmore").await;
+    assert!(s.contains("ipaddr"), "{s}");
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Esc);
+    c.wait_for("the history closed", |s| !s.contains("┌ History"))
+        .await;
+    c.quit().await;
+}
