@@ -182,6 +182,12 @@ pub enum CallerCheckRef {
         /// Why the check was skipped.
         reason: String,
     },
+    /// Another session's check with the same API client (an API verify in the user's events)
+    /// satisfied the requirement (profile `caller_check_shared`).
+    Shared {
+        /// The event that recorded it.
+        event_id: String,
+    },
 }
 
 /// The wire shapes of [`CallerCheckRef`]: a bare word or an object tagged by `outcome`.
@@ -208,6 +214,9 @@ enum CallerCheckTagged {
     },
     Overridden {
         reason: String,
+    },
+    Shared {
+        event_id: String,
     },
 }
 
@@ -238,6 +247,11 @@ impl Serialize for CallerCheckRef {
                     reason: reason.clone(),
                 })
             }
+            CallerCheckRef::Shared { event_id } => {
+                CallerCheckWire::Tagged(CallerCheckTagged::Shared {
+                    event_id: event_id.clone(),
+                })
+            }
         };
         wire.serialize(s)
     }
@@ -252,6 +266,9 @@ impl<'de> Deserialize<'de> for CallerCheckRef {
             }
             CallerCheckWire::Tagged(CallerCheckTagged::Overridden { reason }) => {
                 CallerCheckRef::Overridden { reason }
+            }
+            CallerCheckWire::Tagged(CallerCheckTagged::Shared { event_id }) => {
+                CallerCheckRef::Shared { event_id }
             }
         })
     }

@@ -247,6 +247,7 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
     let mut config = config;
     config.mfa_api = settings.mfa_api;
     let base_url = config.base_url.clone();
+    let client_id = config.credentials.client_id.clone();
     let client = Client::new(config)?;
     let is_demo = demo.is_some();
     let tenant = TenantInfo {
@@ -265,7 +266,16 @@ pub async fn prepare(settings: &Settings) -> Result<Session, ConsoleError> {
         },
     };
     let mut app = App::new(tenant, chrono::Utc::now());
+    app.client_id = Some(client_id);
+    app.caller_check_shared = settings.caller_check_shared;
     app.colors = Theme::from_env().color;
+    // One store per tenant; the demo's port changes every run, so it has one of its own.
+    app.coverage.store = crate::config::Paths::platform()
+        .ok()
+        .map(|p| crate::store::default_path(&p.data_dir, if is_demo { "demo" } else { &base_url }));
+    app.coverage.policy =
+        crate::lane::LanePolicy::new(settings.coverage_share, settings.coverage_reserve)
+            .unwrap_or_default();
     app.operator = settings.operator.clone();
     let context = settings.audit_context(&base_url);
     let log = match AuditLog::open(&settings.audit_log) {

@@ -404,9 +404,14 @@ impl Lane {
             match decision {
                 Decision::Go => return,
                 Decision::Wait { until, .. } => {
-                    let wait = until.saturating_sub(self.clock.elapsed());
-                    // Never sleep blind for long: an answer may change the budget meanwhile.
-                    let wait = wait.clamp(Duration::from_millis(1), Duration::from_secs(5));
+                    let wait = match self.clock {
+                        // A manual clock moves when its owner says: look again shortly.
+                        AppClock::Manual(_) => Duration::from_millis(1),
+                        // Never sleep blind for long: an answer may change the budget meanwhile.
+                        AppClock::Real(_) => until
+                            .saturating_sub(self.clock.elapsed())
+                            .clamp(Duration::from_millis(1), Duration::from_secs(5)),
+                    };
                     tokio::time::sleep(wait).await;
                 }
             }

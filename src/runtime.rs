@@ -299,7 +299,70 @@ fn execute(app: &mut App, cmds: Vec<Cmd>, tx: &Senders, io: &mut Io) {
                     }
                 }
             }
+            Cmd::Coverage(cmd) => coverage(cmd, &io.client, &tx.local),
             Cmd::Quit => app.quit = true,
+        }
+    }
+}
+
+/// Shortest time between two progress messages of a background scan (each one redraws).
+const SCAN_PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// Reads the coverage report off the loop, or runs a scan in the background lane: the console
+/// keeps its keys, and the agent's own calls never wait behind the scan's.
+fn coverage(
+    cmd: crate::app::coverage::CoverageCmd,
+    client: &Client,
+    local: &tokio::sync::mpsc::UnboundedSender<Msg>,
+) {
+    use crate::app::coverage::{CoverageCmd, CoverageMsg, USERS_SHOWN};
+    let local = local.clone();
+    match cmd {
+        CoverageCmd::Load { store, category } => {
+            tokio::task::spawn_blocking(move || {
+                let report = crate::store::Store::open(store)
+                    .and_then(|s| {
+                        s.call_blocking(move |c| {
+                            crate::coverage::build_report_limited(
+                                c,
+                                &[category],
+                                Utc::now(),
+                                USERS_SHOWN,
+                            )
+                        })
+                    })
+                    .map_err(|e| e.to_string());
+                let _ = local.send(Msg::Coverage(CoverageMsg::Report(report)));
+            });
+        }
+        CoverageCmd::Scan { store, policy } => {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let outcome = async {
+                    let store = crate::store::Store::open(store).map_err(|e| e.to_string())?;
+                    let lane = crate::lane::Lane::new(policy);
+                    let last = std::sync::Mutex::new(None::<std::time::Instant>);
+                    let progress = |p: &crate::coverage::ScanProgress| {
+                        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                        if last.is_some_and(|t| t.elapsed() < SCAN_PROGRESS_EVERY) {
+                            return;
+                        }
+                        *last = Some(std::time::Instant::now());
+                        let _ = local.send(Msg::Coverage(CoverageMsg::Progress(p.clone())));
+                    };
+                    crate::coverage::scan(
+                        &client,
+                        &store,
+                        &lane,
+                        &crate::coverage::ScanOptions::default(),
+                        &progress,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+                }
+                .await;
+                let _ = local.send(Msg::Coverage(CoverageMsg::Done(outcome)));
+            });
         }
     }
 }

@@ -369,3 +369,84 @@ fn the_caller_check_offers_no_push_while_push_bombing_holds() {
     ));
     assert_eq!(d.error, None);
 }
+
+fn colleague_verify(ago: Duration) -> Event {
+    let mut e = ev(77, 528, now() - ago);
+    e.client_id = Some("desk-client".into());
+    e.actor_system = Some("API".into());
+    e.otp_device_id = Some("1001".into());
+    e
+}
+
+fn requiring_remove(shared: bool, events: Vec<Event>) -> App {
+    let mut tenant = tenant();
+    tenant.caller_check.required = [mfadesk::policy::GuardedAction::Remove]
+        .into_iter()
+        .collect();
+    let mut app = App::new(tenant, now());
+    app.client_id = Some("desk-client".into());
+    app.caller_check_shared = shared;
+    app.credential_probed = true;
+    search_with(&mut app, vec![kelly()]);
+    for (id, req) in requests(&enter(&mut app)) {
+        let response = match req {
+            ApiRequest::GetDevices(_) => ApiResponse::Devices(Ok(all_devices())),
+            ApiRequest::GetFactors(_) => ApiResponse::Factors(Ok(vec![])),
+            ApiRequest::GetEvents { .. } => ApiResponse::Events(Ok(EventBatch {
+                events: events.clone(),
+                types: types(),
+            })),
+            other => panic!("unexpected {other:?}"),
+        };
+        answer(&mut app, id, response);
+    }
+    app
+}
+
+#[test]
+fn a_colleagues_caller_check_is_shown_and_counts_only_where_the_profile_says() {
+    use mfadesk::app::AuditKind;
+    use mfadesk::audit::CallerCheckRef;
+    // Not shared: shown, but the removal still waits for a check of this session.
+    let mut app = requiring_remove(false, vec![colleague_verify(Duration::minutes(4))]);
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("Caller checked 11:56 through the API (another session)"),
+        "{text}"
+    );
+    ch(&mut app, 'd');
+    let cmds = ch(&mut app, 'y');
+    assert!(requests(&cmds).is_empty(), "the removal must wait");
+    esc(&mut app);
+
+    // Shared: the check satisfies the requirement, and the audit line names the event.
+    let mut app = requiring_remove(true, vec![colleague_verify(Duration::minutes(4))]);
+    ch(&mut app, 'd');
+    let cmds = ch(&mut app, 'y');
+    assert!(
+        requests(&cmds)
+            .iter()
+            .any(|(_, r)| matches!(r, ApiRequest::Remove { .. }))
+    );
+    let note = app
+        .audit
+        .iter()
+        .find(|n| n.action == AuditKind::Remove)
+        .unwrap();
+    assert_eq!(
+        note.caller_check,
+        Some(CallerCheckRef::Shared {
+            event_id: "77".into()
+        })
+    );
+    let line = serde_json::to_string(&note.caller_check).unwrap();
+    assert_eq!(line, r#"{"outcome":"shared","event_id":"77"}"#);
+
+    // Older than the check's lifetime (15 min), or by another API client: not a check.
+    let app = requiring_remove(true, vec![colleague_verify(Duration::minutes(16))]);
+    assert!(!screen(&app, 120, 40).contains("another session"));
+    let mut other = colleague_verify(Duration::minutes(2));
+    other.client_id = Some("someone-else".into());
+    let app = requiring_remove(true, vec![other]);
+    assert!(!screen(&app, 120, 40).contains("another session"));
+}

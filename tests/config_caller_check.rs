@@ -43,6 +43,7 @@ client_secret_env = "SECRET_VAR"
 caller_check_minutes = 30
 require_caller_check = ["remove", "enroll_verified"]
 read_only_caller_check = false
+caller_check_shared = true
 "#;
 
 const BARE: &str = r#"
@@ -65,6 +66,10 @@ fn defaults_are_fifteen_minutes_nothing_required_and_allowed_read_only() {
         assert_eq!(s.caller_check_minutes, 15);
         assert!(s.require_caller_check.is_empty());
         assert!(s.read_only_caller_check);
+        assert!(
+            !s.caller_check_shared,
+            "another session's check counts only when asked"
+        );
     }
 }
 
@@ -83,6 +88,7 @@ fn the_profile_sets_all_three_keys() {
     );
     assert!(!s.require_caller_check.contains(GuardedAction::Token));
     assert!(!s.read_only_caller_check);
+    assert!(s.caller_check_shared);
 }
 
 #[test]

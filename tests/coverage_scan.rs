@@ -486,3 +486,197 @@ fn bad_flags_get_clear_messages() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("share"));
 }
+
+/// A manage-scope bearer token for changes made through the API.
+async fn manage_bearer(http: &reqwest::Client, base: &str) -> String {
+    let token: Value = http
+        .post(format!("{base}/auth/oauth2/v2/token"))
+        .basic_auth("demo-manage", Some("demo-manage-secret"))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    format!("bearer {}", token["access_token"].as_str().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_reads_only_the_users_changed_through_the_api() {
+    let users = 500;
+    let t = tenant(users, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("t.sqlite")).unwrap();
+    let lane = Lane::new(LanePolicy::new(1.0, None).unwrap());
+    let full = scan(&client(&t), &store, &lane, &ScanOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    assert!(full.complete && !full.refresh);
+
+    // Two changes through the API: one user loses a device, one without MFA enrolls a phone.
+    let control = t.control();
+    let all = control.users();
+    let with_device = all
+        .iter()
+        .find(|u| !control.devices(u.id).is_empty())
+        .unwrap()
+        .id;
+    let without = all
+        .iter()
+        .find(|u| control.devices(u.id).is_empty())
+        .unwrap()
+        .id;
+    let http = reqwest::Client::new();
+    let base = t.base_url();
+    let bearer = manage_bearer(&http, &base).await;
+    let device = control.devices(with_device)[0].id;
+    let r = http
+        .delete(format!(
+            "{base}/api/1/users/{with_device}/otp_devices/{device}"
+        ))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = http
+        .post(format!("{base}/api/1/users/{without}/otp_devices"))
+        .header("authorization", &bearer)
+        .json(&json!({"factor_id": 16282, "display_name": "Work phone", "number": "+15550009999", "verified": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+
+    let before = spent(&t);
+    let devices_before = t.control().request_count(RouteKind::OtpDevices);
+    let refresh = ScanOptions {
+        refresh: true,
+        ..ScanOptions::default()
+    };
+    let outcome = scan(&client(&t), &store, &lane, &refresh, &|_| {})
+        .await
+        .unwrap();
+    assert!(outcome.complete && outcome.refresh);
+    let pages = users.div_ceil(100) as u64;
+    // One events page, the users list, and the two changed users: nobody else is read.
+    assert_eq!(spent(&t) - before, 1 + pages + 2);
+    assert_eq!(outcome.calls, 1 + pages + 2);
+    assert_eq!(
+        t.control().request_count(RouteKind::OtpDevices) - devices_before,
+        2
+    );
+
+    let report = store
+        .call(|c| build_report(c, &[], chrono::Utc::now()))
+        .await
+        .unwrap();
+    let report = serde_json::to_value(&report).unwrap();
+    assert_eq!(comparable(&report), truth(&t).await);
+    let enrolled = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == json!(without))
+        .unwrap();
+    assert_eq!(enrolled["category"], json!("weak"));
+    assert_eq!(enrolled["factors"], json!(["OneLogin SMS"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_scans_never_share_a_store() {
+    let t = tenant(300, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite");
+    let store = Store::open(&path).unwrap();
+    let lane = Lane::new(LanePolicy::new(1.0, None).unwrap());
+    let c = client(&t);
+    let options = ScanOptions::default();
+    let first = scan(&c, &store, &lane, &options, &|_| {});
+    let other = Store::open(&path).unwrap();
+    let second = async {
+        // Once the first holds the lock (it has stored a page), the second is refused.
+        let start = Instant::now();
+        while other
+            .call(|c| Ok(mfadesk::store::coverage::counts(c)?.0))
+            .await
+            .unwrap()
+            == 0
+        {
+            assert!(start.elapsed() < DEADLINE);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        scan(&c, &other, &lane, &options, &|_| {}).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert!(first.unwrap().complete);
+    let err = second.unwrap_err();
+    assert!(err.to_string().contains("another coverage scan"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_demos_hour_a_600_budget_scan_spends_at_most_300_and_keeps_the_reserve() {
+    use mfadesk::lane::AppClock;
+    let t = DemoTenant::start(SimConfig {
+        synthetic_users: Some((1000, 7)),
+        rate_limit: 600,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("t.sqlite")).unwrap();
+    // The lane and the demo tenant move through the same hour, one second a step.
+    let clock = AppClock::manual();
+    let lane = Lane::with_clock(LanePolicy::new(0.5, None).unwrap(), clock.clone());
+    let c = client(&t);
+    let agent = client(&t);
+    let control = t.control();
+    let options = ScanOptions::default();
+    let scan = scan(&c, &store, &lane, &options, &|_| {});
+    let hour = async {
+        let mut lowest = u32::MAX;
+        let mut agent_answers = 0;
+        for second in 0..3590 {
+            clock.advance(Duration::from_secs(1));
+            assert!(control.advance_clock(1));
+            let (_, remaining, _) = control.rate_budget(DEMO_READ_CLIENT_ID);
+            lowest = lowest.min(remaining);
+            if second % 600 == 300 {
+                // An agent's search mid-scan is answered at once, never queued behind it.
+                let q = mfadesk::api::UserQuery {
+                    email: Some("*".into()),
+                    limit: Some(1),
+                    ..Default::default()
+                };
+                let found = tokio::time::timeout(Duration::from_secs(5), agent.search_users(&q))
+                    .await
+                    .expect("the agent's search waited")
+                    .unwrap();
+                assert_eq!(found.users.len(), 1);
+                agent_answers += 1;
+            }
+            tokio::time::sleep(Duration::from_micros(300)).await;
+        }
+        (lowest, agent_answers)
+    };
+    let (lowest, agent_answers) = tokio::select! {
+        r = hour => r,
+        _ = scan => panic!("1,010 calls cannot fit in 300"),
+    };
+    assert_eq!(agent_answers, 6);
+    let status = lane.status();
+    eprintln!(
+        "pacing figure: lane spent {} calls, lowest Remaining {lowest}",
+        status.spent
+    );
+    assert!(status.spent <= 300, "the lane spent {}", status.spent);
+    // How much of the share is used depends on how fast this machine answers between steps.
+    assert!(status.spent > 10, "the scan made no progress");
+    // The tenant's own count: the lane's calls, the agents' six and the two tokens.
+    let (limit, remaining, _) = control.rate_budget(DEMO_READ_CLIENT_ID);
+    assert!(u64::from(limit - remaining) <= 300 + 6 + 2);
+    // 20 % of 600 is never touched by the scan (the agents' few calls come out of it).
+    assert!(lowest >= 120 - 6, "Remaining fell to {lowest}");
+}

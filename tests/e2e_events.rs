@@ -91,3 +91,53 @@ async fn history_view_shows_the_tenants_events() {
         .await;
     c.quit().await;
 }
+
+/// Figures for the README (`cargo test --test e2e_events -- --ignored --nocapture`): opening a
+/// user with 200 ms of tenant latency (one round trip is about 200 ms; three in a row would be
+/// 600), and key to screen for `h` and `j` in the history view.
+#[tokio::test]
+#[ignore]
+async fn figures_open_round_trip_and_key_to_screen() {
+    use mfadesk::sim::SimConfig;
+    let config = SimConfig {
+        latency_ms: 200,
+        ..SimConfig::default()
+    };
+    let mut c = Console::start_with(config, |_| {}).await;
+    c.wait_idle().await;
+    let mut opens = Vec::new();
+    for (query, name) in [
+        ("stephanie", "Stephanie Gilmore"),
+        ("noah", "Noah Garcia"),
+        ("olivia", "Olivia Okafor"),
+        ("gabriel", "Gabriel Medina"),
+        ("liam", "Liam Patel"),
+    ] {
+        c.key(KeyCode::Char('/'));
+        c.type_text(query);
+        c.key(KeyCode::Enter);
+        c.wait_for("result", |s| {
+            s.lines().any(|l| l.contains("> ") && l.contains(name))
+        })
+        .await;
+        c.wait_idle().await;
+        let start = std::time::Instant::now();
+        c.key(KeyCode::Enter);
+        let title = format!("┌ {name} ·");
+        c.wait_for("opening", move |s| s.contains(&title)).await;
+        c.wait_idle().await;
+        opens.push(start.elapsed());
+    }
+    eprintln!("open a user (devices, factors, 14 days of events) at 200 ms latency: {opens:?}");
+    let mut keys = Vec::new();
+    for _ in 0..10 {
+        let start = std::time::Instant::now();
+        c.key(KeyCode::Char('h'));
+        c.wait_text("┌ History").await;
+        keys.push(start.elapsed());
+        c.key(KeyCode::Esc);
+        c.wait_for("closed", |s| !s.contains("┌ History")).await;
+    }
+    eprintln!("h to the history on screen: {keys:?}");
+    c.quit().await;
+}

@@ -127,7 +127,7 @@ fn otp_failures_four_within_fifteen_minutes() {
 
 #[test]
 fn failed_logins_in_24_hours_with_addresses_and_risk() {
-    let mut e = |id, ip: &str, risk, ago| {
+    let e = |id, ip: &str, risk, ago| {
         let mut x = ev(id, 6, ago);
         x.ipaddr = Some(ip.to_owned());
         x.risk_score = Some(risk);

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use tui_input::Input;
 
+use super::AuditKind;
 use super::dialogs::{DeviceKind, Dialog, RemoveButton, Target, TokenField};
 use crate::api::{OtpDevice, Secret, UserId};
 use crate::policy::{CallerCheck, Freshness, GuardedAction};
@@ -126,6 +127,13 @@ pub enum GateState {
     Missing,
     /// Required and the last success is too old.
     Expired(CallerCheck),
+    /// Another session's check (an API verify in the events), allowed by the profile.
+    Shared {
+        /// The event that recorded it.
+        event_id: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 impl GateState {
@@ -133,7 +141,10 @@ impl GateState {
     pub fn allows(&self) -> bool {
         matches!(
             self,
-            GateState::NotRequired | GateState::Checked(_) | GateState::Overridden(_)
+            GateState::NotRequired
+                | GateState::Checked(_)
+                | GateState::Overridden(_)
+                | GateState::Shared { .. }
         )
     }
 }
@@ -183,14 +194,46 @@ impl super::App {
             return GateState::Overridden(o.reason.clone());
         }
         let check = self.caller.as_ref().filter(|c| c.user_id == user_id);
-        match check {
+        let own = match check {
             Some(c) => match c.freshness(self.now, policy.minutes) {
                 Freshness::Fresh => GateState::Checked(c.clone()),
                 Freshness::Expired => GateState::Expired(c.clone()),
                 Freshness::None => GateState::Missing,
             },
             None => GateState::Missing,
+        };
+        match self.shared_check(user_id) {
+            Some((event_id, at)) if self.caller_check_shared && !own.allows() => {
+                GateState::Shared { event_id, at }
+            }
+            _ => own,
         }
+    }
+
+    /// A caller check another session made with this API client: an API verify (528) of the
+    /// user within the check's lifetime, seen in the events (the rule is in `ops::signals`).
+    /// This session's own verifies are not counted.
+    pub fn shared_check(&self, user_id: UserId) -> Option<(String, DateTime<Utc>)> {
+        let a = self.activity.as_ref().filter(|a| a.user_id == user_id)?;
+        let client = self.client_id.as_deref()?;
+        let minutes = i64::from(self.tenant.caller_check.minutes);
+        let mine = |at: DateTime<Utc>| {
+            self.audit.iter().any(|n| {
+                n.user_id == user_id
+                    && matches!(n.action, AuditKind::CallerCheck | AuditKind::Verify)
+                    && (n.time - at).num_seconds().abs() <= 30
+            })
+        };
+        let events: Vec<crate::api::Event> = a
+            .events
+            .as_deref()?
+            .iter()
+            .filter(|e| e.created_at.is_some_and(|at| !mine(at)))
+            .cloned()
+            .collect();
+        let e =
+            crate::ops::signals::shared_caller_check(&events, user_id, client, minutes, self.now)?;
+        Some((e.id.clone(), e.created_at?))
     }
 
     /// The gate of the top dialog, when it is a guarded change.
@@ -214,6 +257,14 @@ impl super::App {
         (c.freshness(self.now, minutes) == Freshness::Fresh)
             .then(|| c.at + chrono::Duration::minutes(i64::from(minutes)))
     }
+}
+
+/// How another session's check reads: `Caller checked HH:MM through the API (another session)`.
+pub fn shared_line(at: DateTime<Utc>) -> String {
+    format!(
+        "Caller checked {} through the API (another session)",
+        at.with_timezone(&chrono::Local).format("%H:%M")
+    )
 }
 
 /// How the pane and dialogs describe the latest check, and whether it is good news.

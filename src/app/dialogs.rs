@@ -497,6 +497,8 @@ pub enum Dialog {
         /// First row shown.
         scroll: usize,
     },
+    /// The tenant's MFA coverage (`R`): summary bars and the highlighted category's users.
+    Coverage,
     /// The open user's activity (`h`): one event a line, newest first.
     History {
         /// The selected row.

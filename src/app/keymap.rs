@@ -51,6 +51,8 @@ pub enum Action {
     Audit,
     /// Show the open user's activity (events).
     History,
+    /// Show the tenant's MFA coverage.
+    Coverage,
     /// Show help.
     Help,
     /// Quit.
@@ -285,6 +287,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::History,
         short: "history",
         help: "the open user's events, newest first (/ filters, n more)",
+        footer: false,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('R'), SHIFT), (KeyCode::Char('R'), NONE)],
+        label: "R",
+        action: Action::Coverage,
+        short: "coverage",
+        help: "the tenant's MFA coverage from the last scan (s scans in the background)",
         footer: false,
     },
     Binding {

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod audit_view;
 pub mod caller;
 pub mod codes;
+pub mod coverage;
 pub mod dialogs;
 pub mod keymap;
 pub mod phone;
@@ -46,6 +47,8 @@ pub enum Msg {
     Terminate,
     /// The audit trail as read from its file (entries, lines skipped), or why it could not be.
     AuditRead(Result<(Vec<crate::audit::AuditEntry>, usize), String>),
+    /// The coverage report or a background scan reported.
+    Coverage(coverage::CoverageMsg),
 }
 
 /// Everything the console asks the outside world to do.
@@ -65,6 +68,8 @@ pub enum Cmd {
     Audit(AuditNote),
     /// Read the whole audit trail for the audit view (answered by [`Msg::AuditRead`]).
     ReadAudit,
+    /// Read the coverage report or start a scan (answered by [`Msg::Coverage`]).
+    Coverage(coverage::CoverageCmd),
     /// Leave.
     Quit,
 }
@@ -314,6 +319,10 @@ pub struct App {
     pub user: Option<UserView>,
     /// The open user's events and signals.
     pub activity: Option<activity::Activity>,
+    /// The API client this session uses (to recognise its colleagues' checks in the events).
+    pub client_id: Option<String>,
+    /// Another session's caller check satisfies a required check (profile `caller_check_shared`).
+    pub caller_check_shared: bool,
     /// Dialogs, top last.
     pub dialogs: Vec<Dialog>,
     /// The API budget.
@@ -364,6 +373,8 @@ pub struct App {
     pub clock_offset: chrono::Duration,
     /// The audit view: the whole trail as read from the file, and its filter.
     pub audit_view: AuditView,
+    /// The Coverage view (`R`) and a background scan.
+    pub coverage: coverage::CoverageState,
     next_id: RequestId,
 }
 
@@ -392,6 +403,8 @@ impl App {
             search: SearchState::default(),
             user: None,
             activity: None,
+            client_id: None,
+            caller_check_shared: false,
             dialogs: Vec::new(),
             rate_limit: None,
             status: None,
@@ -418,6 +431,7 @@ impl App {
             rate_reset_at: None,
             clock_offset: chrono::Duration::zero(),
             audit_view: AuditView::default(),
+            coverage: coverage::CoverageState::default(),
             next_id: 1,
         }
     }

@@ -62,6 +62,10 @@ pub struct Profile {
     /// Allow caller checks in read-only mode (default true: a check changes nothing).
     #[serde(default = "default_true")]
     pub read_only_caller_check: bool,
+    /// A caller check made by another session with the same API client (an API verify seen in
+    /// the user's events) satisfies a required check (default false).
+    #[serde(default)]
+    pub caller_check_shared: bool,
     /// Which MFA API to use: `auto` (default), `v1` or `v2`.
     pub mfa_api: Option<crate::api::MfaApiChoice>,
     /// Share of the hourly API budget a coverage scan may spend (default 0.5).

@@ -183,6 +183,8 @@ pub struct Settings {
     pub require_caller_check: RequiredChecks,
     /// Allow caller checks in read-only mode.
     pub read_only_caller_check: bool,
+    /// Another session's caller check (seen in the events) satisfies a required check.
+    pub caller_check_shared: bool,
     /// Which MFA API to use (`--mfa-api`, else the profile's `mfa_api`, else auto).
     pub mfa_api: MfaApiChoice,
     /// Share of the hour a coverage scan may spend (profile `coverage_share`, default 0.5).
@@ -329,6 +331,7 @@ pub fn resolve(
             caller_check_minutes: DEFAULT_CALLER_CHECK_MINUTES,
             require_caller_check: cli.require_caller_check.iter().copied().collect(),
             read_only_caller_check: true,
+            caller_check_shared: false,
             mfa_api: cli.mfa_api.unwrap_or_default(),
             coverage_share: crate::lane::DEFAULT_SHARE,
             coverage_reserve: None,
@@ -411,6 +414,7 @@ pub fn resolve(
                 caller_check_minutes: DEFAULT_CALLER_CHECK_MINUTES,
                 require_caller_check: cli.require_caller_check.iter().copied().collect(),
                 read_only_caller_check: true,
+                caller_check_shared: false,
                 mfa_api: cli.mfa_api.unwrap_or_default(),
                 coverage_share: crate::lane::DEFAULT_SHARE,
                 coverage_reserve: None,
@@ -469,6 +473,7 @@ pub fn resolve(
             .copied()
             .collect::<RequiredChecks>(),
         read_only_caller_check: profile.is_none_or(|p| p.read_only_caller_check),
+        caller_check_shared: profile.is_some_and(|p| p.caller_check_shared),
         mfa_api: cli
             .mfa_api
             .or_else(|| profile.and_then(|p| p.mfa_api))

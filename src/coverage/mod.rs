@@ -4,7 +4,7 @@
 pub mod report;
 pub mod scan;
 
-pub use report::{Report, ReportUser, Summary, build_report, write_csv};
+pub use report::{Report, ReportUser, Summary, build_report, build_report_limited, write_csv};
 pub use scan::{ScanOptions, ScanOutcome, ScanProgress, scan};
 
 use crate::api::ApiError;
@@ -27,6 +27,9 @@ pub enum CoverageError {
         /// Why.
         message: String,
     },
+    /// Another scan holds this store.
+    #[error("another coverage scan is running on {0}; wait for it or stop it first")]
+    Busy(String),
     /// The store belongs to another tenant.
     #[error("the store {path} holds tenant {stored}, not {asked}; give --store for this tenant")]
     OtherTenant {

@@ -121,6 +121,16 @@ pub fn build_report(
     categories: &[Category],
     now: DateTime<Utc>,
 ) -> Result<Report, StoreError> {
+    build_report_limited(conn, categories, now, usize::MAX)
+}
+
+/// [`build_report`] listing at most `max_users` users (the summary still counts them all).
+pub fn build_report_limited(
+    conn: &Connection,
+    categories: &[Category],
+    now: DateTime<Utc>,
+    max_users: usize,
+) -> Result<Report, StoreError> {
     let open = tables::open_pass(conn)?;
     let last = tables::last_finished_pass(conn)?;
     let (complete, scanned_at) = match (&open, &last) {
@@ -152,7 +162,7 @@ pub fn build_report(
         if stale(u.user.last_login.as_deref(), cutoff) {
             summary.stale_90d += 1;
         }
-        if categories.is_empty() || categories.contains(&category) {
+        if (categories.is_empty() || categories.contains(&category)) && users.len() < max_users {
             users.push(ReportUser {
                 id: u.user.id,
                 email: u.user.email.clone(),

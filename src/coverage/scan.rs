@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::StreamExt;
 
 use super::CoverageError;
-use crate::api::{ApiError, Client, ErrorKind, MfaApiChoice, OtpDevice, User};
+use crate::api::{ApiError, Client, ErrorKind, EventQuery, MfaApiChoice, OtpDevice, User};
 use crate::lane::{Lane, LaneStatus};
 use crate::mfa_api::MfaApi;
 use crate::store::Store;
@@ -27,8 +27,13 @@ pub const USER_FIELDS: &str =
 /// users page, so a killed scan loses fewer answers than the resume bound allows.
 pub const CONCURRENCY: usize = 16;
 
-/// Whether refresh passes can read events yet.
-const EVENTS_READY: bool = false;
+/// Event types that say a user's devices changed (spec §11): added, removed, lost, added
+/// through the API, verified, deleted or made default by the user, phone added or updated.
+pub const REFRESH_EVENT_TYPES: [i64; 9] = [22, 24, 36, 540, 1400, 1600, 1602, 1244, 1245];
+
+/// Events are read from this long before the last pass started, so a tenant clock a little
+/// behind ours loses no change (a change seen twice only costs one more read).
+const EVENTS_MARGIN_SECS: i64 = 300;
 
 /// Users fetched from the store per batch of work (memory stays flat whatever the tenant).
 const BATCH: usize = 500;
@@ -175,7 +180,7 @@ async fn pass_to_run(store: &Store, base_url: &str, refresh: bool) -> Result<Pas
                 return Ok(Ok(open));
             }
             let last = tables::last_finished_pass(conn)?;
-            let pass = if refresh && EVENTS_READY && tables::has_complete_full_pass(conn)? {
+            let pass = if refresh && tables::has_complete_full_pass(conn)? {
                 let since = last.map(|p| p.started_at);
                 tables::start_pass(conn, PassKind::Refresh, &now(), since.as_deref())?
             } else {
@@ -186,6 +191,73 @@ async fn pass_to_run(store: &Store, base_url: &str, refresh: bool) -> Result<Pas
         .await?
 }
 
+/// A refresh's first step: every events page since the last pass, marking the users they name
+/// to be read again; each page and its cursor are stored together, so a kill resumes here.
+async fn read_events(
+    client: &Client,
+    store: &Store,
+    lane: &Lane,
+    mut pass: Pass,
+) -> Result<Pass, CoverageError> {
+    let since = pass
+        .events_since
+        .as_deref()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc) - chrono::TimeDelta::seconds(EVENTS_MARGIN_SECS));
+    let query = EventQuery {
+        event_type_ids: REFRESH_EVENT_TYPES.to_vec(),
+        since,
+        ..EventQuery::default()
+    };
+    while !pass.events_done {
+        let after = pass.events_cursor.clone();
+        let page = paced(lane, client, || {
+            client.get_events_page(&query, after.as_deref())
+        })
+        .await?;
+        let mut ids: Vec<i64> = page.events.iter().filter_map(|e| e.user_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // A tenant repeating a cursor would loop forever: that page is the last.
+        let next = page.after_cursor.filter(|c| Some(c) != after.as_ref());
+        let current = pass.clone();
+        pass = store
+            .call(move |conn| {
+                tables::store_events_page(conn, &current, &ids, next.as_deref())?;
+                tables::pass(conn, current.id)
+            })
+            .await?;
+    }
+    Ok(pass)
+}
+
+/// Takes the store's scan lock (`<store>.lock`), so two scans (a console's and a command's)
+/// never read the same pass twice; the system drops it when the process dies, SIGKILL included.
+fn lock_store(store: &Store) -> Result<std::fs::File, CoverageError> {
+    let mut path = store.path().as_os_str().to_owned();
+    path.push(".lock");
+    let path = std::path::PathBuf::from(path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| CoverageError::Write {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(CoverageError::Busy(store.path().display().to_string()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(CoverageError::Write {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// Scans the tenant into the store; `progress` hears after every stored answer.
 pub async fn scan(
     client: &Client,
@@ -194,6 +266,8 @@ pub async fn scan(
     options: &ScanOptions,
     progress: &(dyn Fn(&ScanProgress) + Sync),
 ) -> Result<ScanOutcome, CoverageError> {
+    // Held until the scan returns.
+    let _lock = lock_store(store)?;
     let mut pass = pass_to_run(store, client.base_url(), options.refresh).await?;
     let refresh = pass.kind == PassKind::Refresh;
     let calls = Arc::new(AtomicU64::new(pass.calls));
@@ -207,6 +281,13 @@ pub async fn scan(
         refresh,
     };
     let _ = read0;
+
+    if refresh && !pass.events_done {
+        pass = read_events(client, store, lane, pass).await?;
+        state.calls = pass.calls;
+        state.lane = lane.status();
+        progress(&state);
+    }
 
     while !pass.list_done {
         let cursor = pass.list_cursor.clone();

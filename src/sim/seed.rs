@@ -140,6 +140,8 @@ impl Seed {
     /// This seed's account with `users` synthetic users built from `seed` instead.
     pub(crate) fn with_synthetic(mut self, users: usize, seed: u64) -> Seed {
         self.users = Vec::new();
+        // The seed's events name the seed's users: a synthetic tenant starts without any.
+        self.events = Vec::new();
         self.synthetic = Some((users, seed));
         self
     }

@@ -115,6 +115,14 @@ pub fn keys(app: &App, dialog: &Dialog) -> Vec<(&'static str, &'static str)> {
         },
         Dialog::CallerOverride(_) => vec![("⏎", "override"), ("Esc", "cancel")],
         Dialog::Audit { .. } => vec![("j/k", "scroll"), ("/", "filter"), ("Esc", "close")],
+        Dialog::Coverage => vec![
+            ("←/→", "category"),
+            ("j/k", "move"),
+            ("⏎", "open user"),
+            ("s", "scan"),
+            ("r", "reload"),
+            ("Esc", "close"),
+        ],
         Dialog::History { detail: true, .. } => vec![("j/k", "next/previous"), ("Esc", "back")],
         Dialog::History { .. } => vec![
             ("j/k", "move"),
@@ -980,6 +988,8 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         }
         // Drawn by `register::draw`, which needs more room than a form.
         Dialog::Register(_) => return,
+        // Drawn by `coverage::draw`: bars and a list, not a form.
+        Dialog::Coverage => return,
         Dialog::Audit { scroll } => {
             let view = &app.audit_view;
             let rows = crate::app::audit_view::rows(app);

@@ -1,5 +1,6 @@
 //! Pure rendering of the console state into a ratatui frame.
 
+mod coverage;
 mod dialogs;
 mod history;
 mod panes;
@@ -80,6 +81,7 @@ pub fn view(app: &App, frame: &mut Frame) {
             register::draw(app, d, frame, full_body, &theme)
         }
         Some(Dialog::Register(d)) => register::draw(app, d, frame, body, &theme),
+        Some(Dialog::Coverage) => coverage::draw(app, frame, full_body, &theme),
         Some(top) => dialogs::draw(app, top, frame, body, &theme),
         None => {}
     }

@@ -398,6 +398,17 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             }
             _ => lines.push(Line::styled(fit(&text, w), style)),
         }
+    } else if let Some((_, at)) = app.shared_check(u.id) {
+        // A colleague checked this caller: it counts only where the profile says so.
+        let style = if app.caller_check_shared {
+            theme.ok()
+        } else {
+            theme.dim()
+        };
+        lines.push(Line::styled(
+            fit(&crate::app::caller::shared_line(at), w),
+            style,
+        ));
     } else if !app.tenant.caller_check.required.is_empty() {
         // The profile guards changes: say up front that this caller is not checked yet.
         let none_active = view

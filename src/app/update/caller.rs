@@ -197,7 +197,13 @@ pub(super) fn reference(app: &mut App, user_id: UserId, action: AuditKind) -> Ca
         return CallerCheckRef::Overridden { reason: o.reason };
     }
     let check = app.caller.as_ref().filter(|c| c.user_id == user_id);
-    policy::reference_for(check, app.now, app.tenant.caller_check.minutes)
+    let own = policy::reference_for(check, app.now, app.tenant.caller_check.minutes);
+    match app.shared_check(user_id) {
+        Some((event_id, _)) if app.caller_check_shared && own == CallerCheckRef::None => {
+            CallerCheckRef::Shared { event_id }
+        }
+        _ => own,
+    }
 }
 
 /// A dialog was closed: a check under way ends as abandoned; an override dies with its change.

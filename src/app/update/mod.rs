@@ -7,6 +7,7 @@ mod audit;
 mod audit_view;
 mod caller;
 mod connect;
+mod coverage;
 mod enroll;
 mod errors;
 mod form;
@@ -62,6 +63,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Phone(snapshot) => app.phone = snapshot,
         Msg::AuditRead(read) => audit_view::on_read(app, read),
+        Msg::Coverage(m) => coverage::on_msg(app, m, &mut cmds),
         Msg::Terminate => {
             settle_unknown(
                 app,
@@ -223,6 +225,7 @@ fn run_unchecked(app: &mut App, action: Action, cmds: &mut Vec<Cmd>) {
         Action::Refresh => refresh(app, cmds),
         Action::Audit => audit_view::open(app, cmds),
         Action::History => history::open(app, cmds),
+        Action::Coverage => coverage::open(app, cmds),
         Action::Help => app.dialogs.push(Dialog::Help { scroll: 0 }),
         Action::Quit => {
             settle_unknown(
@@ -386,6 +389,7 @@ fn dialog_key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
             }
         }
         Dialog::Audit { .. } => audit_view::key(app, key),
+        Dialog::Coverage => coverage::key(app, key, cmds),
         Dialog::History { .. } => history::key(app, key, cmds),
         Dialog::SwitchReadOnly(_) => match key.code {
             KeyCode::Char('y') | KeyCode::Enter => {

@@ -14,6 +14,12 @@ pub(super) fn open_selected_user(app: &mut App, cmds: &mut Vec<Cmd>) {
     let Some(user) = app.search.results.get(app.search.selected).cloned() else {
         return;
     };
+    open_user(app, user, false, cmds);
+}
+
+/// Opens `user` and loads its devices, factors and events (and the user itself when
+/// `reload_user`: the caller had only a summary), all at once: one round trip.
+pub(super) fn open_user(app: &mut App, user: User, reload_user: bool, cmds: &mut Vec<Cmd>) {
     // Drop loads for the previous user: their results would be stale.
     cancel_loads(app, cmds);
     if !app.quit_armed {
@@ -34,6 +40,10 @@ pub(super) fn open_selected_user(app: &mut App, cmds: &mut Vec<Cmd>) {
         select_after_load: None,
     });
     app.focus = Focus::Devices;
+    if reload_user {
+        let (_, cmd) = app.request(Purpose::User(user_id), ApiRequest::GetUser(user_id));
+        cmds.push(cmd);
+    }
     load_devices(app, user_id, cmds);
     load_factors(app, user_id, cmds);
     super::history::load(app, user_id, cmds);

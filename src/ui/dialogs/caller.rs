@@ -204,5 +204,9 @@ pub(super) fn gate_lines(app: &App, dialog: &Dialog, f: &mut Form<'_>, theme: &T
             f.styled("Caller check expired", theme.warn());
             f.styled(NOT_CHECKED, theme.danger());
         }
+        GateState::Shared { at, .. } => {
+            f.blank();
+            f.styled(crate::app::caller::shared_line(at), theme.ok());
+        }
     }
 }
