@@ -73,7 +73,13 @@ fn app_with(tenant: TenantInfo, user: User) -> App {
     } else {
         Vec::new()
     };
-    open_user_with_events(&mut app, user, vec![sms_device()], vec![sms_factor()], events);
+    open_user_with_events(
+        &mut app,
+        user,
+        vec![sms_device()],
+        vec![sms_factor()],
+        events,
+    );
     app
 }
 

@@ -877,7 +877,8 @@ fn sigint_stops_after_the_row_in_flight_and_says_how_to_resume() {
 }
 
 /// Starts a bulk run whose first call of `route` hangs, and SIGKILLs it once the row's attempt
-/// line is on the trail: the row is in flight in the journal with an open attempt.
+/// line is on the trail and its call at the tenant: the row is in flight in the journal with an
+/// open attempt.
 fn kill_in_flight(env: &Env, route: RouteKind, args: &[&str]) -> String {
     use mfadesk::sim::Fault;
     env.control
@@ -885,10 +886,12 @@ fn kill_in_flight(env: &Env, route: RouteKind, args: &[&str]) -> String {
     let mut child = env.cmd(args).spawn().unwrap();
     let err = collect(child.stderr.take().unwrap());
     let start = Instant::now();
-    while !env
-        .audit_lines()
-        .iter()
-        .any(|l| l["outcome"] == "attempt" && l["bulk"].is_object())
+    // The attempt is on the trail and the call has reached the tenant, where it hangs.
+    while env.control.request_count(route) == 0
+        || !env
+            .audit_lines()
+            .iter()
+            .any(|l| l["outcome"] == "attempt" && l["bulk"].is_object())
     {
         assert!(start.elapsed() < DEADLINE, "{:?}", err.lock().unwrap());
         std::thread::park_timeout(Duration::from_millis(10));

@@ -482,9 +482,11 @@ impl App {
         }
         let device = self.user.as_ref().and_then(|u| u.selected_device());
         match action {
-            Action::Enroll | Action::Token | Action::Logout | Action::Lock | Action::Walkthrough => {
-                self.user.is_some()
-            }
+            Action::Enroll
+            | Action::Token
+            | Action::Logout
+            | Action::Lock
+            | Action::Walkthrough => self.user.is_some(),
             Action::Unlock => self.user.as_ref().is_some_and(|v| self.is_locked(&v.user)),
             // After a failed start, r tries to reach the tenant again; after a failed search, the
             // search.

@@ -125,13 +125,7 @@ impl Context {
             minutes: self.settings.caller_check_minutes,
             base_url: self.recorder.base_url(),
         };
-        crate::ops::caller::require(
-            &policy,
-            change,
-            user,
-            entries,
-            chrono::Utc::now(),
-        )
+        crate::ops::caller::require(&policy, change, user, entries, chrono::Utc::now())
     }
 
     /// The caller check a change names, by `trail`: a fresh one, or, when the profile requires

@@ -15,8 +15,8 @@ use crate::app::codes;
 use crate::app::dialogs::*;
 use crate::app::keymap::{Action, BINDINGS, DIALOG_KEYS, EDIT_KEYS, LEGEND, SEARCH_SYNTAX};
 use crate::app::validate::{self, countdown, mask_phone};
-use crate::app::{App, AuditResult};
 use crate::app::walk::{WALKS, WalkDialog, WalkKind, WalkStage};
+use crate::app::{App, AuditResult};
 use crate::ops::account::{AccountAction, LOGOUT_EFFECT, period};
 
 mod caller;
@@ -193,9 +193,16 @@ fn walk_keys(w: &WalkDialog) -> Vec<(&'static str, &'static str)> {
     match w.stage {
         WalkStage::Choose => vec![("j/k", "choose"), ("⏎", "start"), ("Esc", "leave")],
         WalkStage::Reason => vec![("⏎", "start"), ("^U", "clear"), ("Esc", "leave")],
-        WalkStage::PickLost => vec![("j/k", "choose"), ("⏎", "this one is lost"), ("Esc", "leave")],
+        WalkStage::PickLost => vec![
+            ("j/k", "choose"),
+            ("⏎", "this one is lost"),
+            ("Esc", "leave"),
+        ],
         WalkStage::Steps => {
-            let caller = w.steps.get(w.current).is_some_and(|s| s.title == "Check the caller");
+            let caller = w
+                .steps
+                .get(w.current)
+                .is_some_and(|s| s.title == "Check the caller");
             let mut keys = vec![("⏎", "run this step"), ("s", "skip")];
             if caller {
                 keys.push(("o", "override"));
@@ -211,10 +218,17 @@ fn draw_walk(app: &App, w: &WalkDialog, f: &mut Form<'_>, theme: &Theme) {
     let inner_w = f.width;
     match w.stage {
         WalkStage::Choose => {
-            f.text(fit(&format!("Walkthroughs for {}:", w.target.user_label), inner_w));
+            f.text(fit(
+                &format!("Walkthroughs for {}:", w.target.user_label),
+                inner_w,
+            ));
             f.blank();
             for (i, k) in WALKS.iter().enumerate() {
-                let style = if i == w.selected { theme.selected() } else { theme.text() };
+                let style = if i == w.selected {
+                    theme.selected()
+                } else {
+                    theme.text()
+                };
                 let mark = if i == w.selected { ">" } else { " " };
                 f.styled(format!("{mark} {}", k.title()), style);
             }
@@ -225,7 +239,10 @@ fn draw_walk(app: &App, w: &WalkDialog, f: &mut Form<'_>, theme: &Theme) {
             );
         }
         WalkStage::Reason => {
-            f.text(fit(&format!("{} · {}", w.kind.title(), w.target.user_label), inner_w));
+            f.text(fit(
+                &format!("{} · {}", w.kind.title(), w.target.user_label),
+                inner_w,
+            ));
             f.text("Ticket or reason for this call, asked once: every audit line of the");
             f.text("walkthrough carries it, with one case id.");
             f.blank();
@@ -241,7 +258,11 @@ fn draw_walk(app: &App, w: &WalkDialog, f: &mut Form<'_>, theme: &Theme) {
                 .and_then(|u| u.devices.clone())
                 .unwrap_or_default();
             for (i, d) in devices.iter().enumerate() {
-                let style = if i == w.selected { theme.selected() } else { theme.text() };
+                let style = if i == w.selected {
+                    theme.selected()
+                } else {
+                    theme.text()
+                };
                 let mark = if i == w.selected { ">" } else { " " };
                 f.styled(fit(&format!("{mark} {}", device_text(d)), inner_w), style);
             }
@@ -251,7 +272,12 @@ fn draw_walk(app: &App, w: &WalkDialog, f: &mut Form<'_>, theme: &Theme) {
                 return;
             };
             f.styled(
-                format!("Step {} of {}: {}", w.current + 1, w.steps.len(), step.title),
+                format!(
+                    "Step {} of {}: {}",
+                    w.current + 1,
+                    w.steps.len(),
+                    step.title
+                ),
                 theme.title(),
             );
             f.blank();
@@ -283,7 +309,9 @@ fn walk_step_text(app: &App, w: &WalkDialog) -> Vec<String> {
             "No other device: o overrides with a reason (manager callback to +1 …).".into(),
         ],
         (WalkKind::LostDevice, "Remove the lost device") => {
-            vec![format!("Enter opens the removal of {lost}; confirm it on its button.")]
+            vec![format!(
+                "Enter opens the removal of {lost}; confirm it on its button."
+            )]
         }
         (_, "Sign out everywhere") | (_, "Sign out (unknown addresses)") => {
             let mut v = Vec::new();
@@ -301,9 +329,13 @@ fn walk_step_text(app: &App, w: &WalkDialog) -> Vec<String> {
                     .collect();
                 v.push(format!("Failed sign-ins came from {}.", from.join(", ")));
                 v.push("Ask the caller: does the user recognise these addresses?".into());
-                v.push("Not recognised: Enter signs the user out everywhere. Recognised: s.".into());
+                v.push(
+                    "Not recognised: Enter signs the user out everywhere. Recognised: s.".into(),
+                );
             } else {
-                v.push("Enter signs the user out everywhere: a session opened with the lost".into());
+                v.push(
+                    "Enter signs the user out everywhere: a session opened with the lost".into(),
+                );
                 v.push("device ends.".into());
             }
             v.push(LOGOUT_EFFECT.into());

@@ -64,12 +64,11 @@ pub fn view(app: &App, frame: &mut Frame) {
     draw_footer(app, frame, footer, &theme);
     // A walkthrough's checklist stays on the left; the step's dialog opens beside it.
     let body = match walk::running(app) {
-        Some(w) if !matches!(app.dialogs.last(), Some(Dialog::Register(d)) if d.registration.totp_url.is_some()) => {
-            let [list, rest] = Layout::horizontal([
-                Constraint::Length(walk::width(body)),
-                Constraint::Min(20),
-            ])
-            .areas(body);
+        Some(w) if !matches!(app.dialogs.last(), Some(Dialog::Register(d)) if d.registration.totp_url.is_some()) =>
+        {
+            let [list, rest] =
+                Layout::horizontal([Constraint::Length(walk::width(body)), Constraint::Min(20)])
+                    .areas(body);
             walk::draw_checklist(w, frame, list, &theme);
             rest
         }

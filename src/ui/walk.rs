@@ -34,7 +34,10 @@ pub fn draw_checklist(w: &WalkDialog, frame: &mut Frame, area: Rect, theme: &The
     let inner = usize::from(area.width.saturating_sub(2));
     let mut lines = vec![
         Line::styled(fit(&format!("case {}", w.case), inner), theme.dim()),
-        Line::styled(fit(&format!("reason: {}", w.reason_text()), inner), theme.dim()),
+        Line::styled(
+            fit(&format!("reason: {}", w.reason_text()), inner),
+            theme.dim(),
+        ),
         Line::raw(""),
     ];
     for (i, s) in w.steps.iter().enumerate() {
@@ -48,7 +51,10 @@ pub fn draw_checklist(w: &WalkDialog, frame: &mut Frame, area: Rect, theme: &The
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{sym} "), style),
-            Span::styled(fit(&format!("{}. {}", i + 1, s.title), inner.saturating_sub(2)), style),
+            Span::styled(
+                fit(&format!("{}. {}", i + 1, s.title), inner.saturating_sub(2)),
+                style,
+            ),
         ]));
         if let Some(note) = &s.note {
             lines.push(Line::styled(
@@ -58,16 +64,15 @@ pub fn draw_checklist(w: &WalkDialog, frame: &mut Frame, area: Rect, theme: &The
         }
     }
     let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect {
-        height,
-        ..area
-    };
+    let rect = Rect { height, ..area };
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
         .border_style(theme.focus_border())
         .title(Span::styled(format!(" {} ", w.kind.title()), theme.title()));
     frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
         rect,
     );
 }

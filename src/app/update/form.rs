@@ -25,9 +25,7 @@ pub(super) fn reason_input(app: &App) -> Option<Input> {
     let asked = super::walk::active(app)
         .filter(|w| w.running())
         .map(|w| Input::new(w.reason_text()));
-    app.tenant
-        .require_reason
-        .then(|| asked.unwrap_or_default())
+    app.tenant.require_reason.then(|| asked.unwrap_or_default())
 }
 
 /// The reason typed: none when not asked for, an error when asked for and blank.

@@ -194,7 +194,10 @@ fn override_action(kind: WalkKind) -> GuardedAction {
 }
 
 /// The devices a caller check may use: active ones, never the lost one.
-pub(super) fn checkable(app: &App, devices: Vec<crate::api::OtpDevice>) -> Vec<crate::api::OtpDevice> {
+pub(super) fn checkable(
+    app: &App,
+    devices: Vec<crate::api::OtpDevice>,
+) -> Vec<crate::api::OtpDevice> {
     match active(app).and_then(|w| w.lost.as_ref()) {
         Some(lost) => devices.into_iter().filter(|d| d.id != lost.id).collect(),
         None => devices,
@@ -361,13 +364,22 @@ fn skip(app: &mut App, why: &str) {
 
 /// The walkthrough ends: the checklist closes and the status line says what was done.
 fn finish(app: &mut App) {
-    let Some(pos) = app.dialogs.iter().rposition(|d| matches!(d, Dialog::Walk(_))) else {
+    let Some(pos) = app
+        .dialogs
+        .iter()
+        .rposition(|d| matches!(d, Dialog::Walk(_)))
+    else {
         return;
     };
     let Dialog::Walk(w) = app.dialogs.remove(pos) else {
         return;
     };
-    let mut text = format!("{} finished (case {}): {}.", w.kind.title(), w.case, w.summary());
+    let mut text = format!(
+        "{} finished (case {}): {}.",
+        w.kind.title(),
+        w.case,
+        w.summary()
+    );
     if app.tenant.read_only {
         text.push_str(" The rest needs a change credential.");
     }
@@ -376,14 +388,23 @@ fn finish(app: &mut App) {
 
 /// Esc on the checklist: leave at this step; the status line says what was done.
 pub(super) fn leave(app: &mut App) {
-    let Some(pos) = app.dialogs.iter().rposition(|d| matches!(d, Dialog::Walk(_))) else {
+    let Some(pos) = app
+        .dialogs
+        .iter()
+        .rposition(|d| matches!(d, Dialog::Walk(_)))
+    else {
         return;
     };
     let Dialog::Walk(w) = app.dialogs.remove(pos) else {
         return;
     };
     let text = if w.running() {
-        format!("Left {} (case {}): {}.", w.kind.title(), w.case, w.summary())
+        format!(
+            "Left {} (case {}): {}.",
+            w.kind.title(),
+            w.case,
+            w.summary()
+        )
     } else {
         "Left the walkthroughs: nothing was done.".to_owned()
     };
@@ -447,6 +468,10 @@ pub(super) fn registered(app: &mut App, user_id: crate::api::UserId) {
     if current(app) == Some(StepKind::Enroll)
         && active(app).is_some_and(|w| w.target.user_id == user_id)
     {
-        mark(app, Mark::Done, Some("enrolled and verified (registration accepted)".into()));
+        mark(
+            app,
+            Mark::Done,
+            Some("enrolled and verified (registration accepted)".into()),
+        );
     }
 }
