@@ -938,15 +938,13 @@ fn a_row_in_flight_at_a_kill_is_reconciled_never_applied_twice() {
         .collect();
     assert_eq!(outcomes, ["attempt", "success"]);
 
-    // A token whose call may have reached the tenant: never issued again blindly.
+    // A token whose call hung at the tenant and never took effect: the events show no token
+    // since the attempt, so it is issued now, under the attempt line already written.
     let env = Env::new(1, 0);
     let file = env.write("t.csv", "user\nu0@wave.example\n");
-    let run = kill_in_flight(
-        &env,
-        RouteKind::MfaToken,
-        &["bulk", "token", "--file", file_arg(&file), "--yes"],
-    );
-    let o = env.run(&[
+    let args = ["bulk", "token", "--file", file_arg(&file), "--yes"];
+    let run = kill_in_flight(&env, RouteKind::MfaToken, &args);
+    let resume = [
         "bulk",
         "token",
         "--file",
@@ -954,14 +952,48 @@ fn a_row_in_flight_at_a_kill_is_reconciled_never_applied_twice() {
         "--resume",
         &run,
         "--yes",
-    ]);
-    assert_eq!(status(&o), 1, "{}", stderr(&o));
+    ];
+    let o = env.run(&resume);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
     let row = &ndjson(&o)[0];
-    assert_eq!(row["outcome"], "skipped");
-    assert_eq!(row["error"]["kind"], "needs_agent");
+    assert_eq!(row["outcome"], "done");
+    assert!(row["mfa_token"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(env.control.request_count(RouteKind::MfaToken), 2);
+    let audit = env.audit_lines();
+    let rows = by_line(&audit, &run);
+    let outcomes: Vec<&str> = rows[&2]
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["attempt", "success"]);
+
+    // A token the tenant did issue (its event is there) but whose answer was lost: done,
+    // never issued a second time.
+    let env = Env::new(1, 0);
+    let file = env.write("t.csv", "user\nu0@wave.example\n");
+    let args = ["bulk", "token", "--file", file_arg(&file), "--yes"];
+    let run = kill_in_flight(&env, RouteKind::MfaToken, &args);
+    env.control
+        .record_event(mfadesk::sim::NewEvent::api(1100, FIRST, None));
+    let resume = [
+        "bulk",
+        "token",
+        "--file",
+        file_arg(&file),
+        "--resume",
+        &run,
+        "--yes",
+    ];
+    let o = env.run(&resume);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let row = &ndjson(&o)[0];
+    assert_eq!(row["outcome"], "done");
+    assert_eq!(row["error"]["kind"], "token_lost");
     assert!(row.get("mfa_token").is_none());
     assert_eq!(env.control.request_count(RouteKind::MfaToken), 1);
-    assert!(stderr(&o).contains("0 done, 0 failed, 1 skipped"));
+    let audit = env.audit_lines();
+    let rows = by_line(&audit, &run);
+    assert_eq!(rows[&2].len(), 2, "one attempt, one outcome");
 }
 
 /// Runs `mfadesk bulk` in a pseudo-terminal (the built-in demo, no credentials), answers the

@@ -18,9 +18,11 @@ use crate::audit::{AuditAction, AuditOutcome, BulkRef};
 use crate::lane::{Lane, LanePolicy};
 use crate::ops::account::{self, AccountAction, AuditExtra};
 use crate::ops::bulk::{self, BulkAction, Problem, Row, RowState};
+use crate::ops::signals::types as event_type;
 use crate::ops::{OpsError, Refusal, resolve_device, resolve_user};
 use crate::policy;
 use crate::ui::text::clean;
+use crate::worker::{self, ApiRequest, ApiResponse};
 
 use super::args::BulkArgs;
 use super::context::Context;
@@ -43,6 +45,9 @@ const MAX_PAUSE_SECS: u64 = 60;
 
 /// Pauses for one row before the run stops.
 const MAX_PAUSES: usize = 3;
+
+/// Events this long before a token's attempt count as its own (the tenant's clock may differ).
+const EVENT_MARGIN_MINUTES: i64 = 5;
 
 /// The lifetime of a token row that names none, as `mfadesk token` defaults.
 const DEFAULT_EXPIRES_IN: &str = "1h";
@@ -1033,6 +1038,56 @@ impl Runner<'_> {
         )
     }
 
+    /// Whether the tenant's events show a temporary token issued for the row's user since its
+    /// open attempt (less a margin for clocks); `None` when that cannot be told.
+    async fn token_issued_since_attempt(&self, t: &Target) -> Option<bool> {
+        let at = self.open_attempt_at(t)?;
+        let since = at.checked_sub_signed(chrono::TimeDelta::minutes(EVENT_MARGIN_MINUTES))?;
+        let request = ApiRequest::GetEvents {
+            user_id: t.user.id,
+            since,
+            until: None,
+        };
+        self.lane.acquire().await;
+        let response = worker::execute(&self.ctx.client, request).await;
+        match response {
+            ApiResponse::Events(Ok(batch)) => {
+                self.lane.observe(self.ctx.client.rate_limit());
+                Some(batch.events.iter().any(|e| {
+                    e.event_type_id == event_type::TEMP_TOKEN
+                        && e.created_at.is_none_or(|c| c >= since)
+                }))
+            }
+            ApiResponse::Events(Err(e)) => {
+                match e.kind {
+                    ErrorKind::RateLimited { reset_secs } => self.lane.rate_limited(reset_secs),
+                    _ => self.lane.observe(self.ctx.client.rate_limit()),
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// When this run wrote the row's attempt line that has no outcome, if it did.
+    fn open_attempt_at(&self, t: &Target) -> Option<chrono::DateTime<chrono::Utc>> {
+        let entries = crate::audit::read_entries(&self.ctx.settings.audit_log).ok()?;
+        let action = audit_action(self.action);
+        let mine: Vec<_> = entries
+            .iter()
+            .filter(|e| {
+                e.action == action
+                    && e.bulk
+                        .as_ref()
+                        .is_some_and(|b| b.run == self.run && b.line == t.line)
+            })
+            .collect();
+        match mine.last() {
+            Some(last) if last.outcome == AuditOutcome::Attempt => Some(last.time),
+            _ => None,
+        }
+    }
+
     /// A row that was in flight when an earlier run died: the tenant and the trail say what
     /// happened, so nothing is applied twice.
     async fn reconcile(&mut self, t: &Target) -> Step {
@@ -1120,8 +1175,34 @@ impl Runner<'_> {
                         .await;
                     return Step::Next;
                 }
-                // Sent but no answer recorded: a token may exist. Never issue a second blindly.
-                let why = "the token was being issued when the run stopped and its outcome is unknown: check the user's events before issuing another with `mfadesk token`";
+                // Sent but no answer recorded: a token may exist. The tenant's events say
+                // whether one was issued; without them, never issue a second blindly.
+                match self.token_issued_since_attempt(t).await {
+                    Some(true) => {
+                        let mut entry = attempt_entry(self.ctx, self.action, t);
+                        entry.bulk = Some(self.bulk_ref(t));
+                        entry.message = Some(
+                            "reconciled on resume: the tenant's events show the token was issued"
+                                .into(),
+                        );
+                        entry.outcome = AuditOutcome::Success;
+                        self.ctx.recorder.outcome(entry);
+                        self.emit(RowResult {
+                            target: t,
+                            outcome: "done",
+                            request_id: None,
+                            error: Some(json!({"kind": "token_lost", "message": "the tenant's events show a token was issued before the run stopped; it was not kept: issue another with `mfadesk token` if the user still needs one"})),
+                            mfa_token: None,
+                        });
+                        self.journal(t, RowState::Done, None, None).await;
+                        return Step::Next;
+                    }
+                    // No token since the attempt: the call never took effect; send it under
+                    // the attempt line already written.
+                    Some(false) => return self.apply(t, false).await,
+                    None => {}
+                }
+                let why = "the token was being issued when the run stopped and the tenant's events could not be read: check the user's events (`mfadesk events USER`) before issuing another with `mfadesk token`";
                 self.journal(t, RowState::Skipped, None, Some(why)).await;
                 self.emit(RowResult {
                     target: t,
