@@ -284,11 +284,19 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
         print_plan(out, action, &targets);
         return Ok(PLAN_EXIT);
     }
+    let left: Vec<Target> = match &resumed {
+        Some(states) => targets
+            .iter()
+            .filter(|t| states.get(&t.line) != Some(&RowState::Done))
+            .cloned()
+            .collect(),
+        None => targets.clone(),
+    };
     let change = action.change();
-    // The profile's own rules first, for every row at once: nothing is asked or sent if any
-    // row would be refused.
+    // The profile's own rules first, for every row left at once: nothing is asked or sent if
+    // any row would be refused.
     let mut refusals = Vec::new();
-    for t in &targets {
+    for t in &left {
         if let Err(e) = ctx.gate.check(change, t.reason.as_deref()) {
             refusals.push((t, e));
         }
@@ -302,7 +310,7 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
             });
             ctx.recorder.refused(entry, e);
         }
-        let message = if refusals.len() == targets.len()
+        let message = if refusals.len() == left.len()
             && matches!(
                 first,
                 OpsError::Refused {
@@ -319,7 +327,7 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
             format!(
                 "{} of {} rows refused; nothing was sent:\n{}",
                 refusals.len(),
-                targets.len(),
+                left.len(),
                 lines.join("\n")
             )
         };
@@ -328,14 +336,6 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
             _ => OpsError::Usage(message),
         });
     }
-    let left: Vec<Target> = match &resumed {
-        Some(states) => targets
-            .iter()
-            .filter(|t| states.get(&t.line) != Some(&RowState::Done))
-            .cloned()
-            .collect(),
-        None => targets.clone(),
-    };
     confirm(action, &left, args, resumed.is_some()).await?;
     let rows: Vec<JournalRow> = targets
         .iter()
@@ -402,6 +402,13 @@ async fn run(ctx: &mut Context, args: &BulkArgs, out: &Output) -> Result<u8, Ops
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "mfadesk: stopping after the row in flight (Ctrl-C again stops at once; the resume reconciles that row)"
+                );
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                // As a kill would: the journal and the trail let the resume reconcile the row.
+                std::process::exit(130);
             }
         })
     };
