@@ -245,8 +245,9 @@ pub fn parse(bytes: &[u8], action: BulkAction) -> ParsedFile {
             parsed.problems.push(Problem::malformed(
                 Some(line),
                 format!(
-                    "{} fields, but the header has {}",
+                    "{} field{}, but the header has {}",
                     record.len(),
+                    if record.len() == 1 { "" } else { "s" },
                     headers.len()
                 ),
             ));
