@@ -115,6 +115,17 @@ fn u_is_offered_only_for_a_locked_user() {
     assert!(locked.available(Action::Unlock));
     let (footer, help) = footer_and_help(&mut locked);
     assert!(footer.contains("u unlock"), "{footer}");
+    // Even at 80 columns, where the footer has room for few keys.
+    let narrow = screen(&locked, 80, 24);
+    assert!(
+        narrow
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("u unlock")
+            || narrow.contains(" u unlock "),
+        "{narrow}"
+    );
     assert!(help.contains("unlock the user"), "{help}");
     // A lock whose time is still ahead counts even with another status.
     let ahead = User {

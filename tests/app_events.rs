@@ -450,3 +450,33 @@ fn a_colleagues_caller_check_is_shown_and_counts_only_where_the_profile_says() {
     let app = requiring_remove(true, vec![other]);
     assert!(!screen(&app, 120, 40).contains("another session"));
 }
+
+#[test]
+fn a_push_denied_while_waiting_counts_at_once() {
+    let mut app = app_with(
+        kelly(),
+        vec![
+            push_denied(1, Duration::minutes(3)),
+            push_denied(2, Duration::minutes(2)),
+        ],
+    );
+    assert!(signal_names(&app).is_empty());
+    // The caller check's push (Protect, device 1003) is denied: the third within 10 minutes.
+    ch(&mut app, 'c');
+    ch(&mut app, 'j');
+    let (id, _) = one_request(&enter(&mut app));
+    answer(&mut app, id, trigger_ok("1003", "push-1"));
+    app.now = now() + secs(2);
+    let (poll, _) = one_request(&tick(&mut app));
+    let cmds = answer(
+        &mut app,
+        poll,
+        ApiResponse::Verified(Err(api_error(
+            mfadesk::api::ErrorKind::PushDenied,
+            Some(401),
+            "denied",
+        ))),
+    );
+    assert!(requests(&cmds).is_empty(), "no extra call");
+    assert_eq!(signal_names(&app), vec![SignalName::PushBombing]);
+}

@@ -1392,6 +1392,42 @@ fn show_lists_signals_in_json_and_above_the_devices() {
     assert!(signal < devices, "signals come above the devices: {text}");
 }
 
+#[test]
+fn remove_and_token_say_the_signals_and_the_audit_lines_name_them() {
+    let env = Env::new();
+    bomb_steph(&env);
+    let o = env.run(&["token", &STEPH.to_string(), "--yes", "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("signals on this account:"), "{err}");
+    assert!(err.contains("⚠ 3 denied pushes in the last hour"), "{err}");
+    let o = env.run(&["remove", &STEPH.to_string(), "525504", "--yes"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let lines = env.audit_lines();
+    let changes: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["action"] == "remove" || l["action"] == "mfa_token")
+        .collect();
+    assert!(!changes.is_empty());
+    for l in &changes {
+        let names = l["signals"].as_array().unwrap();
+        assert!(names.contains(&serde_json::json!("push_bombing")), "{l}");
+    }
+    // The token issued just before is itself a signal by the time of the removal.
+    let remove = changes.iter().find(|l| l["action"] == "remove").unwrap();
+    assert_eq!(
+        remove["signals"],
+        serde_json::json!(["temp_token_live", "push_bombing"])
+    );
+    // A user with no signals: no field.
+    let o = env.run(&["token", &KELLY.to_string(), "--yes", "--json"]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("signals on this account"));
+    let last = env.audit_lines().pop().unwrap();
+    assert_eq!(last["user_id"], KELLY);
+    assert!(last.get("signals").is_none(), "{last}");
+}
+
 // ------------------------------------------------------------------------------------------
 // unlock, logout, lock
 

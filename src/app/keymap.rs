@@ -134,6 +134,14 @@ pub const BINDINGS: &[Binding] = &[
         footer: true,
     },
     Binding {
+        keys: &[(KeyCode::Char('u'), NONE)],
+        label: "u",
+        action: Action::Unlock,
+        short: "unlock",
+        help: "unlock the user (offered while the user is locked)",
+        footer: true,
+    },
+    Binding {
         keys: &[(KeyCode::Char('j'), NONE), (KeyCode::Down, NONE)],
         label: "j/↓",
         action: Action::Down,
@@ -239,14 +247,6 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Token,
         short: "token",
         help: "issue a temporary MFA token",
-        footer: true,
-    },
-    Binding {
-        keys: &[(KeyCode::Char('u'), NONE)],
-        label: "u",
-        action: Action::Unlock,
-        short: "unlock",
-        help: "unlock the user (offered while the user is locked)",
         footer: true,
     },
     Binding {

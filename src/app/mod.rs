@@ -52,9 +52,9 @@ pub enum Msg {
 }
 
 /// Everything the console asks the outside world to do.
-// A few commands live for one update each: boxing the audit note would buy nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
+// An audit note is the big variant; commands are few and short-lived, moved once to the loop.
+#[allow(clippy::large_enum_variant)]
 pub enum Cmd {
     /// Start an API call.
     Request(RequestId, ApiRequest),
@@ -357,6 +357,8 @@ pub struct App {
     pub credential_probed: bool,
     /// The tenant refused a lock to this credential (it needs Manage All): `L` sends nothing.
     pub lock_refused: bool,
+    /// A walkthrough ended during this update: its summary becomes the status line last.
+    pub(crate) walk_ended: Option<String>,
     /// The MFA API the session speaks, once the first MFA answer says (header badge).
     pub mfa_api: Option<crate::api::MfaVersion>,
     pub(crate) pending: HashMap<RequestId, Purpose>,
@@ -422,6 +424,7 @@ impl App {
             credential_read_only: false,
             credential_probed: false,
             lock_refused: false,
+            walk_ended: None,
             mfa_api: None,
             pending: HashMap::new(),
             tokens: HashMap::new(),

@@ -123,31 +123,32 @@ impl WalkDialog {
         self.stage == WalkStage::Steps || self.stage == WalkStage::PickLost
     }
 
-    /// What was done, skipped and not done, in one line for the status.
+    /// What was done, skipped and not done, by step number, in one line for the status.
     pub fn summary(&self) -> String {
         let list = |m: &Mark| {
             self.steps
                 .iter()
-                .filter(|s| s.mark == *m)
-                .map(|s| s.title)
+                .enumerate()
+                .filter(|(_, s)| s.mark == *m)
+                .map(|(i, _)| (i + 1).to_string())
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(",")
         };
         let mut parts = Vec::new();
         for (mark, word) in [
-            (Mark::Done, "done"),
-            (Mark::Skipped, "skipped"),
-            (Mark::Failed, "failed"),
+            (Mark::Done, "✓ done"),
+            (Mark::Skipped, "– skipped"),
+            (Mark::Failed, "✗ failed"),
             (Mark::Todo, "not done"),
         ] {
             let l = list(&mark);
             if !l.is_empty() {
-                parts.push(format!("{word}: {l}"));
+                parts.push(format!("{word} {l}"));
             }
         }
         if parts.is_empty() {
             parts.push("nothing done".into());
         }
-        parts.join("; ")
+        parts.join(" · ")
     }
 }

@@ -23,6 +23,7 @@ pub async fn run(
     yes: bool,
 ) -> Result<(), OpsError> {
     let user = resolve_user(&ctx.client, user_text).await?;
+    let signals = super::show::signals_before_change(&ctx.client, out, &user).await;
     let name = clean(&user.display_name());
     let mut entry = ctx
         .recorder
@@ -38,6 +39,7 @@ pub async fn run(
         &action.question(&name),
     )
     .await?;
+    let entry = crate::ops::Recorder::with_signals(entry, &signals);
     let meta = account::send(&ctx.client, &mut ctx.recorder, entry, &user, action).await?;
     // The action is done; a failed re-read only means the old fields are shown.
     let after = resolve_user(&ctx.client, &user.id.to_string())

@@ -4,14 +4,14 @@ use serde_json::json;
 
 use crate::api::{OtpDevice, ResponseMeta, User, with_meta};
 use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
-use crate::ops::{Change, OpsError, resolve_device, resolve_user};
+use crate::ops::{Change, OpsError, Recorder, resolve_device, resolve_user};
 use crate::ui::text::clean;
 use crate::worker::{self, ApiRequest, ApiResponse};
 
 use super::context::Context;
 use super::flow;
 use super::output::Output;
-use super::show::{device_json, devices};
+use super::show::{device_json, devices, signals_before_change};
 use super::users::user_json;
 
 /// Removes the device after the gate, the caller check and a confirmation.
@@ -24,7 +24,11 @@ pub async fn run(
     yes: bool,
 ) -> Result<(), OpsError> {
     let user = resolve_user(&ctx.client, user_text).await?;
-    let list = devices(&ctx.client, &user).await?;
+    let (list, signals) = tokio::join!(
+        devices(&ctx.client, &user),
+        signals_before_change(&ctx.client, out, &user)
+    );
+    let list = list?;
     let device = resolve_device(&list, device_text, &user)?.clone();
     let entry = entry(ctx, &user, &device, reason);
     let question = format!(
@@ -35,6 +39,7 @@ pub async fn run(
     );
     let entry =
         flow::confirm_change(ctx, entry, Change::Remove, &user, reason, yes, &question).await?;
+    let entry = Recorder::with_signals(entry, &signals);
     let meta = send(ctx, entry, &user, &device).await?;
     if out.json {
         out.json(&json!({

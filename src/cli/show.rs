@@ -67,23 +67,34 @@ pub async fn devices(client: &Client, user: &User) -> Result<Vec<OtpDevice>, Ops
 
 /// The user's last 14 days of events (empty, with a note, when they cannot be read).
 async fn recent_events(client: &Client, out: &Output, user: &User) -> Vec<Event> {
-    let now = chrono::Utc::now();
-    let request = ApiRequest::GetEvents {
-        user_id: user.id,
-        since: crate::ops::events::history_since(now),
-        until: None,
-    };
-    match worker::execute(client, request).await {
-        ApiResponse::Events(Ok(batch)) => batch.events,
-        ApiResponse::Events(Err(e)) => {
+    match crate::ops::events::recent_events(client, user, chrono::Utc::now()).await {
+        Ok(events) => events,
+        Err(e) => {
             out.note(&format!(
                 "events could not be read, signals may be missing: {}",
                 crate::ui::text::clean(&e.message)
             ));
             Vec::new()
         }
-        _ => Vec::new(),
     }
+}
+
+/// The signals of a user before a risky change, said on stderr above its confirmation (empty,
+/// with a note, when the events cannot be read).
+pub async fn signals_before_change(
+    client: &Client,
+    out: &Output,
+    user: &User,
+) -> Vec<crate::ops::Signal> {
+    let events = recent_events(client, out, user).await;
+    let signals = crate::ops::signals::signals(user, &events, chrono::Utc::now());
+    if !signals.is_empty() {
+        out.note("signals on this account:");
+        for s in &signals {
+            out.note(&format!("  {}", crate::ui::text::clean(&s.summary)));
+        }
+    }
+    signals
 }
 
 /// Prints the user.

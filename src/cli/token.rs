@@ -30,6 +30,7 @@ pub async fn run(
 ) -> Result<(), OpsError> {
     let secs = lifetime(expires_in).map_err(|e| OpsError::Usage(format!("--expires-in {e}")))?;
     let user = resolve_user(&ctx.client, user_text).await?;
+    let signals = super::show::signals_before_change(&ctx.client, out, &user).await;
     let entry = entry(ctx, &user, secs, reusable, reason);
     let question = format!(
         "Issue a{} temporary MFA token for {}, valid {}?",
@@ -39,6 +40,7 @@ pub async fn run(
     );
     let entry =
         flow::confirm_change(ctx, entry, Change::MfaToken, &user, reason, yes, &question).await?;
+    let entry = crate::ops::Recorder::with_signals(entry, &signals);
     let (token, _meta) = send(ctx, entry, &user, secs, reusable).await?;
     let expires = token.expires_at.map(|t| t.to_rfc3339());
     if out.json {

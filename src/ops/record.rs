@@ -56,6 +56,14 @@ impl Recorder {
         entry
     }
 
+    /// Names the signals shown with a change's confirmation on its line (none: no field).
+    pub fn with_signals(mut entry: AuditEntry, signals: &[crate::ops::Signal]) -> AuditEntry {
+        if !signals.is_empty() {
+            entry.signals = Some(crate::ops::signals::names(signals));
+        }
+        entry
+    }
+
     /// Records the attempt; if it cannot be written the change must not be sent (fail closed).
     pub fn attempt(&mut self, entry: AuditEntry) -> Result<(), OpsError> {
         self.record(entry).map_err(|e| {

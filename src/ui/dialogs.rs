@@ -334,9 +334,9 @@ fn walk_step_text(app: &App, w: &WalkDialog) -> Vec<String> {
                 );
             } else {
                 v.push(
-                    "Enter signs the user out everywhere: a session opened with the lost".into(),
+                    "Enter signs the user out everywhere: a session opened with the lost device ends."
+                        .into(),
                 );
-                v.push("device ends.".into());
             }
             v.push(LOGOUT_EFFECT.into());
             v

@@ -33,7 +33,7 @@ pub fn width(body: Rect) -> u16 {
 pub fn draw_checklist(w: &WalkDialog, frame: &mut Frame, area: Rect, theme: &Theme) {
     let inner = usize::from(area.width.saturating_sub(2));
     let mut lines = vec![
-        Line::styled(fit(&format!("case {}", w.case), inner), theme.dim()),
+        Line::styled(fit(&w.case, inner), theme.dim()),
         Line::styled(
             fit(&format!("reason: {}", w.reason_text()), inner),
             theme.dim(),

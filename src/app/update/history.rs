@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::errors::load_error;
-use crate::api::{ApiError, ErrorKind, EventBatch, OtpDevice, UserId};
+use crate::api::{ApiError, ErrorKind, Event, EventBatch, OtpDevice, UserId};
 use crate::app::activity::Activity;
 use crate::app::dialogs::DeviceKind;
 use crate::app::dialogs::{Dialog, edit};
@@ -77,18 +77,40 @@ pub(super) fn withhold_push(
     }
 }
 
-/// After a push is denied the user's events are read again, so push bombing shows at once.
-pub(super) fn after_answer(app: &mut App, response: &ApiResponse, cmds: &mut Vec<Cmd>) {
+/// A push denied while this session waited for it counts at once as the tenant's 950 would
+/// (the next read of the events replaces it with the tenant's own), so push bombing shows
+/// without another call.
+pub(super) fn after_answer(app: &mut App, response: &ApiResponse) {
     let denied =
         matches!(response, ApiResponse::Verified(Err(e)) if e.kind == ErrorKind::PushDenied);
-    if let Some(user_id) = app.user.as_ref().map(|v| v.user.id).filter(|_| denied)
-        && !app
-            .pending
-            .values()
-            .any(|p| matches!(p, Purpose::Events(u) if *u == user_id))
-    {
-        load(app, user_id, cmds);
-    }
+    let Some(user_id) = app.user.as_ref().map(|v| v.user.id).filter(|_| denied) else {
+        return;
+    };
+    let now = app.now;
+    let Some(events) = app
+        .activity
+        .as_mut()
+        .filter(|a| a.user_id == user_id)
+        .and_then(|a| a.events.as_mut())
+    else {
+        return;
+    };
+    let mut seen = Event {
+        created_at: Some(now),
+        event_type_id: crate::ops::signals::types::PUSH_DENIED,
+        user_id: Some(user_id),
+        notes: Some("push denied, seen by this session".to_owned()),
+        ..Event::default()
+    };
+    seen.fields
+        .insert("event_type_id".to_owned(), seen.event_type_id.to_string());
+    seen.fields
+        .insert("user_id".to_owned(), user_id.to_string());
+    seen.fields.insert(
+        "notes".to_owned(),
+        "push denied, seen by this session".to_owned(),
+    );
+    events.insert(0, seen);
 }
 
 /// Recomputes the signals of the open user from its events (in `ops`, never here).

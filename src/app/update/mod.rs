@@ -53,7 +53,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             if event.mfa_api.is_some() {
                 app.mfa_api = event.mfa_api;
             }
-            history::after_answer(app, &event.response, &mut cmds);
+            history::after_answer(app, &event.response);
             // A result nobody waits for any more (superseded, dialog closed) is dropped.
             if let Some(purpose) = app.pending.remove(&event.id) {
                 app.last_meta = event.meta.clone();
@@ -76,6 +76,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     }
     // Signals follow the clock (a burst of denied pushes ages out of its hour).
     history::refresh_signals(app);
+    walk::flush(app);
     cmds
 }
 

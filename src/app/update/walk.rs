@@ -106,7 +106,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent, cmds: &mut Vec<Cmd>) {
                 return;
             }
             w.error = None;
-            w.case = format!("w-{}-{}", now.format("%Y%m%d%H%M%S"), w.target.user_id);
+            w.case = format!("w-{}-{}", now.format("%y%m%d%H%M%S"), w.target.user_id);
             w.steps = w
                 .kind
                 .steps()
@@ -283,10 +283,15 @@ fn run_step(app: &mut App, cmds: &mut Vec<Cmd>) {
         StepKind::Caller => {
             let others = checkable(app, checkable_devices(&devices(app)));
             if others.is_empty() {
-                set_error(
-                    app,
-                    "The user has no other active device to check the caller with: o overrides with a reason (manager callback to +1 …, at least 10 characters).",
+                let other = if active(app).is_some_and(|w| w.lost.is_some()) {
+                    "other "
+                } else {
+                    ""
+                };
+                let text = format!(
+                    "The user has no {other}active device to check the caller with: o overrides with a reason (manager callback to +1 …, at least 10 characters)."
                 );
+                set_error(app, &text);
                 return;
             }
             super::caller::open_check(app, None, cmds);
@@ -383,7 +388,15 @@ fn finish(app: &mut App) {
     if app.tenant.read_only {
         text.push_str(" The rest needs a change credential.");
     }
-    app.set_status(StatusKind::Success, text);
+    // The step's own dialog may still set its status in this update: the summary comes last.
+    app.walk_ended = Some(text);
+}
+
+/// After an update: a walkthrough that ended says so on the status line.
+pub(super) fn flush(app: &mut App) {
+    if let Some(text) = app.walk_ended.take() {
+        app.set_status(StatusKind::Success, text);
+    }
 }
 
 /// Esc on the checklist: leave at this step; the status line says what was done.
