@@ -17,7 +17,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
-use crate::api::RateLimit;
+use crate::api::{ApiError, Client, ErrorKind, RateLimit};
 
 /// The length of a rate-limit window.
 pub const WINDOW: Duration = Duration::from_secs(3600);
@@ -432,6 +432,31 @@ impl Lane {
     pub fn status(&self) -> LaneStatus {
         self.pacer().status()
     }
+
+    /// Runs one API call of a background job through the lane: waits for a permit, tells the
+    /// lane the client's budget after the answer, and on a 429 pauses the lane and tries again
+    /// (a 429 spends nothing).
+    pub async fn paced<T, F, Fut>(&self, client: &Client, mut call: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        loop {
+            self.acquire().await;
+            let result = call().await;
+            if let Err(ApiError {
+                kind: ErrorKind::RateLimited { reset_secs },
+                ..
+            }) = &result
+            {
+                tracing::info!(reset_secs = ?reset_secs, "background lane paused by a 429");
+                self.rate_limited(*reset_secs);
+                continue;
+            }
+            self.observe(client.rate_limit());
+            return result;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -636,6 +661,43 @@ mod tests {
         assert!(LanePolicy::new(f64::NAN, None).is_err());
         assert_eq!(LanePolicy::default().reserve_calls(5000), 1000);
         assert_eq!(LanePolicy::default().allowance(5000), 2500);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_through_paced_waits_for_the_reset_then_tries_again() {
+        use crate::api::{ClientConfig, Credentials};
+        let client = Client::new(ClientConfig::new(
+            "http://127.0.0.1:9",
+            Credentials {
+                client_id: "x".into(),
+                client_secret: "y".into(),
+            },
+        ))
+        .unwrap();
+        let lane = Lane::new(LanePolicy::new(1.0, Some(0)).unwrap());
+        let start = tokio::time::Instant::now();
+        let mut calls = 0;
+        let answer = lane
+            .paced(&client, || {
+                calls += 1;
+                let first = calls == 1;
+                async move {
+                    if first {
+                        Err(ApiError::new(
+                            ErrorKind::RateLimited {
+                                reset_secs: Some(30),
+                            },
+                            "Rate limit exceeded",
+                        ))
+                    } else {
+                        Ok(7)
+                    }
+                }
+            })
+            .await;
+        assert_eq!(answer.unwrap(), 7);
+        assert_eq!(calls, 2);
+        assert!(start.elapsed() >= Duration::from_secs(30));
     }
 
     #[tokio::test(start_paused = true)]

@@ -262,3 +262,30 @@ fn coverage_view_snapshots() {
     insta::assert_snapshot!("coverage_scanning_80x24", screen(&app, 80, 24));
     insta::assert_snapshot!("coverage_scanning_120x40", screen(&app, 120, 40));
 }
+
+#[test]
+fn the_open_view_follows_a_running_scan_every_few_seconds() {
+    let mut app = weak_view();
+    ch(&mut app, 's');
+    let progress = |read| {
+        Msg::Coverage(CoverageMsg::Progress(ScanProgress {
+            read,
+            total: 2000,
+            ..ScanProgress::default()
+        }))
+    };
+    // Just read: no second store read yet.
+    assert!(loads(&update(&mut app, progress(10))).is_empty());
+    app.now = now() + secs(6);
+    assert_eq!(loads(&update(&mut app, progress(20))), vec![Category::Weak]);
+    // One read at a time.
+    assert!(loads(&update(&mut app, progress(30))).is_empty());
+    // Closed view: nothing is read.
+    update(
+        &mut app,
+        Msg::Coverage(CoverageMsg::Report(Ok(report(Category::Weak)))),
+    );
+    key(&mut app, KeyCode::Esc);
+    app.now = now() + secs(60);
+    assert!(loads(&update(&mut app, progress(40))).is_empty());
+}

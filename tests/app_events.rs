@@ -480,3 +480,34 @@ fn a_push_denied_while_waiting_counts_at_once() {
     assert!(requests(&cmds).is_empty(), "no extra call");
     assert_eq!(signal_names(&app), vec![SignalName::PushBombing]);
 }
+
+#[test]
+fn events_that_cannot_be_read_are_said_not_hidden() {
+    let mut app = new_app();
+    search_with(&mut app, vec![kelly()]);
+    for (id, req) in requests(&enter(&mut app)) {
+        let response = match req {
+            ApiRequest::GetDevices(_) => ApiResponse::Devices(Ok(all_devices())),
+            ApiRequest::GetFactors(_) => ApiResponse::Factors(Ok(vec![])),
+            ApiRequest::GetEvents { .. } => ApiResponse::Events(Err(api_error(
+                mfadesk::api::ErrorKind::Server,
+                Some(503),
+                "Service Unavailable",
+            ))),
+            other => panic!("unexpected {other:?}"),
+        };
+        answer(&mut app, id, response);
+    }
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("Events not read, signals may be missing (r retries)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn snapshots_remove_dialog_with_signals() {
+    let mut app = app_with(kelly(), bombed());
+    ch(&mut app, 'd');
+    snap!("remove_with_signals", app);
+}

@@ -680,3 +680,37 @@ async fn over_the_demos_hour_a_600_budget_scan_spends_at_most_300_and_keeps_the_
     // 20 % of 600 is never touched by the scan (the agents' few calls come out of it).
     assert!(lowest >= 120 - 6, "Remaining fell to {lowest}");
 }
+
+#[tokio::test]
+async fn the_demo_answers_only_the_fields_asked_for() {
+    let t = tenant(5, 0).await;
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/auth/oauth2/v2/token", t.base_url()))
+        .basic_auth(DEMO_READ_CLIENT_ID, Some(DEMO_READ_CLIENT_SECRET))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let users: Vec<Value> = http
+        .get(format!(
+            "{}/api/2/users?limit=2&fields=email,status",
+            t.base_url()
+        ))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 2);
+    for u in users {
+        let mut keys: Vec<&String> = u.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["email", "id", "status"]);
+    }
+}

@@ -141,3 +141,25 @@ async fn figures_open_round_trip_and_key_to_screen() {
     eprintln!("h to the history on screen: {keys:?}");
     c.quit().await;
 }
+
+#[tokio::test]
+async fn history_and_signals_work_in_read_only_mode_with_a_read_users_credential() {
+    use support::Options;
+    let opts = Options {
+        client_id: mfadesk::sim::DEMO_READ_CLIENT_ID,
+        client_secret: mfadesk::sim::DEMO_READ_CLIENT_SECRET,
+        ..Options::default()
+    };
+    let mut c = Console::start_opts(opts, |app| app.tenant.read_only = true).await;
+    // Noah Garcia is the built-in demo's push-bombed user.
+    open_user(&mut c, "noah", "Noah Garcia").await;
+    let s = c.wait_text("⚠ 5 denied pushes in the last hour").await;
+    assert!(s.contains("── Signals"), "{s}");
+    c.key(KeyCode::Char('h'));
+    let s = c.wait_text("History · Noah Garcia").await;
+    assert!(s.contains("Ol otp push reject"), "{s}");
+    c.key(KeyCode::Esc);
+    c.wait_for("the history closed", |s| !s.contains("┌ History"))
+        .await;
+    c.quit().await;
+}

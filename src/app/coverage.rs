@@ -77,6 +77,8 @@ pub struct CoverageState {
     pub selected: usize,
     /// The scan started from this console, if any.
     pub scan: Option<ScanState>,
+    /// When the report was last asked for (a running scan refreshes it every few seconds).
+    pub loaded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl CoverageState {

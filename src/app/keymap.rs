@@ -294,7 +294,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "R",
         action: Action::Coverage,
         short: "coverage",
-        help: "the tenant's MFA coverage from the last scan (s scans in the background)",
+        help: "the tenant's MFA coverage (s scans it in the background)",
         footer: false,
     },
     Binding {

@@ -134,31 +134,6 @@ fn now() -> String {
     iso(chrono::Utc::now())
 }
 
-/// Runs `call` through the lane: waits for a permit, tells the lane the budget after the
-/// answer, and on a 429 pauses the lane and tries again (a 429 spends nothing).
-pub async fn paced<T, F, Fut>(lane: &Lane, client: &Client, mut call: F) -> Result<T, ApiError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ApiError>>,
-{
-    loop {
-        lane.acquire().await;
-        let result = call().await;
-        match &result {
-            Err(ApiError {
-                kind: ErrorKind::RateLimited { reset_secs },
-                ..
-            }) => {
-                tracing::info!(reset_secs = ?reset_secs, "background lane paused by a 429");
-                lane.rate_limited(*reset_secs);
-                continue;
-            }
-            _ => lane.observe(client.rate_limit()),
-        }
-        return result;
-    }
-}
-
 /// Opens the pass to work on: the unfinished one, else a new full pass or refresh.
 async fn pass_to_run(store: &Store, base_url: &str, refresh: bool) -> Result<Pass, CoverageError> {
     let asked = base_url.to_owned();
@@ -211,10 +186,9 @@ async fn read_events(
     };
     while !pass.events_done {
         let after = pass.events_cursor.clone();
-        let page = paced(lane, client, || {
-            client.get_events_page(&query, after.as_deref())
-        })
-        .await?;
+        let page = lane
+            .paced(client, || client.get_events_page(&query, after.as_deref()))
+            .await?;
         let mut ids: Vec<i64> = page.events.iter().filter_map(|e| e.user_id).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -291,10 +265,11 @@ pub async fn scan(
 
     while !pass.list_done {
         let cursor = pass.list_cursor.clone();
-        let page = paced(lane, client, || {
-            client.list_users_page(PAGE_SIZE, USER_FIELDS, cursor.as_deref())
-        })
-        .await?;
+        let page = lane
+            .paced(client, || {
+                client.list_users_page(PAGE_SIZE, USER_FIELDS, cursor.as_deref())
+            })
+            .await?;
         let rows: Vec<UserRow> = page.users.iter().map(user_row).collect();
         let next = page.after_cursor.clone();
         let total = page.total_count;
@@ -344,16 +319,17 @@ pub async fn scan(
                 let last_error = last_error.clone();
                 let read = read.clone();
                 async move {
-                    let response = paced(lane, client, || async {
-                        match api.run(client, ApiRequest::GetDevices(user_id)).await {
-                            ApiResponse::Devices(r) => r,
-                            _ => Err(ApiError::new(
-                                ErrorKind::MalformedResponse,
-                                "unexpected answer to a devices call",
-                            )),
-                        }
-                    })
-                    .await;
+                    let response = lane
+                        .paced(client, || async {
+                            match api.run(client, ApiRequest::GetDevices(user_id)).await {
+                                ApiResponse::Devices(r) => r,
+                                _ => Err(ApiError::new(
+                                    ErrorKind::MalformedResponse,
+                                    "unexpected answer to a devices call",
+                                )),
+                            }
+                        })
+                        .await;
                     let devices = match response {
                         Ok(devices) => Some(devices.iter().map(device_row).collect::<Vec<_>>()),
                         // The user was deleted since the list: they leave the report.

@@ -181,7 +181,7 @@ fn totp_url(account: &str, secret: &str) -> String {
 }
 
 /// Creates the device a registration enrolls.
-fn enroll_device(t: &mut Tenant, r: &SimRegistration) -> i64 {
+fn enroll_device(t: &mut Tenant, r: &SimRegistration, client: Option<String>) -> i64 {
     let id = t.next_device_id;
     t.next_device_id += 1;
     let has_default = t
@@ -206,8 +206,8 @@ fn enroll_device(t: &mut Tenant, r: &SimRegistration) -> i64 {
         },
     );
     if let Some(d) = t.devices.get(&id).cloned() {
-        t.record_event(NewEvent::api(540, r.user_id, None).device(&d));
-        t.record_event(NewEvent::api(22, r.user_id, None).device(&d));
+        t.record_event(NewEvent::api(540, r.user_id, client.clone()).device(&d));
+        t.record_event(NewEvent::api(22, r.user_id, client).device(&d));
     }
     id
 }
@@ -311,7 +311,8 @@ pub(crate) async fn register(
     };
     if verified {
         r.status = RegistrationStatus::Accepted;
-        r.device_id = Some(enroll_device(&mut t, &r));
+        let client = caller(&t, &headers);
+        r.device_id = Some(enroll_device(&mut t, &r, client));
     } else if matches!(
         kind,
         FactorKind::Sms | FactorKind::Voice | FactorKind::Email
@@ -397,7 +398,8 @@ pub(crate) async fn verify_registration(
         return Err(wrong_code());
     }
     r.status = RegistrationStatus::Accepted;
-    r.device_id = Some(enroll_device(&mut t, &r));
+    let client = caller(&t, &headers);
+    r.device_id = Some(enroll_device(&mut t, &r, client));
     let answer = registration_json(&id, &r, false);
     t.registrations.insert(id, r);
     // The docs show an array here (spec §7.14).
@@ -434,7 +436,8 @@ pub(crate) fn answer_registration(t: &mut Tenant, id: &str, accept: bool) -> boo
     let mut r = r;
     if accept {
         r.status = RegistrationStatus::Accepted;
-        r.device_id = Some(enroll_device(t, &r));
+        // Accepted in the user's app: no API client acted.
+        r.device_id = Some(enroll_device(t, &r, None));
     } else {
         r.status = RegistrationStatus::Rejected;
     }

@@ -170,7 +170,26 @@ pub(crate) async fn list(
     // A page far past the end is empty, never an overflow.
     let skip = (page - 1).saturating_mul(limit);
     let items: Vec<&SimUser> = matching.into_iter().skip(skip).take(limit).collect();
-    let mut resp = ok(&json!(items));
+    // `fields=a,b` answers only those fields (the id always), as OneLogin does.
+    let wanted: Option<Vec<&str>> = get("fields")
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| f.split(',').map(str::trim).collect());
+    let mut resp = match wanted {
+        None => ok(&json!(items)),
+        Some(wanted) => {
+            let trimmed: Vec<serde_json::Value> = items
+                .iter()
+                .map(|u| match json!(u) {
+                    serde_json::Value::Object(mut m) => {
+                        m.retain(|k, _| k == "id" || wanted.contains(&k.as_str()));
+                        serde_json::Value::Object(m)
+                    }
+                    other => other,
+                })
+                .collect();
+            ok(&json!(trimmed))
+        }
+    };
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

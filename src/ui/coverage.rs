@@ -79,6 +79,9 @@ fn headline(app: &App) -> String {
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc));
     match (at, report.complete) {
+        (None, _) if cov.scanning() => {
+            "The first scan is running in the background; r shows what it has read.".to_owned()
+        }
         (None, _) => "No scan yet: s scans the tenant in the background.".to_owned(),
         (Some(t), true) => format!(
             "Scanned {} · complete · {} users",

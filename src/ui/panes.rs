@@ -521,6 +521,16 @@ fn signal_lines(app: &App, user_id: i64, w: usize, theme: &Theme, lines: &mut Ve
     let Some(a) = app.activity.as_ref().filter(|a| a.user_id == user_id) else {
         return;
     };
+    if let Some(e) = &a.error {
+        // Without events a quiet pane would look like good news: say what is missing.
+        let text = format!(
+            "Events not read, signals may be missing (r retries): {}",
+            clean(e)
+        );
+        for row in wrap(&text, w) {
+            lines.push(Line::styled(row, theme.warn()));
+        }
+    }
     if a.signals.is_empty() {
         return;
     }

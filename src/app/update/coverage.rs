@@ -8,6 +8,9 @@ use crate::app::coverage::{CoverageCmd, CoverageMsg, ORDER, ScanState};
 use crate::app::dialogs::Dialog;
 use crate::app::{App, Cmd, StatusKind};
 
+/// Seconds between store reads while a scan runs with the view open.
+const RELOAD_SECS: i64 = 5;
+
 /// Opens the view and reads the report from the store (no API call).
 pub(super) fn open(app: &mut App, cmds: &mut Vec<Cmd>) {
     app.dialogs.push(Dialog::Coverage);
@@ -21,6 +24,7 @@ fn load(app: &mut App, cmds: &mut Vec<Cmd>) {
         return;
     };
     app.coverage.loading = true;
+    app.coverage.loaded_at = Some(app.now);
     cmds.push(Cmd::Coverage(CoverageCmd::Load {
         store,
         category: app.coverage.category(),
@@ -138,6 +142,15 @@ pub(super) fn on_msg(app: &mut App, msg: CoverageMsg, cmds: &mut Vec<Cmd>) {
             }
             let scan = app.coverage.scan.get_or_insert_with(ScanState::default);
             scan.progress = Some(p);
+            // While the view is open the bars follow the scan, a store read every few seconds.
+            let due = app
+                .coverage
+                .loaded_at
+                .is_none_or(|t| app.now - t >= chrono::Duration::seconds(RELOAD_SECS));
+            if due && !app.coverage.loading && matches!(app.dialogs.last(), Some(Dialog::Coverage))
+            {
+                load(app, cmds);
+            }
         }
         CoverageMsg::Done(outcome) => {
             let text = match &outcome {
