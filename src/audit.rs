@@ -147,6 +147,9 @@ pub struct AuditEntry {
     /// Enroll lines: the number was marked verified, so no code checked it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// Lines of a bulk run: the run and the file line the change came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<BulkRef>,
     /// The walkthrough (a call's case, `w-…`) this line belongs to, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case: Option<String>,
@@ -167,6 +170,15 @@ pub struct AuditEntry {
 /// A fresh id for an attempt and its outcome.
 pub fn new_attempt_id() -> String {
     format!("{:016x}", rand::random::<u64>())
+}
+
+/// The bulk run and file line an audit line belongs to (`{"run": "b-…", "line": 7}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkRef {
+    /// The run id.
+    pub run: String,
+    /// The line of the file (the header is line 1).
+    pub line: u64,
 }
 
 /// The caller check a change line refers to, as written in its `caller_check` field.
@@ -436,6 +448,7 @@ impl AuditContext {
             method: None,
             caller_check: None,
             verified: None,
+            bulk: None,
             case: None,
             signals: None,
             id: None,

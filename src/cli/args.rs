@@ -1,8 +1,11 @@
 //! The command line, defined once for the program, its completions and its man page.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::CliOptions;
+use crate::ops::bulk::BulkAction;
 use crate::sim::cli::SimArgs;
 
 /// A terminal console for managing users' MFA factors in OneLogin.
@@ -138,6 +141,8 @@ pub enum Command {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Apply one change to every row of a CSV file: checked whole, planned, applied, resumable.
+    Bulk(BulkArgs),
     /// Unlock a locked user (the lock after failed sign-ins, or an admin's).
     Unlock {
         /// User id, email or username.
@@ -272,4 +277,40 @@ fn share(s: &str) -> Result<f64, String> {
     crate::lane::LanePolicy::new(f, None)
         .map(|p| p.share)
         .map_err(|e| e.to_string())
+}
+
+/// `mfadesk bulk ACTION --file rows.csv`.
+#[derive(Args, Debug, Clone)]
+pub struct BulkArgs {
+    /// What to do to each row.
+    #[arg(value_enum)]
+    pub action: BulkAction,
+    /// CSV with a header row: user (all), device (remove), expires_in and reusable (token),
+    /// reason (all, else --reason).
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// Resolve every row and print what would be done, then exit 10 having changed nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Ticket or reason for rows whose reason column is empty.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Continue run RUN (b-…) with the same file: done rows are skipped, nothing is applied twice.
+    #[arg(long, value_name = "RUN")]
+    pub resume: Option<String>,
+    /// The share of the hourly API budget the run may spend, more than 0 and at most 1.
+    #[arg(long, value_name = "F", default_value_t = 0.5, value_parser = share)]
+    pub share: f64,
+    /// Apply rows whose user has no fresh caller check though the profile requires one,
+    /// recording this reason as an override on every such row.
+    #[arg(long = "override-caller-check", value_name = "REASON")]
+    pub override_caller_check: Option<String>,
+    /// The store holding run journals (default: one file per tenant in the data directory).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }

@@ -116,43 +116,50 @@ impl Context {
         devices: Option<&[crate::api::OtpDevice]>,
         change: crate::ops::Change,
     ) -> Result<crate::audit::CallerCheckRef, OpsError> {
-        let now = chrono::Utc::now();
+        let entries = self.caller_trail();
+        self.require_caller_check_in(
+            entries.as_deref().map_err(String::as_str),
+            user,
+            devices,
+            change,
+        )
+    }
+
+    /// The recent end of the audit trail the caller-check rule reads (newest first, only the
+    /// window that can matter, read from the file's end), or why it cannot be read.
+    pub fn caller_trail(&self) -> Result<Vec<crate::audit::AuditEntry>, String> {
+        if !self.settings.audit_log.exists() {
+            return Ok(Vec::new());
+        }
+        // The check's window and the margin an attempt may precede its success by.
+        let window = i64::from(self.settings.caller_check_minutes) * 60
+            + crate::policy::CHECK_ATTEMPT_MARGIN_SECS;
+        let since = crate::clock::add_secs(chrono::Utc::now(), -window);
+        crate::audit::read_recent(&self.settings.audit_log, since)
+            .map(|r| {
+                if let Some(note) = crate::audit::skipped_note(r.skipped) {
+                    eprintln!("mfadesk: {}: {note}", self.settings.audit_log.display());
+                }
+                r.entries
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// [`Self::require_caller_check`] over a trail already read (a bulk run reads it once).
+    pub fn require_caller_check_in(
+        &self,
+        entries: Result<&[crate::audit::AuditEntry], &str>,
+        user: &crate::api::User,
+        devices: Option<&[crate::api::OtpDevice]>,
+        change: crate::ops::Change,
+    ) -> Result<crate::audit::CallerCheckRef, OpsError> {
         let policy = crate::ops::caller::CallerPolicy {
             required: &self.settings.require_caller_check,
             minutes: self.settings.caller_check_minutes,
             base_url: self.recorder.base_url(),
             operator: &self.settings.operator,
         };
-        // Only the window can matter: the trail is read from its end and no further.
-        let since = crate::policy::TrailQuery {
-            base_url: policy.base_url,
-            operator: policy.operator,
-            user_id: user.id,
-            active_devices: None,
-            now,
-            minutes: policy.minutes,
-        }
-        .oldest_relevant();
-        let entries = if self.settings.audit_log.exists() {
-            crate::audit::read_recent(&self.settings.audit_log, since)
-                .map(|r| {
-                    if let Some(note) = crate::audit::skipped_note(r.skipped) {
-                        eprintln!("mfadesk: {}: {note}", self.settings.audit_log.display());
-                    }
-                    r.entries
-                })
-                .map_err(|e| e.to_string())
-        } else {
-            Ok(Vec::new())
-        };
-        crate::ops::caller::require(
-            &policy,
-            change,
-            user,
-            devices,
-            entries.as_deref().map_err(String::as_str),
-            now,
-        )
+        crate::ops::caller::require(&policy, change, user, devices, entries, chrono::Utc::now())
     }
 
     /// When this user's devices were enrolled, as far as the trail says (this run's lines
@@ -166,6 +173,51 @@ impl Context {
         };
         entries.extend(self.recorder.entries().iter().cloned());
         crate::ops::device_age::enrolled_from_trail(&entries, base_url, user.id)
+    }
+
+    /// The caller check a change names, by `trail`: a fresh one, or, when the profile requires
+    /// one and there is none, the operator's override, recorded as its own `overridden` line
+    /// first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn caller_check_or_override(
+        &mut self,
+        user: &crate::api::User,
+        device: Option<&crate::api::OtpDevice>,
+        devices: Option<&[crate::api::OtpDevice]>,
+        change: crate::ops::Change,
+        override_reason: Option<&str>,
+        bulk: Option<&crate::audit::BulkRef>,
+        trail: Result<&[crate::audit::AuditEntry], &str>,
+    ) -> Result<crate::audit::CallerCheckRef, OpsError> {
+        let refusal = match self.require_caller_check_in(trail, user, devices, change) {
+            Ok(check) => return Ok(check),
+            Err(e) => e,
+        };
+        let missing = matches!(
+            &refusal,
+            OpsError::Refused {
+                refusal: crate::ops::Refusal::MissingCallerCheck,
+                ..
+            }
+        );
+        let Some(reason) = override_reason.filter(|_| missing) else {
+            return Err(refusal);
+        };
+        let mut line = self.recorder.entry(
+            user,
+            device,
+            crate::audit::AuditAction::CallerCheck,
+            crate::audit::AuditOutcome::Overridden,
+        );
+        line.reason = Some(reason.to_owned());
+        line.message = Some(format!("override for {}", change.name()));
+        line.bulk = bulk.cloned();
+        // The override is part of the change's record: no line, no change (fail closed).
+        self.recorder.attempt(line)?;
+        Ok(crate::audit::CallerCheckRef::Overridden {
+            reason: reason.to_owned(),
+        }
+        .redacted())
     }
 
     /// Notes on the change's audit line which caller check preceded it.

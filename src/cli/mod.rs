@@ -3,6 +3,7 @@
 mod account;
 pub mod args;
 mod audit_cmd;
+pub mod bulk;
 mod context;
 mod coverage_cmd;
 mod duration;
@@ -40,6 +41,9 @@ pub async fn run(cli: &Cli) -> Option<u8> {
         | Command::Logout { json, .. }
         | Command::Lock { json, .. }
         | Command::Audit { json, .. } => json.json,
+        Command::Bulk(args) => {
+            return Some(bulk::main(cli, args, &Output::new(args.json.json)).await);
+        }
         Command::Completions { shell } => {
             gen_cmd::completions(*shell);
             return Some(0);

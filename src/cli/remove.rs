@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::api::with_meta;
-use crate::audit::{AuditAction, AuditOutcome};
+use crate::api::{OtpDevice, ResponseMeta, User, with_meta};
+use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::ops::{Change, OpsError, Recorder, resolve_device, resolve_user};
 use crate::ui::text::clean;
 use crate::worker::{self, ApiRequest, ApiResponse};
@@ -30,12 +30,7 @@ pub async fn run(
     );
     let list = list?;
     let device = resolve_device(&list, device_text, &user)?.clone();
-    let entry = ctx.recorder.entry(
-        &user,
-        Some(&device),
-        AuditAction::Remove,
-        AuditOutcome::Attempt,
-    );
+    let entry = entry(ctx, &user, &device, reason);
     let question = format!(
         "Remove {} ({}) from {}?",
         clean(&device.label()),
@@ -54,22 +49,7 @@ pub async fn run(
     )
     .await?;
     let entry = Recorder::with_signals(entry, &signals);
-    ctx.recorder.attempt(entry.clone())?;
-    let request = ApiRequest::Remove {
-        user_id: user.id,
-        device_id: device.id.clone(),
-    };
-    let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
-    match response {
-        ApiResponse::Removed(Ok(())) => {
-            ctx.recorder.success(entry, &meta);
-        }
-        ApiResponse::Removed(Err(e)) => {
-            ctx.recorder.failure(entry, &e);
-            return Err(e.into());
-        }
-        _ => return Err(OpsError::Usage("unexpected answer".into())),
-    }
+    let meta = send(ctx, entry, &user, &device).await?;
     if out.json {
         out.json(&json!({
             "user": user_json(&user),
@@ -85,4 +65,58 @@ pub async fn run(
         ));
     }
     Ok(())
+}
+
+/// The attempt line of a removal, with its reason.
+pub(super) fn entry(
+    ctx: &Context,
+    user: &User,
+    device: &OtpDevice,
+    reason: Option<&str>,
+) -> AuditEntry {
+    let mut entry = ctx.recorder.entry(
+        user,
+        Some(device),
+        AuditAction::Remove,
+        AuditOutcome::Attempt,
+    );
+    entry.reason = reason.map(str::to_owned);
+    entry
+}
+
+/// Records the attempt, removes the device and records the outcome (the one removal both
+/// `remove` and `bulk remove` send).
+pub(super) async fn send(
+    ctx: &mut Context,
+    entry: AuditEntry,
+    user: &User,
+    device: &OtpDevice,
+) -> Result<ResponseMeta, OpsError> {
+    ctx.recorder.attempt(entry.clone())?;
+    deliver(ctx, entry, user, device).await
+}
+
+/// Removes the device and records the outcome of an attempt already on the trail.
+pub(super) async fn deliver(
+    ctx: &mut Context,
+    entry: AuditEntry,
+    user: &User,
+    device: &OtpDevice,
+) -> Result<ResponseMeta, OpsError> {
+    let request = ApiRequest::Remove {
+        user_id: user.id,
+        device_id: device.id.clone(),
+    };
+    let (response, meta) = with_meta(worker::execute(&ctx.client, request)).await;
+    match response {
+        ApiResponse::Removed(Ok(())) => {
+            ctx.recorder.success(entry, &meta);
+            Ok(meta)
+        }
+        ApiResponse::Removed(Err(e)) => {
+            ctx.recorder.failure(entry, &e);
+            Err(e.into())
+        }
+        _ => Err(OpsError::Usage("unexpected answer".into())),
+    }
 }

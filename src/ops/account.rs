@@ -121,6 +121,8 @@ pub fn lock_minutes(minutes: u32) -> Result<u32, OpsError> {
 pub struct AuditExtra {
     /// The case id (`w-…`) the line belongs to.
     pub case: Option<String>,
+    /// The bulk run and file line the line belongs to.
+    pub bulk: Option<crate::audit::BulkRef>,
 }
 
 /// The attempt line, after the gate and the caller check: a refusal is recorded and returned.
@@ -138,6 +140,7 @@ pub fn check(
     let mut entry = recorder.entry(user, None, action.audit_action(), AuditOutcome::Attempt);
     entry.message = action.note();
     entry.case.clone_from(&extra.case);
+    entry.bulk.clone_from(&extra.bulk);
     recorder.guard(gate, action.change(), entry, reason, caller)
 }
 
@@ -262,6 +265,7 @@ mod tests {
         ] {
             let extra = AuditExtra {
                 case: Some("w-1".into()),
+                ..AuditExtra::default()
             };
             let e = check(
                 &mut rec,

@@ -2,6 +2,7 @@
 //! records around every check and change.
 
 pub mod account;
+pub mod bulk;
 pub mod caller;
 pub mod code;
 pub mod device_age;

@@ -56,8 +56,30 @@ CREATE TABLE cov_device (
 );
 ";
 
+/// Migration 2: bulk run journals (a run, its rows' targets and states).
+const BULK: &str = "
+CREATE TABLE bulk_run (
+    id TEXT PRIMARY KEY,
+    action TEXT NOT NULL,
+    file_hash TEXT NOT NULL,
+    file TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE bulk_row (
+    run_id TEXT NOT NULL REFERENCES bulk_run (id) ON DELETE CASCADE,
+    line INTEGER NOT NULL,
+    -- The resolved user and device (ids and names, never a secret), JSON.
+    target TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('planned', 'in_flight', 'done', 'failed', 'skipped')),
+    request_id TEXT,
+    error TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, line)
+);
+";
+
 /// Every migration, in order.
-pub const MIGRATIONS: &[M<'static>] = &[M::up(COVERAGE)];
+pub const MIGRATIONS: &[M<'static>] = &[M::up(COVERAGE), M::up(BULK)];
 
 /// The migrations as rusqlite_migration runs them.
 pub fn migrations() -> Migrations<'static> {

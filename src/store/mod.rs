@@ -4,6 +4,7 @@
 //! the answer ([`Store::call`]), so a slow disk never stalls the runtime, and every write is
 //! serialised through one connection. Reading a report makes no API call: it reads this file.
 
+pub mod bulk;
 pub mod coverage;
 mod error;
 pub mod migrations;
