@@ -132,6 +132,7 @@ fn the_list_and_the_reason_asked_once() {
     let mut app = lost_app();
     ch(&mut app, 'w');
     let text = screen(&app, 120, 40);
+    assert!(text.contains("┌ Walkthroughs "), "{text}");
     assert!(text.contains("> Lost or replaced device"), "{text}");
     assert!(text.contains("  Locked out"), "{text}");
     ch(&mut app, 'j');

@@ -895,7 +895,11 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
         Dialog::Account(d) => (draw_account(app, d, &mut f, theme), true),
         Dialog::Walk(w) => {
             draw_walk(app, w, &mut f, theme);
-            (" Walkthrough ", false)
+            // The list is "Walkthroughs"; once one is chosen, its own name.
+            match w.stage {
+                WalkStage::Choose => (" Walkthroughs ", false),
+                _ => (" Walkthrough ", false),
+            }
         }
         Dialog::Token(d) => {
             match &d.issued {
