@@ -532,3 +532,35 @@ fn snapshots_remove_dialog_with_signals() {
     ch(&mut app, 'd');
     snap!("remove_with_signals", app);
 }
+
+#[test]
+fn a_device_the_events_say_was_added_today_never_proves_the_caller() {
+    // The portal or another session enrolled the authenticator two hours ago (event 22): the
+    // caller check lists it greyed, however this session learnt of it.
+    let mut added = ev(90, 22, now() - Duration::hours(2));
+    added.otp_device_id = Some("1004".into());
+    let mut app = app_with(kelly(), vec![added]);
+    ch(&mut app, 'c');
+    let Some(mfadesk::app::dialogs::Dialog::CallerCheck(d)) = app.dialogs.last() else {
+        panic!("no caller check: {:?}", app.dialogs);
+    };
+    let new = d
+        .devices
+        .iter()
+        .find(|x| x.device.id.0 == "1004")
+        .expect("the new device is listed");
+    assert!(
+        new.blocked
+            .as_deref()
+            .is_some_and(|w| w.contains("too new to prove the caller")),
+        "{new:?}"
+    );
+    assert!(
+        d.devices
+            .iter()
+            .filter(|x| x.device.id.0 != "1004")
+            .any(|x| x.blocked.is_none()),
+        "older devices are still offered"
+    );
+    assert!(screen(&app, 120, 40).contains("too new to prove the caller"));
+}
