@@ -1901,3 +1901,30 @@ fn unlock_can_require_a_caller_check_and_rate_limits_exit_5() {
     assert_eq!(status(&o), 5);
     assert_eq!(error_kind(&o), "rate_limited");
 }
+
+#[test]
+fn verify_refuses_a_device_the_events_say_was_added_today() {
+    let env = Env::new();
+    // The tenant says the authenticator was (re-)added an hour ago, by the portal or another
+    // session: it cannot prove the caller, and nothing is checked with it.
+    env.control.record_event(mfadesk::sim::NewEvent {
+        event_type_id: 22,
+        user_id: Some(KELLY),
+        actor_user_id: Some(KELLY),
+        otp_device_id: Some(KELLY_TOTP),
+        otp_device_name: Some("Pixel 8".into()),
+        ..mfadesk::sim::NewEvent::default()
+    });
+    let o = env.run_with(
+        &["verify", "kellyslater", "Pixel 8", "--code-stdin", "--json"],
+        "123456\n",
+    );
+    assert_eq!(status(&o), 6, "{}{}", stdout(&o), stderr(&o));
+    let message = json(&o)["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("too new to prove the caller"), "{message}");
+    assert!(
+        !env.audit_lines()
+            .iter()
+            .any(|l| l["action"] == "caller_check" && l["outcome"] == "success")
+    );
+}

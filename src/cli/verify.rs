@@ -232,9 +232,11 @@ fn refuse_new_device(
     user: &User,
     list: &[OtpDevice],
     device: &OtpDevice,
+    mut enrolled: Vec<crate::ops::device_age::EnrolledAt>,
 ) -> Result<(), OpsError> {
     use crate::ops::device_age::{NO_OLD_DEVICE, any_offered, check_devices};
-    let checkable = check_devices(list, &ctx.enrolled_at(user), Utc::now());
+    enrolled.extend(ctx.enrolled_at(user));
+    let checkable = check_devices(list, &enrolled, Utc::now());
     let Some(why) = checkable
         .iter()
         .find(|c| c.device.id == device.id)
@@ -446,10 +448,21 @@ pub async fn run(
     timeout: Option<u64>,
 ) -> Result<(), OpsError> {
     let user = resolve_user(&ctx.client, user_text).await?;
-    let list = devices(&ctx.client, &user).await?;
+    // The events join the same round: their device additions (22/540) count for device age.
+    let (list, events) = tokio::join!(
+        devices(&ctx.client, &user),
+        crate::ops::events::recent_events(&ctx.client, &user, Utc::now())
+    );
+    let list = list?;
     let device = pick_device(&list, device_text, &user)?.clone();
     if device.active {
-        refuse_new_device(ctx, &user, &list, &device)?;
+        let from_events: Vec<crate::ops::device_age::EnrolledAt> = events
+            .map(|e| crate::ops::signals::device_enrolled_at(&e))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, at)| (crate::api::DeviceId(id), at))
+            .collect();
+        refuse_new_device(ctx, &user, &list, &device, from_events)?;
     }
     let was_active = device.active;
     let checked = check(ctx, out, &user, &device, None, code_stdin, timeout).await?;
