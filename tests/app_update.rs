@@ -1821,3 +1821,39 @@ fn being_stopped_mid_change_settles_it_as_unknown_and_quits() {
             .contains("outcome is unknown")
     );
 }
+
+#[test]
+fn an_older_device_read_answering_last_never_overwrites_a_newer_one() {
+    let mut app = new_app();
+    open_user(&mut app, kelly(), all_devices(), vec![sms_factor()]);
+    let everyone = all_devices();
+    let remove = |app: &mut App| -> RequestId {
+        ch(app, 'd');
+        let (id, _) = requests(&confirm_remove(app))
+            .into_iter()
+            .find(|(_, r)| matches!(r, ApiRequest::Remove { .. }))
+            .expect("a removal sent");
+        id
+    };
+    let reread = |cmds: &[Cmd]| -> RequestId {
+        requests(cmds)
+            .into_iter()
+            .find(|(_, r)| matches!(r, ApiRequest::GetDevices(_)))
+            .map(|(id, _)| id)
+            .expect("the devices read again")
+    };
+    // Two removals, each followed by a read of the devices; the first read answers last.
+    let first = remove(&mut app);
+    let read_1 = reread(&answer(&mut app, first, ApiResponse::Removed(Ok(()))));
+    let second = remove(&mut app);
+    let read_2 = reread(&answer(&mut app, second, ApiResponse::Removed(Ok(()))));
+    let left: Vec<OtpDevice> = everyone[2..].to_vec();
+    answer(&mut app, read_2, ApiResponse::Devices(Ok(left.clone())));
+    answer(
+        &mut app,
+        read_1,
+        ApiResponse::Devices(Ok(everyone[1..].to_vec())),
+    );
+    let shown = app.user.as_ref().unwrap().devices.clone().unwrap();
+    assert_eq!(shown, left, "the newer read stands");
+}

@@ -393,6 +393,8 @@ pub struct App {
     /// The Coverage view (`R`) and a background scan.
     pub coverage: coverage::CoverageState,
     next_id: RequestId,
+    /// The newest device read asked for: an older one answering late never overwrites it.
+    pub(crate) latest_devices: Option<RequestId>,
 }
 
 /// The audit view (`A`): entries read from the trail file, newest first, and a filter.
@@ -457,6 +459,7 @@ impl App {
             audit_view: AuditView::default(),
             coverage: coverage::CoverageState::default(),
             next_id: 1,
+            latest_devices: None,
         }
     }
 

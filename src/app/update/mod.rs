@@ -473,6 +473,10 @@ fn on_result(
         (Purpose::Search, ApiResponse::Search(r)) => on_search(app, r),
         (Purpose::SearchMore, ApiResponse::Search(r)) => on_search_more(app, r),
         (Purpose::User(uid), ApiResponse::User(r)) => on_user_loaded(app, uid, r),
+        // Two reads in flight (a reload after a change, then another): the older answer may
+        // arrive last and would show a device as it was before the change.
+        (Purpose::Devices(_), ApiResponse::Devices(_))
+            if app.latest_devices.is_some_and(|latest| id < latest) => {}
         (Purpose::Devices(uid), ApiResponse::Devices(r)) => on_devices_loaded(app, uid, r),
         (Purpose::Factors(uid), ApiResponse::Factors(r)) => on_factors_loaded(app, uid, r),
         (Purpose::Events(uid), ApiResponse::Events(r)) => history::on_loaded(app, uid, false, r),

@@ -73,7 +73,8 @@ fn cancel_loads(app: &mut App, cmds: &mut Vec<Cmd>) {
 
 /// Reads the user's enrolled devices.
 fn load_devices(app: &mut App, user_id: UserId, cmds: &mut Vec<Cmd>) {
-    let (_, cmd) = app.request(Purpose::Devices(user_id), ApiRequest::GetDevices(user_id));
+    let (id, cmd) = app.request(Purpose::Devices(user_id), ApiRequest::GetDevices(user_id));
+    app.latest_devices = Some(id);
     cmds.push(cmd);
 }
 
