@@ -711,9 +711,12 @@ fn read_only_hints_offer_only_what_works() {
 
     let mut app = App::new(read_only, now());
     open_user(&mut app, kelly(), all_devices(), vec![sms_factor()]);
-    for k in ["e", "t", "v", "d", "m"] {
+    for k in ["e", "t", "d", "m"] {
         assert!(!footer_has(&app, k), "{k} offered: {:?}", footer(&app));
     }
+    // v on an active device is a caller check, which read-only mode allows.
+    assert!(app.user.as_ref().unwrap().selected_device().unwrap().active);
+    assert!(footer_has(&app, "v"), "{:?}", footer(&app));
     // Enter neither verifies a device nor enrolls a factor in read-only mode.
     assert!(!footer_has(&app, "⏎"), "{:?}", footer(&app));
     app.focus = Focus::Factors;

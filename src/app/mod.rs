@@ -522,7 +522,17 @@ impl App {
 
     /// Whether an action makes sense right now (drives the footer and help).
     pub fn available(&self, action: Action) -> bool {
-        if action.is_mutating() && self.tenant.read_only {
+        // `v` on an active device is a caller check, which changes nothing: it stays offered
+        // in read-only mode where checks are allowed.
+        let verify_checks = action == Action::Verify
+            && self
+                .user
+                .as_ref()
+                .and_then(|u| u.selected_device())
+                .is_some_and(|d| d.active)
+            && self.caller_check_allowed()
+            && !self.credential_read_only;
+        if action.is_mutating() && self.tenant.read_only && !verify_checks {
             return false;
         }
         if action.acts_on_open_user() && self.highlighted_other().is_some() {
