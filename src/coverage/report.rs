@@ -210,8 +210,8 @@ pub fn write_csv(report: &Report, path: &Path) -> Result<(), CoverageError> {
     for u in &report.users {
         w.write_record([
             u.id.to_string(),
-            u.email.clone().unwrap_or_default(),
-            u.name.clone(),
+            cell(u.email.as_deref().unwrap_or_default()),
+            cell(&u.name),
             u.status.map(|s| s.to_string()).unwrap_or_default(),
             u.last_login.clone().unwrap_or_default(),
             u.category.as_str().to_owned(),
@@ -223,4 +223,27 @@ pub fn write_csv(report: &Report, path: &Path) -> Result<(), CoverageError> {
     }
     w.flush().map_err(|e| fail(&e))?;
     Ok(())
+}
+
+/// A tenant's text as a CSV cell a spreadsheet will not run: a leading `=`, `+`, `-`, `@`, tab
+/// or carriage return (a formula) gets a `'` before it.
+fn cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formulas_from_the_tenant_do_not_run_in_a_spreadsheet() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("+1 555"), "'+1 555");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("kelly@acme.example"), "kelly@acme.example");
+        assert_eq!(cell(""), "");
+    }
 }
