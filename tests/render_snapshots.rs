@@ -848,6 +848,52 @@ fn audit_view_of_the_whole_trail() {
 }
 
 #[test]
+fn audit_view_shows_and_filters_the_tenant() {
+    use mfadesk::audit::{AuditAction, AuditContext, AuditOutcome};
+    // One device removed on three demo tenants: three lines, told apart by their tenant.
+    let entries: Vec<_> = [4101, 4102, 4103]
+        .into_iter()
+        .map(|port| {
+            AuditContext::new("jdoe", None, &format!("http://127.0.0.1:{port}"))
+                .entry_at(
+                    now() - Duration::minutes(i64::from(port - 4100)),
+                    36216766,
+                    AuditAction::Remove,
+                    AuditOutcome::Success,
+                )
+                .user_email("kelly@acme.com")
+                .factor("OneLogin SMS")
+        })
+        .collect();
+    let mut app = new_app();
+    ch(&mut app, 'A');
+    mfadesk::app::update(&mut app, mfadesk::app::Msg::AuditRead(Ok((entries, 0))));
+    let text = screen(&app, 120, 40);
+    for tenant in ["127.0.0.1:4101", "127.0.0.1:4102", "127.0.0.1:4103"] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(tenant))
+            .unwrap_or_else(|| panic!("{tenant} missing:\n{text}"));
+        assert!(
+            line.contains("remove") && line.contains("kelly@acme.com"),
+            "{line}"
+        );
+    }
+    assert!(text.contains("or tenant"), "{text}");
+    ch(&mut app, '/');
+    type_text(&mut app, "4102");
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("1 entry"), "{text}");
+    assert!(text.contains("127.0.0.1:4102"), "{text}");
+    assert!(
+        !text.contains("127.0.0.1:4101") && !text.contains("127.0.0.1:4103"),
+        "{text}"
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("127.0.0.1:4102"), "{text}");
+}
+
+#[test]
 fn help_scrolled_to_the_search_syntax() {
     let mut app = kelly_app();
     ch(&mut app, '?');

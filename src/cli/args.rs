@@ -201,6 +201,9 @@ pub enum Command {
         /// Only the lines of this walkthrough case (`w-…`, on every line it wrote).
         #[arg(long, value_name = "ID")]
         case: Option<String>,
+        /// Only this tenant: the host of its base URL, optionally with `:port`.
+        #[arg(long, value_name = "HOST")]
+        tenant: Option<String>,
         /// Only entries since WHEN: a duration (2h, 7d) or an RFC 3339 time.
         #[arg(long, value_name = "WHEN")]
         since: Option<String>,

@@ -1051,7 +1051,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             if view.editing {
                 f.input("Filter", &view.filter, true, None);
             } else if filter.is_empty() {
-                f.styled("/ filters by user, ticket or operator", theme.dim());
+                f.styled("/ filters by user, ticket, operator or tenant", theme.dim());
             } else {
                 f.text(fit(&format!("Filter: {filter}  (/ edits)"), inner_w));
             }
@@ -1082,6 +1082,14 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     theme.dim(),
                 );
             }
+            // The tenant column is as wide as the widest tenant shown, up to a third of the line.
+            let tenant_w = rows
+                .iter()
+                .skip(*scroll)
+                .map(|r| r.tenant.chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(inner_w / 3);
             for r in rows.iter().skip(*scroll) {
                 let outcome = match r.outcome {
                     AuditResult::Attempt => "attempt",
@@ -1105,8 +1113,12 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 };
                 f.lines.push(Line::from(vec![
                     Span::raw(format!("{} ", r.time.format("%Y-%m-%d %H:%M:%S"))),
+                    Span::styled(
+                        format!("{:<tenant_w$} ", fit(&r.tenant, tenant_w)),
+                        theme.dim(),
+                    ),
                     Span::styled(format!("{:<9} {:<11} ", r.action.as_str(), outcome), style),
-                    Span::raw(fit(&r.user, inner_w.saturating_sub(42))),
+                    Span::raw(fit(&r.user, inner_w.saturating_sub(43 + tenant_w))),
                 ]));
                 let mut detail = Vec::new();
                 if !r.device.is_empty() {
