@@ -854,7 +854,7 @@ fn audit_view_shows_and_filters_the_tenant() {
     let entries: Vec<_> = [4101, 4102, 4103]
         .into_iter()
         .map(|port| {
-            AuditContext::new("jdoe", None, &format!("http://127.0.0.1:{port}"))
+            AuditContext::new("jdoe", None, format!("http://127.0.0.1:{port}"))
                 .entry_at(
                     now() - Duration::minutes(i64::from(port - 4100)),
                     36216766,
