@@ -106,6 +106,20 @@ fn results_with_selection() {
     let app = results_app();
     snap!("results_selected", app);
     snap_styles("results_selected_styles_80x24", &app, 80, 24);
+    // No user open: the pane takes the room its rows need, up to half the screen, so emails
+    // and statuses are whole at 120 columns, and at 80 it is wider than with a user open.
+    let text = screen(&app, 120, 40);
+    for whole in ["kelly@acme.com", "ksmith@acme.com", "Suspended", "Pw reset"] {
+        assert!(text.contains(whole), "{whole} cut:\n{text}");
+    }
+    let users_pane = |text: &str| {
+        let top = text.lines().nth(1).unwrap_or_default();
+        top.split('┐').next().unwrap_or_default().chars().count() + 1
+    };
+    assert_eq!(users_pane(&text), 60, "{text}");
+    let text = screen(&app, 80, 24);
+    assert_eq!(users_pane(&text), 40, "{text}");
+    assert!(text.contains("kelly@acme"), "{text}");
 }
 
 #[test]
@@ -571,6 +585,21 @@ fn demo_phone_panel() {
     };
     snap!("demo_phone", app);
     assert!(!screen(&app, 120, 40).contains("never-drawn"));
+    // The YubiKey's code is whole inside the phone's rows at both sizes (joined across its wrap).
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = screen(&app, w, h);
+        let phone: String = text
+            .lines()
+            .skip_while(|l| !l.contains("Demo phone"))
+            .map(|l| l.split('│').nth(1).unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+            .join("");
+        let joined: String = phone.split_whitespace().collect();
+        assert!(
+            joined.contains("cccccclbnrjdhbtfejhevdhrlkgbrcfiiuicjtfkgeeb"),
+            "{w}x{h}:\n{text}"
+        );
+    }
 }
 
 #[test]
