@@ -119,9 +119,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .into_iter()
         .map(|c| (c, code_lines(c, w, false, theme)))
         .collect();
-    // Short of rows, the YubiKey shown drops its own label row: its owner follows the code.
+    // Short of rows for the key and the open user's other codes, the YubiKey drops its own
+    // label row: its owner follows the code.
+    let mine: usize = entries
+        .iter()
+        .filter(|(c, _)| !c.touch && Some(c.user_id) == open)
+        .map(|(_, l)| l.len())
+        .sum();
     if let Some(i) = yubikey(&entries)
-        && entries.iter().map(|(_, l)| l.len()).sum::<usize>() > room
+        && entries[i].1.len() + mine > room
     {
         entries[i].1 = code_lines(entries[i].0, w, true, theme);
     }
