@@ -203,9 +203,10 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .max()
         .unwrap_or(0);
     let name_w = if show_email {
-        // Both sized from the rows: emails whole when names keep half the room at least, else
-        // the two halve it; a name never takes room an email needs beyond that.
-        longest.min(avail.saturating_sub(longest_email).max(avail / 2))
+        // Both sized from the rows: names whole first, but the emails keep what they need up
+        // to two fifths of the room (ten columns at least), so a long name cannot starve them.
+        let email_room = longest_email.min((avail * 2 / 5).max(10));
+        longest.min(avail.saturating_sub(email_room))
     } else {
         avail + 1
     };
