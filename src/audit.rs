@@ -167,6 +167,35 @@ pub struct AuditEntry {
     pub registration_id: Option<String>,
 }
 
+/// The tenant a base URL names: its host, with the port when there is one (demo tenants on
+/// loopback differ only by port).
+pub fn tenant_of(base_url: &str) -> String {
+    match url::Url::parse(base_url) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => base_url.to_owned(),
+        },
+        Err(_) => base_url.to_owned(),
+    }
+}
+
+/// True when `wanted` names this tenant: its host, or its host and port (case-insensitive).
+pub fn tenant_matches(tenant: &str, wanted: &str) -> bool {
+    let wanted = wanted.trim();
+    tenant.eq_ignore_ascii_case(wanted)
+        || tenant.rsplit_once(':').is_some_and(|(host, port)| {
+            port.bytes().all(|b| b.is_ascii_digit()) && host.eq_ignore_ascii_case(wanted)
+        })
+}
+
+impl AuditEntry {
+    /// The tenant this line was written against (see [`tenant_of`]).
+    pub fn tenant(&self) -> String {
+        tenant_of(&self.base_url)
+    }
+}
+
 /// A fresh id for an attempt and its outcome.
 pub fn new_attempt_id() -> String {
     format!("{:016x}", rand::random::<u64>())

@@ -4,8 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use mfadesk::cli::{self, Cli, Command};
 use mfadesk::config::{self, Paths};
 use mfadesk::{console, logging, sim};
@@ -56,7 +54,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match mfadesk::cli::args::parse_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };

@@ -892,6 +892,67 @@ fn audit_filters_the_trail() {
 }
 
 #[test]
+fn audit_shows_and_filters_the_tenant_of_each_line() {
+    use mfadesk::audit::{AuditAction, AuditContext, AuditOutcome};
+    let home = tempfile::tempdir().unwrap();
+    let trail = home.path().join("audit.jsonl");
+    // The same device removed on two demo tenants (same host, other ports) and on a real one.
+    let mut text = String::new();
+    for base in [
+        "http://127.0.0.1:4101",
+        "http://127.0.0.1:4102",
+        "https://acme.onelogin.com",
+    ] {
+        let line = AuditContext::new("jdoe", None, base)
+            .entry(KELLY, AuditAction::Remove, AuditOutcome::Success)
+            .device_id(KELLY_SMS)
+            .to_json_line()
+            .unwrap();
+        text.push_str(&line);
+        if !line.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    std::fs::write(&trail, text).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["audit", "--audit-log", trail.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        bare(home.path(), &args).output().unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(status(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("TENANT"), "{out}");
+    for tenant in ["127.0.0.1:4101", "127.0.0.1:4102", "acme.onelogin.com"] {
+        assert_eq!(out.matches(tenant).count(), 1, "{tenant} in:\n{out}");
+    }
+    // --json: every field as before, plus the tenant.
+    let doc = json(&run(&["--json"]));
+    assert_eq!(doc["count"], 3);
+    let first = &doc["entries"][0];
+    assert_eq!(first["tenant"], "127.0.0.1:4101");
+    assert_eq!(first["base_url"], "http://127.0.0.1:4101");
+    assert_eq!(first["action"], "remove");
+    assert_eq!(first["device_id"], KELLY_SMS);
+    assert_eq!(doc["entries"][2]["tenant"], "acme.onelogin.com");
+    // Host and port name one demo tenant; the host alone names every tenant on it.
+    let doc = json(&run(&["--tenant", "127.0.0.1:4102", "--json"]));
+    assert_eq!(doc["count"], 1, "{doc}");
+    assert_eq!(doc["entries"][0]["base_url"], "http://127.0.0.1:4102");
+    let doc = json(&run(&["--tenant", "127.0.0.1", "--json"]));
+    assert_eq!(doc["count"], 2, "{doc}");
+    let o = run(&["--tenant", "ACME.onelogin.com"]);
+    assert_eq!(status(&o), 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("acme.onelogin.com") && !out.contains("127.0.0.1"),
+        "{out}"
+    );
+    let doc = json(&run(&["--tenant", "globex.onelogin.com", "--json"]));
+    assert_eq!(doc["count"], 0);
+}
+
+#[test]
 fn no_secret_reaches_the_audit_trail_log_or_stderr() {
     let env = Env::new();
     let code = totp(&env);

@@ -106,6 +106,21 @@ fn results_with_selection() {
     let app = results_app();
     snap!("results_selected", app);
     snap_styles("results_selected_styles_80x24", &app, 80, 24);
+    // No user open: the pane takes the room its rows need, up to half the screen, so emails
+    // and statuses are whole at 120 columns; at 80 it is wider than with a user open and the
+    // email column, dropped there before, is shown.
+    let text = screen(&app, 120, 40);
+    for whole in ["kelly@acme.com", "ksmith@acme.com", "Suspended", "Pw reset"] {
+        assert!(text.contains(whole), "{whole} cut:\n{text}");
+    }
+    let users_pane = |text: &str| {
+        let top = text.lines().nth(1).unwrap_or_default();
+        top.split('┐').next().unwrap_or_default().chars().count() + 1
+    };
+    assert_eq!(users_pane(&text), 60, "{text}");
+    let text = screen(&app, 80, 24);
+    assert_eq!(users_pane(&text), 40, "{text}");
+    assert!(text.contains("kelly@acm…"), "{text}");
 }
 
 #[test]
@@ -571,6 +586,21 @@ fn demo_phone_panel() {
     };
     snap!("demo_phone", app);
     assert!(!screen(&app, 120, 40).contains("never-drawn"));
+    // The YubiKey's code is whole inside the phone's rows at both sizes (joined across its wrap).
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = screen(&app, w, h);
+        let phone: String = text
+            .lines()
+            .skip_while(|l| !l.contains("Demo phone"))
+            .map(|l| l.split('│').nth(1).unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+            .join("");
+        let joined: String = phone.split_whitespace().collect();
+        assert!(
+            joined.contains("cccccclbnrjdhbtfejhevdhrlkgbrcfiiuicjtfkgeeb"),
+            "{w}x{h}:\n{text}"
+        );
+    }
 }
 
 #[test]
@@ -845,6 +875,52 @@ fn audit_view_of_the_whole_trail() {
     ch(&mut app, '/');
     type_text(&mut app, "inc-41");
     snap!("audit_filtered", app);
+}
+
+#[test]
+fn audit_view_shows_and_filters_the_tenant() {
+    use mfadesk::audit::{AuditAction, AuditContext, AuditOutcome};
+    // One device removed on three demo tenants: three lines, told apart by their tenant.
+    let entries: Vec<_> = [4101, 4102, 4103]
+        .into_iter()
+        .map(|port| {
+            AuditContext::new("jdoe", None, format!("http://127.0.0.1:{port}"))
+                .entry_at(
+                    now() - Duration::minutes(i64::from(port - 4100)),
+                    36216766,
+                    AuditAction::Remove,
+                    AuditOutcome::Success,
+                )
+                .user_email("kelly@acme.com")
+                .factor("OneLogin SMS")
+        })
+        .collect();
+    let mut app = new_app();
+    ch(&mut app, 'A');
+    mfadesk::app::update(&mut app, mfadesk::app::Msg::AuditRead(Ok((entries, 0))));
+    let text = screen(&app, 120, 40);
+    for tenant in ["127.0.0.1:4101", "127.0.0.1:4102", "127.0.0.1:4103"] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(tenant))
+            .unwrap_or_else(|| panic!("{tenant} missing:\n{text}"));
+        assert!(
+            line.contains("remove") && line.contains("kelly@acme.com"),
+            "{line}"
+        );
+    }
+    assert!(text.contains("or tenant"), "{text}");
+    ch(&mut app, '/');
+    type_text(&mut app, "4102");
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("1 entry"), "{text}");
+    assert!(text.contains("127.0.0.1:4102"), "{text}");
+    assert!(
+        !text.contains("127.0.0.1:4101") && !text.contains("127.0.0.1:4103"),
+        "{text}"
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("127.0.0.1:4102"), "{text}");
 }
 
 #[test]

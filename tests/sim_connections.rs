@@ -174,3 +174,89 @@ async fn stalled_heads_bodies_and_idle_keep_alives_are_closed() {
     );
     wait_until(&control, "all closed", |n| *n == 0).await;
 }
+
+/// Sends `head` (a whole request head) while reading; returns what came back before the close.
+async fn send_head(s: &mut TcpStream, head: &str) -> Vec<u8> {
+    let (mut rd, mut wr) = s.split();
+    let write = async {
+        // The tenant may close once it has answered: a failed write is no failure here.
+        let _ = wr.write_all(head.as_bytes()).await;
+    };
+    let read = async {
+        let mut out = Vec::new();
+        let _ = timeout(PATIENCE, rd.read_to_end(&mut out))
+            .await
+            .expect("the server should answer and close");
+        out
+    };
+    let ((), out) = tokio::join!(write, read);
+    out
+}
+
+#[tokio::test]
+async fn heads_over_64_kib_get_a_json_431_in_the_api_version_shape() {
+    let sim = Sim::start().await;
+    let addr = sim.tenant.addr();
+    let big = "z".repeat(70 * 1024);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let out = send_head(
+        &mut s,
+        &format!("GET /api/1/users/1/otp_devices HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n"),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out).to_string();
+    assert!(text.starts_with("HTTP/1.1 431 "), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{text}"
+    );
+    let (status, body) = parse_response(&out);
+    assert_eq!(status, 431);
+    assert_eq!(body["status"]["error"], true, "{text}");
+    assert_eq!(body["status"]["code"], 431, "{text}");
+    assert_eq!(
+        body["status"]["message"], "Request Header Fields Too Large",
+        "{text}"
+    );
+
+    // A v2 path gets the v2 shape, even on a connection that already served a request.
+    let t = sim.manage().await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!(
+            "GET /api/2/users/36216766 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (status, body) = read_response(&mut s).await;
+    assert_eq!(status, 200, "{body}");
+    let out = send_head(
+        &mut s,
+        &format!("GET /api/2/users HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nX-More: {big}\r\n\r\n"),
+    )
+    .await;
+    let (status, body) = parse_response(&out);
+    assert_eq!(status, 431, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(body["statusCode"], 431, "{body}");
+    assert_eq!(body["name"], "RequestHeaderFieldsTooLargeError", "{body}");
+
+    // Many small headers past 64 KiB in all are refused the same way.
+    let many: String = (0..2000)
+        .map(|i| format!("X-H{i}: {}\r\n", "v".repeat(40)))
+        .collect();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let out = send_head(
+        &mut s,
+        &format!("GET /api/2/users HTTP/1.1\r\nHost: x\r\n{many}\r\n"),
+    )
+    .await;
+    let (status, body) = parse_response(&out);
+    assert_eq!(status, 431, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(body["name"], "RequestHeaderFieldsTooLargeError", "{body}");
+
+    // The tenant goes on serving.
+    assert_eq!(sim.get(&t, "/api/2/users/36216766").await.status(), 200);
+}

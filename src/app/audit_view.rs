@@ -10,6 +10,8 @@ use crate::audit::AuditEntry;
 pub struct AuditRow {
     /// When.
     pub time: DateTime<Utc>,
+    /// The tenant the line was written against: the host (and port) of its base URL.
+    pub tenant: String,
     /// Who did it (empty for this session's notes: the operator is the agent at the keyboard).
     pub operator: String,
     /// The user's name, else email, else id.
@@ -56,6 +58,7 @@ impl From<&AuditEntry> for AuditRow {
     fn from(e: &AuditEntry) -> Self {
         AuditRow {
             time: e.time,
+            tenant: e.tenant(),
             operator: e.operator.clone(),
             user: who(&e.user_name, &e.user_email, e.user_id),
             device: what(&e.device_name, &e.factor, &e.device_id),
@@ -71,10 +74,12 @@ impl From<&AuditEntry> for AuditRow {
     }
 }
 
-impl From<&AuditNote> for AuditRow {
-    fn from(n: &AuditNote) -> Self {
+impl AuditRow {
+    /// A row from this session's note; the session talks to one tenant, `base_url`.
+    fn from_note(n: &AuditNote, base_url: &str) -> Self {
         AuditRow {
             time: n.time,
+            tenant: crate::audit::tenant_of(base_url),
             operator: String::new(),
             user: who(&n.user_name, &n.user_email, n.user_id),
             device: what(&n.device_name, &n.factor, &n.device_id),
@@ -91,8 +96,8 @@ impl From<&AuditNote> for AuditRow {
 }
 
 impl AuditRow {
-    /// True when the filter text is in the user, the ticket or reason, the operator or the
-    /// walkthrough's case id.
+    /// True when the filter text is in the user, the ticket or reason, the operator, the tenant
+    /// or the walkthrough's case id.
     pub fn matches(&self, filter: &str) -> bool {
         let filter = filter.trim().to_lowercase();
         if filter.is_empty() {
@@ -103,6 +108,7 @@ impl AuditRow {
             self.email.as_deref(),
             self.reason.as_deref(),
             Some(self.operator.as_str()),
+            Some(self.tenant.as_str()),
             self.case.as_deref(),
         ];
         fields
@@ -127,7 +133,7 @@ pub fn rows(app: &App) -> Vec<AuditRow> {
             let mut rows: Vec<AuditRow> = app
                 .audit
                 .iter()
-                .map(AuditRow::from)
+                .map(|n| AuditRow::from_note(n, &app.tenant.base_url))
                 .filter(|r| r.matches(filter))
                 .collect();
             newest_first(&mut rows, |r| r.time);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::CliOptions;
 use crate::ops::bulk::BulkAction;
@@ -24,6 +24,40 @@ pub struct Cli {
     /// The command; none starts the console.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The commands that take none of the shared options: their help lists only their own.
+pub const OWN_OPTIONS_ONLY: [&str; 3] = ["sim", "completions", "man"];
+
+/// The command line: the derived definition, with the shared options hidden from the help of the
+/// commands that ignore them. Each of those commands gets a hidden copy of every shared option
+/// (same id and parser), so clap does not propagate the listed one there, and a value given after
+/// the command still reaches the shared options as before.
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let shared: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    OWN_OPTIONS_ONLY.into_iter().fold(cmd, |cmd, name| {
+        cmd.mut_subcommand(name, |sub| {
+            shared.iter().fold(sub, |sub, arg| {
+                sub.arg(arg.clone().global(false).hide(true))
+            })
+        })
+    })
+}
+
+/// Parses a command line (the program name first) with [`command`].
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut cmd = command();
+    let mut matches = cmd.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
 }
 
 /// `--json` for the commands that print results.
@@ -201,6 +235,9 @@ pub enum Command {
         /// Only the lines of this walkthrough case (`w-…`, on every line it wrote).
         #[arg(long, value_name = "ID")]
         case: Option<String>,
+        /// Only this tenant: the host of its base URL, optionally with `:port`.
+        #[arg(long, value_name = "HOST")]
+        tenant: Option<String>,
         /// Only entries since WHEN: a duration (2h, 7d) or an RFC 3339 time.
         #[arg(long, value_name = "WHEN")]
         since: Option<String>,

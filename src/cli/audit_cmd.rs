@@ -2,23 +2,39 @@
 
 use serde_json::json;
 
-use crate::audit::{AuditEntry, read_trail, skipped_note};
+use crate::audit::{AuditEntry, read_trail, skipped_note, tenant_matches};
 use crate::config::{CliOptions, Paths};
 use crate::ops::OpsError;
 
 use super::duration::parse_since;
 use super::output::{Output, table};
 
+/// The filters of `mfadesk audit`, as given.
+pub struct Filter<'a> {
+    /// `--user`: id or email.
+    pub user: &'a Option<String>,
+    /// `--operator`.
+    pub operator: &'a Option<String>,
+    /// `--action`.
+    pub action: &'a Option<String>,
+    /// `--since`.
+    pub since: &'a Option<String>,
+    /// `--case`.
+    pub case: &'a Option<String>,
+    /// `--tenant`: host, or host and port.
+    pub tenant: &'a Option<String>,
+}
+
 /// Prints the matching entries, oldest first.
-pub fn run(
-    options: &CliOptions,
-    out: &Output,
-    user: &Option<String>,
-    operator: &Option<String>,
-    action: &Option<String>,
-    since: &Option<String>,
-    case: &Option<String>,
-) -> Result<(), OpsError> {
+pub fn run(options: &CliOptions, out: &Output, filter: &Filter<'_>) -> Result<(), OpsError> {
+    let Filter {
+        user,
+        operator,
+        action,
+        since,
+        case,
+        tenant,
+    } = filter;
     let path = match &options.audit_log {
         Some(p) => p.clone(),
         None => Paths::platform()
@@ -68,6 +84,9 @@ pub fn run(
             && action.as_deref().is_none_or(|a| e.action.as_str() == a)
             && since.is_none_or(|t| e.time >= t)
             && case.as_deref().is_none_or(|c| e.case.as_deref() == Some(c))
+            && tenant
+                .as_deref()
+                .is_none_or(|t| tenant_matches(&e.tenant(), t))
     };
     let entries: Vec<&AuditEntry> = entries.iter().filter(|e| keep(e)).collect();
     if out.json {
@@ -75,7 +94,7 @@ pub fn run(
             "path": path.display().to_string(),
             "count": entries.len(),
             "skipped": skipped,
-            "entries": entries,
+            "entries": entries.iter().map(|e| with_tenant(e)).collect::<Vec<_>>(),
         }));
         return Ok(());
     }
@@ -88,6 +107,7 @@ pub fn run(
         .map(|e| {
             vec![
                 e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                e.tenant(),
                 e.operator.clone(),
                 e.action.as_str().to_owned(),
                 e.outcome.as_str().to_owned(),
@@ -103,6 +123,7 @@ pub fn run(
     out.text(&table(
         &[
             "TIME (UTC)",
+            "TENANT",
             "OPERATOR",
             "ACTION",
             "OUTCOME",
@@ -114,4 +135,13 @@ pub fn run(
         &rows,
     ));
     Ok(())
+}
+
+/// The entry as written, plus its `tenant` (the host of `base_url`), for `--json`.
+fn with_tenant(e: &AuditEntry) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
+    if let Some(map) = v.as_object_mut() {
+        map.insert("tenant".into(), serde_json::Value::String(e.tenant()));
+    }
+    v
 }

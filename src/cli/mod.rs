@@ -66,8 +66,20 @@ pub async fn run(cli: &Cli) -> Option<u8> {
             action,
             since,
             case,
+            tenant,
             ..
-        } => audit_cmd::run(&cli.options, &out, user, operator, action, since, case),
+        } => audit_cmd::run(
+            &cli.options,
+            &out,
+            &audit_cmd::Filter {
+                user,
+                operator,
+                action,
+                since,
+                case,
+                tenant,
+            },
+        ),
         _ => run_online(cli, command, &out).await,
     };
     Some(match result {

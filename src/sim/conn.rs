@@ -7,7 +7,8 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{FutureExt, StreamExt};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
@@ -28,9 +30,14 @@ use super::respond::{ApiError, v1_err, v2_err};
 pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Largest request target; longer is 414.
 pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
-/// hyper's read buffer: heads past [`MAX_HEADER_BYTES`] still fit, so we can answer
-/// them in JSON; only heads past this get hyper's own bare 431.
-const READ_BUF_BYTES: usize = 64 * 1024;
+/// Largest request head read at all: [`HeadGuard`] answers a longer one 431 in JSON itself.
+const MAX_HEAD_READ: usize = 64 * 1024;
+/// hyper's read buffer: heads past [`MAX_HEADER_BYTES`] still fit, so [`answer`] refuses them in
+/// JSON; it is larger than [`MAX_HEAD_READ`] so hyper never refuses a head with its own bare 431.
+const READ_BUF_BYTES: usize = MAX_HEAD_READ + 16 * 1024;
+/// How much of an oversized head is read and dropped before the 431 goes out: closing with
+/// unread bytes would reset the connection and lose the answer.
+const MAX_HEAD_DISCARD: usize = 1024 * 1024;
 
 /// The bounds every connection is held to.
 #[derive(Clone, Copy, Debug)]
@@ -147,12 +154,17 @@ fn refuse(stream: &TcpStream) {
 async fn serve(stream: TcpStream, router: Router, limits: Limits, mut stop: watch::Receiver<bool>) {
     let (phase_tx, mut phase_rx) = watch::channel(Phase::Fresh);
     let phase_tx = Arc::new(phase_tx);
+    let guard = HeadGuard::new(stream);
+    let next_head = guard.next_head.clone();
     let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let router = router.clone();
         let phase_tx = phase_tx.clone();
+        let next_head = next_head.clone();
         async move {
             phase_tx.send_replace(Phase::Busy);
             let resp = answer(req, router, limits).await;
+            // The body has been read: what arrives next is the next request's head.
+            next_head.store(true, Ordering::Release);
             phase_tx.send_replace(Phase::Idle(Instant::now()));
             if resp.extensions().get::<DropConnection>().is_some() {
                 return Err(Dropped);
@@ -165,7 +177,7 @@ async fn serve(stream: TcpStream, router: Router, limits: Limits, mut stop: watc
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read)
         .max_buf_size(READ_BUF_BYTES);
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    let conn = builder.serve_connection(TokioIo::new(guard), svc);
     let mut conn = std::pin::pin!(conn);
     loop {
         let phase = *phase_rx.borrow_and_update();
@@ -281,4 +293,286 @@ async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
 pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     // Drop the borrow guard here: it is not Send.
     let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
+/// Most header fields in a head: hyper's own limit (its default), so a head with more is
+/// refused here, in JSON, before hyper refuses it with a bare 431.
+const MAX_HEADER_FIELDS: usize = 100;
+
+/// Finds the blank line that ends a request head, across reads (CRLF or bare LF line ends),
+/// counting the lines before it.
+#[derive(Clone, Copy, Debug)]
+struct HeadEnd {
+    /// 0: inside a line; 1: just after a line end; 2: after a line end and a CR; 3: before
+    /// the request line (empty lines there are skipped, as hyper skips them).
+    state: u8,
+    /// Lines ended so far: the request line and each header field.
+    lines: usize,
+}
+
+impl Default for HeadEnd {
+    fn default() -> Self {
+        HeadEnd { state: 3, lines: 0 }
+    }
+}
+
+impl HeadEnd {
+    /// The index just past the head's end in `bytes`, if it ends there.
+    fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            self.state = match (self.state, b) {
+                (3, b'\r' | b'\n') => 3,
+                (1 | 2, b'\n') => {
+                    self.state = 3;
+                    return Some(i + 1);
+                }
+                (1, b'\r') => 2,
+                (_, b'\n') => {
+                    self.lines += 1;
+                    1
+                }
+                _ => 0,
+            };
+        }
+        None
+    }
+
+    /// More header fields than hyper takes.
+    fn too_many_fields(&self) -> bool {
+        self.lines > MAX_HEADER_FIELDS + 1
+    }
+}
+
+/// Where a [`HeadGuard`] is in the stream.
+enum GuardState {
+    /// Reading a request head: its bytes so far and its first bytes (for the request target).
+    Head {
+        read: usize,
+        end: HeadEnd,
+        start: Vec<u8>,
+    },
+    /// The head is in: the body and the answer pass untouched.
+    Passing,
+    /// The head is too long: reading and dropping the rest of it.
+    Discarding { read: usize, end: HeadEnd, v2: bool },
+    /// Writing the 431.
+    Answering { bytes: Vec<u8>, written: usize },
+    /// Answered: hyper sees the end of the stream and closes the connection.
+    Done,
+}
+
+/// The connection as hyper reads it: a request head longer than [`MAX_HEAD_READ`] never
+/// reaches hyper (whose own 431 has no body); it is answered 431 in OneLogin's JSON shape for
+/// its API version, and the connection closed.
+struct HeadGuard {
+    inner: TcpStream,
+    /// Set once an answer is done: the next bytes start a new head.
+    next_head: Arc<AtomicBool>,
+    state: GuardState,
+}
+
+/// How many bytes of a head are kept to find its request target.
+const HEAD_START_BYTES: usize = 512;
+
+impl HeadGuard {
+    fn new(inner: TcpStream) -> HeadGuard {
+        HeadGuard {
+            inner,
+            next_head: Arc::new(AtomicBool::new(false)),
+            state: GuardState::fresh_head(),
+        }
+    }
+
+    /// The 431 response for an oversized head, in v1 or v2 shape.
+    fn refusal(v2: bool) -> Vec<u8> {
+        let err = if v2 {
+            v2_err(
+                431,
+                "RequestHeaderFieldsTooLargeError",
+                "Request Header Fields Too Large",
+            )
+        } else {
+            v1_err(431, "Request Header Fields Too Large")
+        };
+        let (_, body) = err.parts();
+        let body = body.to_string();
+        format!(
+            "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+}
+
+impl GuardState {
+    fn fresh_head() -> GuardState {
+        GuardState::Head {
+            read: 0,
+            end: HeadEnd::default(),
+            start: Vec::new(),
+        }
+    }
+}
+
+/// True when the request line's target is a v2 API path (origin or absolute form).
+fn targets_v2(head_start: &[u8]) -> bool {
+    let line = head_start.split(|&b| b == b'\n').next().unwrap_or_default();
+    let target = line.split(|&b| b == b' ').nth(1).unwrap_or_default();
+    let path = match target.windows(3).position(|w| w == b"://") {
+        Some(i) => {
+            let rest = &target[i + 3..];
+            rest.iter()
+                .position(|&b| b == b'/')
+                .map_or(&[][..], |j| &rest[j..])
+        }
+        None => target,
+    };
+    path.starts_with(b"/api/2/")
+}
+
+impl AsyncRead for HeadGuard {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                GuardState::Passing => {
+                    if this.next_head.swap(false, Ordering::AcqRel) {
+                        this.state = GuardState::fresh_head();
+                        continue;
+                    }
+                    return Pin::new(&mut this.inner).poll_read(cx, buf);
+                }
+                GuardState::Head { read, end, start } => {
+                    let before = buf.filled().len();
+                    ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+                    let new = &buf.filled()[before..];
+                    if new.is_empty() {
+                        return Poll::Ready(Ok(()));
+                    }
+                    let keep = HEAD_START_BYTES.saturating_sub(start.len()).min(new.len());
+                    start.extend_from_slice(&new[..keep]);
+                    let found = end.scan(new);
+                    let fits = |len: usize| len <= MAX_HEAD_READ && !end.too_many_fields();
+                    match found {
+                        Some(at) if fits(*read + at) => {
+                            this.state = GuardState::Passing;
+                            return Poll::Ready(Ok(()));
+                        }
+                        None if fits(*read + new.len()) => {
+                            *read += new.len();
+                            return Poll::Ready(Ok(()));
+                        }
+                        // Over the limit: hyper gets none of these bytes.
+                        Some(_) => {
+                            buf.set_filled(before);
+                            this.state = GuardState::Answering {
+                                bytes: HeadGuard::refusal(targets_v2(start)),
+                                written: 0,
+                            };
+                        }
+                        None => {
+                            let read = *read + new.len();
+                            let end = *end;
+                            let v2 = targets_v2(start);
+                            buf.set_filled(before);
+                            this.state = GuardState::Discarding { read, end, v2 };
+                        }
+                    }
+                }
+                GuardState::Discarding { read, end, v2 } => {
+                    let mut scratch = [0u8; 8192];
+                    let mut sink = ReadBuf::new(&mut scratch);
+                    ready!(Pin::new(&mut this.inner).poll_read(cx, &mut sink))?;
+                    let new = sink.filled();
+                    *read += new.len();
+                    if new.is_empty() || end.scan(new).is_some() || *read > MAX_HEAD_DISCARD {
+                        this.state = GuardState::Answering {
+                            bytes: HeadGuard::refusal(*v2),
+                            written: 0,
+                        };
+                    }
+                }
+                GuardState::Answering { bytes, written } => {
+                    while *written < bytes.len() {
+                        let n =
+                            ready!(Pin::new(&mut this.inner).poll_write(cx, &bytes[*written..]))?;
+                        if n == 0 {
+                            return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                        }
+                        *written += n;
+                    }
+                    ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+                    this.state = GuardState::Done;
+                }
+                GuardState::Done => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for HeadGuard {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_head_end_is_found_across_reads_and_line_ends() {
+        let mut end = HeadEnd::default();
+        assert_eq!(end.scan(b"\r\nGET / HTTP/1.1\r\nHost: x\r"), None);
+        assert_eq!(end.scan(b"\n\r"), None);
+        assert_eq!(end.scan(b"\nbody"), Some(1));
+        assert_eq!(end.lines, 2);
+        let mut end = HeadEnd::default();
+        assert_eq!(end.scan(b"GET / HTTP/1.1\nA: b\n\nrest"), Some(21));
+        let mut end = HeadEnd::default();
+        let many: String = (0..=MAX_HEADER_FIELDS)
+            .map(|i| format!("H{i}: v\r\n"))
+            .collect();
+        assert_eq!(
+            end.scan(format!("GET / HTTP/1.1\r\n{many}").as_bytes()),
+            None
+        );
+        assert!(end.too_many_fields());
+    }
+
+    #[test]
+    fn the_request_target_picks_the_error_shape() {
+        assert!(targets_v2(b"GET /api/2/users HTTP/1.1\r\nHost"));
+        assert!(targets_v2(b"GET http://h:1/api/2/users HTTP/1.1"));
+        assert!(!targets_v2(b"GET /api/1/users HTTP/1.1"));
+        assert!(!targets_v2(b"GET"));
+    }
 }

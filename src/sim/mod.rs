@@ -64,7 +64,8 @@
 //! # Bounds
 //! The rate budget is per client id; requests without valid credentials spend nothing
 //! and carry no `X-RateLimit-*` headers. Connections: a cap (503, v1 shape), header-read,
-//! body (408) and idle timeouts, 16 KiB of headers (431), 8 KiB of URL (414), 1 MiB of
+//! body (408) and idle timeouts, 16 KiB of headers (431; a head past 64 KiB or 100 fields is
+//! answered 431 by the connection itself), 8 KiB of URL (414), 1 MiB of
 //! body (413), each error in the shape of the route's API family. A handler panic is
 //! answered 500 (and [`handling_request`] is true while it unwinds, for a panic hook).
 //! The outbox, state tokens and temporary tokens keep only the most recent ones.

@@ -29,31 +29,39 @@ pub(crate) enum ApiError {
     Flat { code: u16, message: String },
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The status code and the JSON body, in the error's shape.
+    pub(crate) fn parts(&self) -> (u16, Value) {
         match self {
-            ApiError::V1 { code, message } => json_status(
-                code,
-                &json!({"status": {"error": true, "code": code, "type": v1_type(code), "message": message}}),
+            ApiError::V1 { code, message } => (
+                *code,
+                json!({"status": {"error": true, "code": code, "type": v1_type(*code), "message": message}}),
             ),
             ApiError::V2 {
                 code,
                 name,
                 message,
-            } => json_status(
-                code,
-                &json!({"statusCode": code, "name": name, "message": message}),
+            } => (
+                *code,
+                json!({"statusCode": code, "name": name, "message": message}),
             ),
-            ApiError::Validation(param) => json_status(
+            ApiError::Validation(param) => (
                 422,
-                &json!({"statusCode": 422, "name": "ValidationError", "message": "Validations failed",
+                json!({"statusCode": 422, "name": "ValidationError", "message": "Validations failed",
                     "details": {"parameters": [param]}}),
             ),
-            ApiError::Flat { code, message } => json_status(
-                code,
-                &json!({"error": true, "code": code, "type": v1_type(code), "message": message}),
+            ApiError::Flat { code, message } => (
+                *code,
+                json!({"error": true, "code": code, "type": v1_type(*code), "message": message}),
             ),
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, body) = self.parts();
+        json_status(code, &body)
     }
 }
 

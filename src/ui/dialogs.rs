@@ -1055,7 +1055,7 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
             if view.editing {
                 f.input("Filter", &view.filter, true, None);
             } else if filter.is_empty() {
-                f.styled("/ filters by user, ticket or operator", theme.dim());
+                f.styled("/ filters by user, ticket, operator or tenant", theme.dim());
             } else {
                 f.text(fit(&format!("Filter: {filter}  (/ edits)"), inner_w));
             }
@@ -1086,6 +1086,27 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                     theme.dim(),
                 );
             }
+            // The tenant column: whole hosts while they take a fifth of the line at most, else
+            // each host's first label (an address keeps its port: it tells demo tenants apart).
+            let cap = inner_w / 5;
+            let whole = rows
+                .iter()
+                .skip(*scroll)
+                .all(|r| r.tenant.chars().count() <= cap);
+            let tenant_of = |r: &crate::app::audit_view::AuditRow| {
+                if whole {
+                    r.tenant.clone()
+                } else {
+                    short_tenant(&r.tenant)
+                }
+            };
+            let tenant_w = rows
+                .iter()
+                .skip(*scroll)
+                .map(|r| tenant_of(r).chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(cap.max(6));
             for r in rows.iter().skip(*scroll) {
                 let outcome = match r.outcome {
                     AuditResult::Attempt => "attempt",
@@ -1109,8 +1130,12 @@ pub fn draw(app: &App, dialog: &Dialog, frame: &mut Frame, area: Rect, theme: &T
                 };
                 f.lines.push(Line::from(vec![
                     Span::raw(format!("{} ", r.time.format("%Y-%m-%d %H:%M:%S"))),
+                    Span::styled(
+                        format!("{:<tenant_w$} ", fit(&tenant_of(r), tenant_w)),
+                        theme.dim(),
+                    ),
                     Span::styled(format!("{:<9} {:<11} ", r.action.as_str(), outcome), style),
-                    Span::raw(fit(&r.user, inner_w.saturating_sub(42))),
+                    Span::raw(fit(&r.user, inner_w.saturating_sub(43 + tenant_w))),
                 ]));
                 let mut detail = Vec::new();
                 if !r.device.is_empty() {
@@ -1250,4 +1275,29 @@ fn wrap_line(line: Line<'_>, width: usize) -> Vec<Line<'_>> {
     rows.into_iter()
         .map(|r| Line::from(Span::styled(r, span_style)).style(line.style))
         .collect()
+}
+
+/// A tenant's short name for a narrow audit view: a domain's first label (`acme`), an address
+/// whole with its port.
+fn short_tenant(tenant: &str) -> String {
+    let (host, port) = match tenant.rsplit_once(':') {
+        Some((h, p))
+            if !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (h.ends_with(']') || !h.contains(':')) =>
+        {
+            (h, Some(p))
+        }
+        _ => (tenant, None),
+    };
+    let is_address = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    let name = if is_address {
+        host
+    } else {
+        host.split('.').next().unwrap_or(host)
+    };
+    match port {
+        Some(p) => format!("{name}:{p}"),
+        None => name.to_owned(),
+    }
 }

@@ -54,8 +54,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     } else {
         body
     };
-    // About a third of a wide terminal: the devices pane needs the rest for names and numbers.
-    let users_width = (body.width / 3).clamp(30, 64);
+    let users_width = panes::users_width(app, body);
     let [left, right] =
         Layout::horizontal([Constraint::Length(users_width), Constraint::Min(20)]).areas(body);
     panes::draw_users(app, frame, left, &theme);

@@ -50,6 +50,28 @@ fn status_style(user: &User, theme: &Theme) -> Style {
     }
 }
 
+/// The users pane's width in `body`: about a third of the screen while a user is open (the
+/// devices pane needs the rest); with none open, as wide as its rows need, up to half.
+pub fn users_width(app: &App, body: Rect) -> u16 {
+    let usual = (body.width / 3).clamp(30, 64);
+    if app.user.is_some() {
+        return usual;
+    }
+    let s = &app.search;
+    // The rows the list shows: the pane's height less its borders, the search box and the count.
+    let rows = usize::from(body.height.saturating_sub(4));
+    let offset = s.selected.saturating_sub(rows.saturating_sub(1));
+    let shown = || s.results.iter().skip(offset).take(rows);
+    let longest = |f: &dyn Fn(&User) -> usize| shown().map(f).max().unwrap_or(0);
+    let name = longest(&|u| u.display_name().chars().count());
+    let email = longest(&|u| u.email.as_deref().unwrap_or("—").chars().count());
+    let status = longest(&|u| status_word(u, app).chars().count()).min(10);
+    // Borders, the row mark and two separators around the name, email and status.
+    let need = name + email + status + 6;
+    let need = u16::try_from(need).unwrap_or(u16::MAX);
+    need.clamp(usual, (body.width / 2).max(usual))
+}
+
 /// Draws the search box and the result list.
 pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let s = &app.search;
@@ -172,9 +194,19 @@ pub fn draw_users(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         .unwrap_or(0);
     // A narrow pane drops the email column (the user pane's title shows it) to keep names whole.
     let show_email = w >= 34;
+    let longest_email = s
+        .results
+        .iter()
+        .skip(offset)
+        .take(rows)
+        .map(|u| u.email.as_deref().unwrap_or("—").chars().count())
+        .max()
+        .unwrap_or(0);
     let name_w = if show_email {
-        // Names whole first: the email keeps at least ten columns (the title shows it whole).
-        longest.clamp(avail / 3, avail.saturating_sub(10).max(avail / 3))
+        // Both sized from the rows: names whole first, but the emails keep what they need up
+        // to two fifths of the room (ten columns at least), so a long name cannot starve them.
+        let email_room = longest_email.min((avail * 2 / 5).max(10));
+        longest.min(avail.saturating_sub(email_room))
     } else {
         avail + 1
     };
@@ -328,7 +360,8 @@ pub fn draw_user(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
                 theme.dim(),
             ),
         ];
-        frame.render_widget(Paragraph::new(lines), inner);
+        // The users pane may take half the screen: the hint wraps rather than being cut.
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
         return;
     };
     let u = &view.user;

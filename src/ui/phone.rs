@@ -113,23 +113,106 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         "Authenticator and YubiKey codes",
         theme.title(),
     ));
-    for c in open_user_first(p.codes.iter(), |c| c.user_id, open) {
-        if c.touch {
-            // A YubiKey's OTP is long: whose key on one row, the code whole below (it wraps).
-            lines.push(Line::raw(fit(&format!("{} (YubiKey, touch)", c.label), w)));
-            let code: Vec<char> = clean(&c.code).chars().collect();
-            for chunk in code.chunks(w.saturating_sub(2).max(8)) {
-                lines.push(Line::styled(
-                    format!("  {}", chunk.iter().collect::<String>()),
-                    theme.title(),
-                ));
-            }
-        } else {
-            lines.push(Line::raw(fit(
-                &format!("{} ({}s) {}", c.code, c.seconds_left, c.label),
-                w,
-            )));
-        }
+    let codes = open_user_first(p.codes.iter(), |c| c.user_id, open);
+    let room = usize::from(right.height).saturating_sub(lines.len());
+    let mut entries: Vec<(&crate::app::phone::PhoneCode, Vec<Line>)> = codes
+        .into_iter()
+        .map(|c| (c, code_lines(c, w, false, theme)))
+        .collect();
+    // Short of rows for the key and the open user's other codes, the YubiKey drops its own
+    // label row: its owner follows the code.
+    let mine: usize = entries
+        .iter()
+        .filter(|(c, _)| !c.touch && Some(c.user_id) == open)
+        .map(|(_, l)| l.len())
+        .sum();
+    if let Some(i) = yubikey(&entries)
+        && entries[i].1.len() + mine > room
+    {
+        entries[i].1 = code_lines(entries[i].0, w, true, theme);
+    }
+    for i in shown_codes(&entries, open, room) {
+        lines.extend(entries[i].1.iter().cloned());
     }
     frame.render_widget(Paragraph::new(lines), right);
+}
+
+/// One code's rows: an authenticator code on one row; a YubiKey's owner on one and its long
+/// code whole below (it wraps), or, `compact`, the code first with its owner after it.
+fn code_lines(
+    c: &crate::app::phone::PhoneCode,
+    w: usize,
+    compact: bool,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    if !c.touch {
+        return vec![Line::raw(fit(
+            &format!("{} ({}s) {}", c.code, c.seconds_left, c.label),
+            w,
+        ))];
+    }
+    let label = format!("{} (YubiKey, touch)", c.label);
+    let code: Vec<char> = clean(&c.code).chars().collect();
+    if compact {
+        let w = w.max(8);
+        let mut lines: Vec<Line<'static>> = code
+            .chunks(w)
+            .map(|chunk| Line::styled(chunk.iter().collect::<String>(), theme.title()))
+            .collect();
+        let last = code.len() % w;
+        let room = if last == 0 { 0 } else { w - last };
+        if room > 2
+            && let Some(line) = lines.last_mut()
+        {
+            line.spans
+                .push(Span::styled(fit(&format!(" {label}"), room), theme.dim()));
+        } else {
+            lines.push(Line::raw(fit(&label, w)));
+        }
+        return lines;
+    }
+    let mut lines = vec![Line::raw(fit(&label, w))];
+    for chunk in code.chunks(w.saturating_sub(2).max(8)) {
+        lines.push(Line::styled(
+            format!("  {}", chunk.iter().collect::<String>()),
+            theme.title(),
+        ));
+    }
+    lines
+}
+
+/// The YubiKey the panel keeps in view: the open user's (they lead the list), else the first.
+fn yubikey<T>(entries: &[(&crate::app::phone::PhoneCode, T)]) -> Option<usize> {
+    entries.iter().position(|(c, _)| c.touch)
+}
+
+/// Which codes fit in `room` rows, in their order: one YubiKey first (its code is only of use
+/// whole, and it is the longest to copy by hand), then the open user's codes, then the rest
+/// while they fit. Never a code cut in half.
+fn shown_codes<T>(
+    entries: &[(&crate::app::phone::PhoneCode, Vec<T>)],
+    open: Option<i64>,
+    room: usize,
+) -> Vec<usize> {
+    let mut chosen = vec![false; entries.len()];
+    let mut left = room;
+    let mut take = |i: usize, chosen: &mut Vec<bool>| {
+        let cost = entries[i].1.len();
+        if !chosen[i] && cost <= left {
+            chosen[i] = true;
+            left -= cost;
+        }
+    };
+    if let Some(i) = yubikey(entries) {
+        take(i, &mut chosen);
+    }
+    for (i, (c, _)) in entries.iter().enumerate() {
+        if Some(c.user_id) == open {
+            take(i, &mut chosen);
+        }
+    }
+    for i in 0..entries.len() {
+        take(i, &mut chosen);
+    }
+    (0..entries.len()).filter(|&i| chosen[i]).collect()
 }
