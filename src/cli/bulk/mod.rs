@@ -1274,11 +1274,17 @@ impl Runner<'_> {
         let bulk_ref = self.bulk_ref(t);
         // A required check must name a device active now: read them (fail closed: unread
         // devices prove nothing).
-        let devices = self
-            .ctx
-            .devices_if_required(&t.user, self.action.change())
-            .await
-            .unwrap_or(None);
+        // The read is paced on the lane like every other call of the run.
+        let required = crate::ops::caller::guarded(self.action.change())
+            .is_some_and(|a| self.ctx.settings.require_caller_check.contains(a));
+        let devices = if required {
+            self.lane.acquire().await;
+            let read = show::devices(&self.ctx.client, &t.user).await;
+            self.observe(&read);
+            read.ok()
+        } else {
+            None
+        };
         let caller = self.ctx.caller_check_or_override(
             &t.user,
             t.device.as_ref(),
