@@ -166,8 +166,15 @@ impl Context {
     /// included): a device enrolled within 24 h never proves the caller.
     pub fn enrolled_at(&self, user: &crate::api::User) -> Vec<crate::ops::device_age::EnrolledAt> {
         let base_url = self.recorder.base_url();
+        // Only the last day can matter: read from the file's end, as the caller-check lookup does.
+        let since = crate::clock::add_secs(
+            chrono::Utc::now(),
+            -crate::ops::device_age::MIN_DEVICE_AGE_HOURS * 3600,
+        );
         let mut entries = if self.settings.audit_log.exists() {
-            crate::audit::read_entries(&self.settings.audit_log).unwrap_or_default()
+            crate::audit::read_recent(&self.settings.audit_log, since)
+                .map(|r| r.entries)
+                .unwrap_or_default()
         } else {
             Vec::new()
         };
