@@ -41,17 +41,7 @@ impl Client {
     pub async fn search_users(&self, query: &UserQuery) -> Result<UserPage, ApiError> {
         let url = self.url(&["api", "2", "users"])?;
         let call = Call::new(Endpoint::Users, Method::GET, url).query(search_params(query));
-        let reply = self.execute(&call).await?;
-        let users = reply.decode(wire::decode_users)?;
-        let number = |name: &str| reply.header(name).and_then(|v| v.parse().ok());
-        Ok(UserPage {
-            users,
-            total_count: number("total-count"),
-            total_pages: number("total-pages"),
-            current_page: number("current-page"),
-            after_cursor: reply.header("after-cursor"),
-            before_cursor: reply.header("before-cursor"),
-        })
+        self.users_page(&call).await
     }
 
     /// `GET /api/2/users?limit=..&fields=..`: one page of the whole users list, only the named
@@ -68,7 +58,12 @@ impl Client {
         }
         let url = self.url(&["api", "2", "users"])?;
         let call = Call::new(Endpoint::Users, Method::GET, url).query(query);
-        let reply = self.execute(&call).await?;
+        self.users_page(&call).await
+    }
+
+    /// Sends a `GET /api/2/users` call: the page's users and its paging headers.
+    async fn users_page(&self, call: &Call) -> Result<UserPage, ApiError> {
+        let reply = self.execute(call).await?;
         let users = reply.decode(wire::decode_users)?;
         let number = |name: &str| reply.header(name).and_then(|v| v.parse().ok());
         Ok(UserPage {

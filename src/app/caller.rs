@@ -271,15 +271,19 @@ impl super::App {
         Some(list)
     }
 
-    /// The open user's events as read so far (none before the first answer).
-    fn open_user_events(&self) -> &[crate::api::Event] {
-        let Some(view) = self.user.as_ref() else {
-            return &[];
-        };
+    /// A user's events as read so far; None before the first answer (or for another user).
+    pub fn events_of(&self, user_id: UserId) -> Option<&[crate::api::Event]> {
         self.activity
             .as_ref()
-            .filter(|a| a.user_id == view.user.id)
+            .filter(|a| a.user_id == user_id)
             .and_then(|a| a.events.as_deref())
+    }
+
+    /// The open user's events as read so far (none before the first answer).
+    fn open_user_events(&self) -> &[crate::api::Event] {
+        self.user
+            .as_ref()
+            .and_then(|view| self.events_of(view.user.id))
             .unwrap_or(&[])
     }
 

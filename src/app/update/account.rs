@@ -70,12 +70,7 @@ pub fn lock_reasons(app: &App, user: &crate::api::User) -> Vec<String> {
             why.push("Locked (status 3) with no end time: until someone unlocks the user.".into())
         }
     }
-    let Some(events) = app
-        .activity
-        .as_ref()
-        .filter(|a| a.user_id == user.id)
-        .and_then(|a| a.events.as_deref())
-    else {
+    let Some(events) = app.events_of(user.id) else {
         why.push("The user's events are not read yet: r reads them again.".into());
         return why;
     };

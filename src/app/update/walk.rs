@@ -255,12 +255,7 @@ fn not_applicable(app: &App) -> Option<String> {
         },
         StepKind::Unlock if !app.is_locked(user) => Some("the user is not locked".into()),
         StepKind::Logout if w.kind == WalkKind::LockedOut => {
-            let events = app
-                .activity
-                .as_ref()
-                .filter(|a| a.user_id == user.id)
-                .and_then(|a| a.events.as_deref())
-                .unwrap_or(&[]);
+            let events = app.events_of(user.id).unwrap_or(&[]);
             let story = crate::ops::account::lock_story(events, app.now);
             story
                 .addresses
